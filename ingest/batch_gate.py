@@ -1,0 +1,228 @@
+"""The batch gate: run a file's Great Expectations suite, keep the result, render Data Docs,
+and say in plain words why a refused file was refused.
+
+Importing Great Expectations takes seconds; ``warm_up()`` starts that import in the background
+while the file is read and its rows validated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest.export_file import ExportFile
+from panel.runtime import apply_offline_defaults
+from schemas.exports import ExportKind
+
+apply_offline_defaults()  # before Great Expectations is imported
+
+#: Derived batch columns are reported under the export column they come from.
+_SOURCE_COLUMN = {
+    "_birth_year": "foedselsdato",
+    "_postcode": "postnummer",
+    "_submitted_at": "indsendt",
+    "_requested_at": "tidspunkt",
+    "_bmi": "hoejde_cm and vaegt_kg (BMI)",
+}
+
+
+def warm_up() -> None:
+    """Import Great Expectations in a background thread (the import takes seconds)."""
+    threading.Thread(target=_import_gx, name="gx-import", daemon=True).start()
+
+
+def _import_gx() -> None:
+    import great_expectations  # noqa: F401
+
+
+@dataclass
+class BatchVerdict:
+    passed: bool
+    #: One plain sentence per failed expectation.
+    failures: list[str] = field(default_factory=list)
+    result_path: Path | None = None
+    docs_path: Path | None = None
+
+
+def check_batch(
+    export: ExportFile,
+    quarantined_rows: list[int],
+    *,
+    threshold: float,
+    received_at: datetime,
+    report_dir: Path,
+) -> BatchVerdict:
+    """Validate ``export`` as a whole; results and Data Docs go to ``report_dir``."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from schemas.batch_expectations import batch_suite
+
+    frame = batch_frame(export, quarantined_rows)
+    report_dir = report_dir.resolve()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.add_data_docs_site(
+        site_name="panel",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(report_dir / "data_docs"),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    batch = (
+        context.data_sources.add_pandas("export")
+        .add_dataframe_asset(export.path.name)
+        .add_batch_definition_whole_dataframe("whole file")
+    )
+    suite = context.suites.add(batch_suite(export.kind, threshold, received_at))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{export.kind.value} {export.sha256[:12]}", data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="ingest",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data docs", site_names=["panel"])],
+            result_format={"result_format": "SUMMARY"},
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    (result,) = run.run_results.values()
+    result_path = report_dir / "validation_result.json"
+    result_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str))
+    failures = [
+        _explain(outcome.expectation_config.type, outcome.expectation_config.kwargs, outcome.result, export, frame)
+        for outcome in result.results
+        if not outcome.success
+    ]
+    return BatchVerdict(
+        passed=bool(run.success),
+        failures=failures,
+        result_path=result_path,
+        docs_path=report_dir / "data_docs" / "index.html",
+    )
+
+
+def batch_frame(export: ExportFile, quarantined_rows: list[int]) -> pd.DataFrame:
+    """The frame the suite sees: the file's columns, contact details and free text blanked
+    (they never reach a report), and the derived columns, one row per record."""
+    from schemas.batch_expectations import DERIVED_COLUMNS
+
+    if export.columns_as_expected:
+        frame = export.rows.to_pandas()
+        for column in export.kind.unquoted_columns:
+            frame[column] = None
+    else:  # only the column names matter now: keep no values at all
+        frame = pd.DataFrame({name: pd.Series([None] * export.rows.num_rows, dtype=object) for name in export.header})
+    quarantined = np.zeros(export.rows.num_rows, dtype=np.int64)
+    quarantined[quarantined_rows] = 1
+    frame["_line"] = export.lines
+    frame["_quarantined"] = quarantined
+    if export.malformed:
+        broken = pd.DataFrame(
+            {"_line": [m.line for m in export.malformed], "_quarantined": 1}, dtype=object
+        )
+        frame = pd.concat([frame, broken], ignore_index=True)
+    derived = _derived(frame, export.kind) if export.columns_as_expected else {}
+    for column in DERIVED_COLUMNS[export.kind][2:]:
+        frame[column] = derived.get(column, pd.Series(None, index=frame.index, dtype=object))
+    return frame
+
+
+def _derived(frame: pd.DataFrame, kind: ExportKind) -> dict[str, pd.Series]:
+    """Leniently parsed values: what a cell means if it can be read, else missing."""
+    if kind is ExportKind.WITHDRAWALS:
+        return {"_requested_at": _timestamps(frame["tidspunkt"])}
+    height = pd.to_numeric(frame["hoejde_cm"], errors="coerce")
+    weight = pd.to_numeric(frame["vaegt_kg"].str.replace(",", ".", regex=False), errors="coerce")
+    return {
+        "_birth_year": pd.to_numeric(
+            frame["foedselsdato"].str.extract(r"^\d{2}-\d{2}-(\d{4})$", expand=False), errors="coerce"
+        ).astype("Int64"),
+        "_postcode": pd.to_numeric(
+            frame["postnummer"].str.extract(r"^\s*(\d{4})\s*$", expand=False), errors="coerce"
+        ).astype("Int64"),
+        "_submitted_at": _timestamps(frame["indsendt"]),
+        "_bmi": (weight / (height / 100) ** 2).round(1).astype("Float64"),
+    }
+
+
+def _timestamps(text: pd.Series) -> pd.Series:
+    local = pd.to_datetime(text, format="%d-%m-%Y %H:%M:%S", errors="coerce")
+    return local.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def _explain(
+    kind: str, kwargs: dict[str, Any], result: dict[str, Any], export: ExportFile, frame: pd.DataFrame
+) -> str:
+    column = kwargs.get("column")
+    shown = _SOURCE_COLUMN.get(column, column) if column else None
+    share = result.get("unexpected_percent")
+    if kind == "expect_table_columns_to_match_ordered_list":
+        return column_differences(export.header, list(export.kind.columns))
+    if kind == "expect_table_row_count_to_be_between":
+        return "the file holds no rows"
+    if kind == "expect_column_mean_to_be_between":
+        bad = int(frame["_quarantined"].sum())
+        return (
+            f"{bad:,} of {len(frame):,} rows ({bad / max(len(frame), 1):.1%}) are quarantined: a "
+            f"file is refused at {kwargs['max_value']:.0%} or more (PANEL_QUARANTINE_THRESHOLD)"
+        )
+    if kind == "expect_column_values_to_be_unique":
+        return _duplicates(frame, str(column))
+    if kind == "expect_column_values_to_be_between":
+        return (
+            f"{shown}: {result.get('unexpected_count', 0):,} values ({share:.1f} %) lie outside "
+            f"{_when(kwargs.get('min_value'))} to {_when(kwargs.get('max_value'))}"
+        )
+    if kind == "expect_column_values_to_be_in_set":
+        examples = ", ".join(sorted({repr(v) for v in result.get("partial_unexpected_list", [])})[:5])
+        allowed = ", ".join(kwargs["value_set"])
+        return f"{shown}: {share:.1f} % of values are not one of {allowed} (e.g. {examples})"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{shown}: {share:.1f} % of rows leave it empty"
+    return f"{kind} failed on {shown}"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%d-%m-%Y %H:%M") if isinstance(value, datetime) else str(value)
+
+
+def _duplicates(frame: pd.DataFrame, column: str) -> str:
+    values = frame[column].str.strip().str.lower()
+    repeated = frame[values.duplicated(keep=False) & values.notna()]
+    groups = repeated.groupby(values[repeated.index])["_line"].apply(list)
+    first_id, lines = next(iter(groups.items()))
+    more = f" ({len(groups) - 1:,} more ids are repeated too)" if len(groups) > 1 else ""
+    where = " and ".join(str(line) for line in lines[:5])
+    return f"{column} {first_id} appears {len(lines)} times, on lines {where}{more}"
+
+
+def column_differences(found: list[str], expected: list[str]) -> str:
+    """What changed in a header, in words: renamed, added, missing or reordered columns."""
+    sentences = []
+    matcher = difflib.SequenceMatcher(a=expected, b=found, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        gone, came = expected[a0:a1], found[b0:b1]
+        if tag == "replace" and len(gone) == len(came):
+            sentences += [f"column {new!r} is {old!r} renamed" for old, new in zip(gone, came, strict=True)]
+        elif tag in ("replace", "delete", "insert"):
+            sentences += [f"column {name!r} is missing" for name in gone if name not in found]
+            after = f" (after {found[b0 - 1]!r})" if b0 else " (first)"
+            sentences += [f"column {name!r} is added{after}" for name in came if name not in expected]
+    if not sentences:
+        sentences.append("the columns are all there, but in another order")
+    return "; ".join(sentences) + " (FORMAT.md fixes the columns and their order)"

@@ -1,0 +1,298 @@
+"""Reading one export file exactly as FORMAT.md describes it, or refusing it with one clear line.
+
+``read_export(path)`` returns an ``ExportFile``: the kind of export, its header, every row as
+text cells (``None`` for an empty cell) in a pyarrow table, the physical line each row starts on,
+and the records too damaged to be rows at all (a wrong number of fields). A file that is not an
+export at all (empty, header only, binary, wrong separator, not UTF-8, truncated) raises
+``ExportRefused`` naming what is wrong and where.
+
+Parsing is pyarrow's multi-threaded CSV reader. Line numbers come from a vectorised scan of the
+raw bytes (newlines outside quotes) and are checked against the parsed rows; a file whose records
+do not line up with that scan is read again, slowly and exactly, with Python's csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
+
+from schemas.exports import ExportKind, kind_from_header
+
+BOM = b"\xef\xbb\xbf"
+SEPARATOR = ";"
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx spreadsheet?)",
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
+    b"\x89PNG": "a PNG image",
+}
+_SCAN_CHUNK = 1 << 23
+
+
+class ExportRefused(Exception):
+    """The file is not a readable export; ``str()`` is the one line to show."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        self.reason, self.line, self.column = reason, line, column
+        where = f"line {line}" + (f", column {column}" if column else "") + ": " if line else ""
+        super().__init__(where + reason)
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """A record that cannot be a row: it has the wrong number of fields."""
+
+    line: int
+    fields: list[str]
+    reason: str
+
+
+@dataclass
+class ExportFile:
+    path: Path
+    sha256: str
+    size: int
+    kind: ExportKind
+    header: list[str]
+    rows: pa.Table
+    #: Physical line (1-based, header = 1) on which each row of ``rows`` starts.
+    lines: np.ndarray
+    malformed: list[MalformedRecord] = field(default_factory=list)
+
+    @property
+    def record_count(self) -> int:
+        """Every record read: rows plus malformed records."""
+        return self.rows.num_rows + len(self.malformed)
+
+    @property
+    def columns_as_expected(self) -> bool:
+        return self.header == list(self.kind.columns)
+
+
+def read_export(path: Path, raw: bytes | None = None) -> ExportFile:
+    """Read the export at ``path`` (or its bytes, when the caller has them already)."""
+    raw = path.read_bytes() if raw is None else raw
+    sha256 = hashlib.sha256(raw).hexdigest()
+    body = _checked_text(raw)
+    header_end = body.find(b"\n")
+    header_line = body[: header_end if header_end >= 0 else len(body)].rstrip(b"\r")
+    header = _header(header_line.decode("utf-8"))
+    kind = kind_from_header(header)
+    if kind is None:
+        shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
+        raise ExportRefused(
+            f"the header ({shown}) is not that of a signups or afmeldinger export", line=1
+        )
+    records = body[header_end + 1 :] if header_end >= 0 else b""
+    if not records.strip():
+        raise ExportRefused("the file has a header but no rows")
+    if not records.endswith(b"\n"):
+        last_line = body.count(b"\n") + 1
+        raise ExportRefused(
+            "the file stops in the middle of a row (no line break at the end): it looks "
+            "truncated; export it again",
+            line=last_line,
+        )
+    ends = _record_ends(records)
+    if ends is None:
+        start_line = 2 + records[: records.rfind(b"\n")].count(b"\n")
+        raise ExportRefused(
+            "a quoted field is opened here and never closed: the file looks truncated",
+            line=_unclosed_quote_line(records, start_line),
+        )
+    table, lines, malformed = _parse_fast(records, header, ends)
+    if table is None:
+        table, lines, malformed = _parse_exact(records, header)
+    return ExportFile(path, sha256, len(raw), kind, header, _blank_as_empty(table), lines, malformed)
+
+
+def _checked_text(raw: bytes) -> bytes:
+    """The bytes after the BOM, once it is certain they are UTF-8 text, or ExportRefused."""
+    if not raw:
+        raise ExportRefused("the file is empty (0 bytes)")
+    for signature, what in _BINARY_SIGNATURES.items():
+        if raw.startswith(signature):
+            raise ExportRefused(f"this is {what}, not a CSV export")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportRefused("the file is UTF-16 text; the export must be UTF-8")
+    body = raw[len(BOM) :] if raw.startswith(BOM) else raw
+    nul = body.find(b"\x00")
+    if nul >= 0:
+        line, column = _position(body, nul)
+        raise ExportRefused("a NUL byte: this is a binary file, not a CSV export", line, column)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _position(body, error.start)
+        byte = body[error.start]
+        hint = (
+            "the file looks re-saved as Latin-1/Windows-1252; export it again as UTF-8"
+            if _is_cp1252(body)
+            else "export it again as UTF-8"
+        )
+        raise ExportRefused(f"byte 0x{byte:02X} is not UTF-8 text: {hint}", line, column) from None
+    return body
+
+
+def _is_cp1252(body: bytes) -> bool:
+    try:
+        body.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _position(body: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset."""
+    line_start = body.rfind(b"\n", 0, offset) + 1
+    column = len(body[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return body.count(b"\n", 0, offset) + 1, column
+
+
+def _header(line: str) -> list[str]:
+    if SEPARATOR not in line:
+        for separator, name in ((",", "','"), ("\t", "a tab")):
+            if separator in line:
+                raise ExportRefused(
+                    f"fields are separated by {name}, not ';' (re-saved by a spreadsheet?); "
+                    "export it again",
+                    line=1,
+                )
+    header = next(csv.reader([line], delimiter=SEPARATOR))
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise ExportRefused(f"column {duplicates[0]!r} appears twice in the header", line=1)
+    return header
+
+
+def _record_ends(records: bytes) -> np.ndarray | None:
+    """Offsets of the line breaks that end records (those outside quotes); None if a quote is
+    left open at the end of the file."""
+    data = np.frombuffer(records, dtype=np.uint8)
+    ends, inside = [], 0
+    for start in range(0, len(data), _SCAN_CHUNK):
+        chunk = data[start : start + _SCAN_CHUNK]
+        quotes = chunk == 34
+        parity = (np.cumsum(quotes, dtype=np.int32) + inside) & 1
+        ends.append(np.flatnonzero((chunk == 10) & (parity == 0)) + start)
+        inside = (inside + int(np.count_nonzero(quotes))) & 1
+    return None if inside else np.concatenate(ends)
+
+
+def _unclosed_quote_line(records: bytes, fallback: int) -> int:
+    """The line of the quote that is never closed: the last quote seen opening a field."""
+    data = np.frombuffer(records, dtype=np.uint8)
+    quote_offsets = np.flatnonzero(data == 34)
+    if not len(quote_offsets):
+        return fallback
+    return 2 + records.count(b"\n", 0, int(quote_offsets[-1]))
+
+
+def _record_lines(records: bytes, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start line and line count of each non-blank record."""
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    blank = (lengths == 0) | (
+        (lengths == 1) & (np.frombuffer(records, dtype=np.uint8)[np.minimum(starts, len(records) - 1)] == 13)
+    )
+    newlines = np.flatnonzero(np.frombuffer(records, dtype=np.uint8) == 10)
+    start_lines = np.searchsorted(newlines, starts) + 2
+    spans = np.searchsorted(newlines, ends) - np.searchsorted(newlines, starts) + 1
+    keep = ~blank
+    return start_lines[keep], spans[keep]
+
+
+def _parse_fast(
+    records: bytes, header: list[str], ends: np.ndarray
+) -> tuple[pa.Table | None, np.ndarray, list[MalformedRecord]]:
+    """pyarrow's parse, with line numbers; (None, ...) when only the exact reader can tell."""
+    malformed_seen: list[object] = []
+
+    def note_malformed(row: object) -> str:
+        malformed_seen.append(row)
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(records),
+            read_options=pa_csv.ReadOptions(column_names=header, block_size=1 << 26),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=SEPARATOR,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                invalid_row_handler=note_malformed,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None, np.empty(0, dtype=np.int64), []
+    if malformed_seen:
+        return None, np.empty(0, dtype=np.int64), []
+    start_lines, spans = _record_lines(records, ends)
+    if len(start_lines) != table.num_rows or not _spans_agree(table, spans):
+        return None, np.empty(0, dtype=np.int64), []
+    return table, start_lines, []
+
+
+def _spans_agree(table: pa.Table, spans: np.ndarray) -> bool:
+    """Whether each parsed row holds exactly the line breaks the byte scan saw in its record."""
+    inner = np.zeros(table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        counts = pc.count_substring(column, "\n").fill_null(0)
+        inner += counts.to_numpy(zero_copy_only=False)
+    return bool(np.array_equal(inner + 1, spans))
+
+
+def _parse_exact(
+    records: bytes, header: list[str]
+) -> tuple[pa.Table, np.ndarray, list[MalformedRecord]]:
+    """Python's csv module: slower, but it knows the line of every record, good or bad."""
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.reader(io.StringIO(records.decode("utf-8"), newline=""), delimiter=SEPARATOR)
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    malformed: list[MalformedRecord] = []
+    next_line = 2
+    for fields in reader:
+        line, next_line = next_line, reader.line_num + 2
+        if not fields or fields == [""]:
+            continue
+        if len(fields) != len(header):
+            malformed.append(
+                MalformedRecord(
+                    line,
+                    fields,
+                    f"has {len(fields)} fields where the header has {len(header)}"
+                    " (an unquoted ';' or a missing field?)",
+                )
+            )
+            continue
+        lines.append(line)
+        for values, value in zip(columns, fields, strict=True):
+            values.append(value or None)
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)})
+    return table, np.array(lines, dtype=np.int64), malformed
+
+
+def _blank_as_empty(table: pa.Table) -> pa.Table:
+    """A cell holding only spaces is an empty cell (the question was not answered)."""
+    for i, column in enumerate(table.columns):
+        blank = pc.utf8_is_space(column)
+        if pc.any(blank).as_py():
+            table = table.set_column(i, table.field(i), pc.if_else(blank, None, column))
+    return table

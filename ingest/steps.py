@@ -1,0 +1,283 @@
+"""The steps of ingesting one export file, in order. ``flows/ingest.py`` runs each as a task.
+
+receive -> read -> check rows -> check batch -> store (or refuse)
+
+Every record of an accepted file ends as exactly one of: stored, quarantined, or known (stored
+before, or made before its author's erasure). A refused file stores nothing; only the audit log
+and the raw archive remember it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ingest import progress
+from ingest.batch_gate import BatchVerdict, check_batch
+from ingest.export_file import ExportFile, ExportRefused, read_export
+from ingest.row_validation import RowValidation, validate_rows
+from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
+from schemas.exports import ExportKind
+from store.audit import IngestCounts
+from store.panel_store import PanelStore
+from store.quarantine import QuarantineEntry
+
+
+@dataclass
+class ReceivedFile:
+    path: Path
+    raw: bytes
+    sha256: str
+    ingest_id: int
+    received_at: datetime
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """The file cannot be read as an export (one line says why); it is refused."""
+
+    reason: str
+
+
+@dataclass
+class CheckedRows:
+    #: Rows stored by an earlier ingest: not validated again.
+    known: np.ndarray
+    validation: RowValidation
+    #: Keyed hash of every row's e-mail cell (None where empty).
+    email_hashes: list[str | None]
+    #: The same for the malformed records, where they have an e-mail field.
+    malformed_email_hashes: list[str | None]
+
+    @property
+    def every_email_hash(self) -> list[str | None]:
+        return self.email_hashes + self.malformed_email_hashes
+
+    @property
+    def quarantined_rows(self) -> list[int]:
+        return [row.row for row in self.validation.quarantined]
+
+
+def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreadable:
+    """Archive the raw file by content hash and open its audit record, before anything else."""
+    started = time.perf_counter()
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return Unreadable(f"cannot read the file: {error.strerror}")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    now = datetime.now(UTC)
+    if raw:
+        store.archive.keep(path, sha256, now)
+    ingest_id = store.start_ingest(path.name, sha256, actor, now)
+    return ReceivedFile(path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started})
+
+
+def read(received: ReceivedFile) -> ExportFile | Unreadable:
+    started = time.perf_counter()
+    try:
+        export = read_export(received.path, received.raw)
+    except ExportRefused as refused:
+        return Unreadable(str(refused))
+    finally:
+        received.seconds["parse"] = time.perf_counter() - started
+    return export
+
+
+def check_rows(
+    store: PanelStore, received: ReceivedFile, export: ExportFile, workers: int
+) -> CheckedRows:
+    """Validate every row not stored before, and hash every row's e-mail."""
+    started = time.perf_counter()
+    rows = export.rows
+    if export.kind is ExportKind.SIGNUPS and export.columns_as_expected:
+        known = store.already_stored(rows.column("indsendelse_id"))
+    else:
+        known = np.zeros(rows.num_rows, dtype=bool)
+    if export.columns_as_expected:
+        todo = np.flatnonzero(~known)
+        validation = validate_rows(
+            export.kind,
+            rows.take(pa.array(todo, pa.int64())),
+            workers=workers,
+            on_progress=lambda done: progress.report("validate rows", done, len(todo)),
+        )
+        _renumber(validation, todo)
+    else:  # the batch gate refuses the file by its columns; its rows mean nothing yet
+        validation = RowValidation(pd.DataFrame(), [])
+    emails = rows.column("email").to_pylist() if "email" in rows.column_names else []
+    at = export.header.index("email") if "email" in export.header else None
+    broken = [r.fields[at] if at is not None and len(r.fields) > at else None for r in export.malformed]
+    checked = CheckedRows(known, validation, store.hasher.many(emails), store.hasher.many(broken))
+    store.archive.index_emails(received.sha256, checked.every_email_hash)
+    received.seconds["validate_rows"] = time.perf_counter() - started
+    return checked
+
+
+def _renumber(validation: RowValidation, todo: np.ndarray) -> None:
+    """Validation numbered the rows it saw; give them back their index in the file."""
+    if not validation.valid.empty:
+        validation.valid["row"] = todo[validation.valid["row"].to_numpy()]
+    validation.quarantined[:] = [
+        replace(row, row=int(todo[row.row])) for row in validation.quarantined
+    ]
+
+
+def check_batch_of(
+    received: ReceivedFile, export: ExportFile, checked: CheckedRows, threshold: float, reports: Path
+) -> BatchVerdict:
+    started = time.perf_counter()
+    verdict = check_batch(
+        export,
+        checked.quarantined_rows,
+        threshold=threshold,
+        received_at=received.received_at,
+        report_dir=reports / f"ingest-{received.ingest_id}",
+    )
+    received.seconds["batch_gate"] = time.perf_counter() - started
+    return verdict
+
+
+def store_accepted(
+    store: PanelStore,
+    received: ReceivedFile,
+    export: ExportFile,
+    checked: CheckedRows,
+    verdict: BatchVerdict,
+) -> FileSummary:
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    entries = quarantine_entries(export, checked)
+    valid = checked.validation.valid
+    hashes = [checked.email_hashes[row] for row in valid["row"]] if not valid.empty else []
+    counts = IngestCounts(
+        rows=export.record_count,
+        stored=0,
+        quarantined=len(entries),
+        known=int(checked.known.sum()),
+    )
+    reports = {
+        "batch_valid": True,
+        "validation_result_path": str(verdict.result_path),
+        "data_docs_path": str(verdict.docs_path),
+    }
+    details: dict[str, int]
+    if export.kind is ExportKind.SIGNUPS:
+        signups = store.accept_signups(
+            received.ingest_id, valid, hashes, entries, received.sha256, counts, now, **reports
+        )
+        stored, known = signups.stored, counts.known + signups.erased_before
+        details = {
+            "known_stored_before": counts.known,
+            "known_erased": signups.erased_before,
+            "new_volunteers": signups.new_volunteers,
+            "updated_volunteers": signups.updated_volunteers,
+        }
+    else:
+        withdrawals = store.accept_withdrawals(
+            received.ingest_id, valid, hashes, entries, received.sha256, counts, now, **reports
+        )
+        stored, known = withdrawals.stored, withdrawals.known
+        details = {
+            "unsubscribed": withdrawals.unsubscribed,
+            "erased": withdrawals.erased,
+            "unmatched": withdrawals.unmatched,
+        }
+    if export.kind is ExportKind.SIGNUPS:
+        details["archive_records_removed"] = store.redact_erased(received.sha256, now)
+    received.seconds["store"] = time.perf_counter() - started
+    return FileSummary(
+        file=str(received.path),
+        status="accepted",
+        kind=export.kind.value,
+        sha256=received.sha256,
+        ingest_id=received.ingest_id,
+        rows=export.record_count,
+        stored=stored,
+        quarantined=len(entries),
+        known=known,
+        quarantine=_reports(entries),
+        quarantine_listed_all=len(entries) <= LISTED_QUARANTINE,
+        details=details,
+        data_docs=str(verdict.docs_path),
+        validation_result=str(verdict.result_path),
+        seconds=received.seconds,
+    )
+
+
+def refuse(
+    store: PanelStore,
+    received: ReceivedFile,
+    reasons: list[str],
+    export: ExportFile | None = None,
+    verdict: BatchVerdict | None = None,
+) -> FileSummary:
+    """Refuse the whole file: nothing is stored; the audit log says why."""
+    details: dict[str, object] = {"kind": export.kind.value if export else None}
+    if verdict is not None:
+        details |= {
+            "batch_valid": False,
+            "validation_result_path": str(verdict.result_path),
+            "data_docs_path": str(verdict.docs_path),
+        }
+    store.refuse(received.ingest_id, "; ".join(reasons), datetime.now(UTC), **details)
+    return FileSummary(
+        file=str(received.path),
+        status="refused",
+        kind=export.kind.value if export else None,
+        sha256=received.sha256,
+        ingest_id=received.ingest_id,
+        rows=export.record_count if export else 0,
+        refusal=reasons,
+        data_docs=str(verdict.docs_path) if verdict else None,
+        validation_result=str(verdict.result_path) if verdict else None,
+        seconds=received.seconds,
+    )
+
+
+def quarantine_entries(export: ExportFile, checked: CheckedRows) -> list[QuarantineEntry]:
+    """Every quarantined record: failed validation, or too damaged to be a row at all."""
+    id_column = export.kind.id_column
+    entries = []
+    quarantined_rows = checked.validation.quarantined
+    all_cells = export.rows.take(pa.array([r.row for r in quarantined_rows], pa.int64())).to_pylist()
+    for quarantined, cells in zip(quarantined_rows, all_cells, strict=True):
+        entries.append(
+            QuarantineEntry(
+                line=int(export.lines[quarantined.row]),
+                submission_id=cells.get(id_column) if id_column else None,
+                email_hash=checked.email_hashes[quarantined.row],
+                cells=cells,
+                problems=[{"column": p.column, "reason": p.reason} for p in quarantined.problems],
+            )
+        )
+    for record, email_hash in zip(export.malformed, checked.malformed_email_hashes, strict=True):
+        entries.append(
+            QuarantineEntry(
+                line=record.line,
+                submission_id=record.fields[0] if id_column and record.fields else None,
+                email_hash=email_hash,
+                cells={str(i): value for i, value in enumerate(record.fields)},
+                problems=[{"column": "(row)", "reason": record.reason}],
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.line)
+
+
+def _reports(entries: list[QuarantineEntry]) -> list[QuarantinedRowReport]:
+    return [
+        QuarantinedRowReport(
+            line=entry.line,
+            submission_id=entry.submission_id,
+            problems=[f"{p['column']}: {p['reason']}" for p in entry.problems],
+        )
+        for entry in entries[:LISTED_QUARANTINE]
+    ]

@@ -1,0 +1,67 @@
+"""What an ingest tells its caller: per file, and in total. Counts always add up:
+``rows == stored + quarantined + known`` for every accepted file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+#: A summary lists at most this many quarantined rows; the store keeps them all.
+LISTED_QUARANTINE = 1000
+
+
+class QuarantinedRowReport(BaseModel):
+    line: int
+    submission_id: str | None
+    problems: list[str]
+
+
+class FileSummary(BaseModel):
+    file: str
+    status: Literal["accepted", "refused"]
+    kind: str | None = None
+    sha256: str | None = None
+    ingest_id: int | None = None
+    rows: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    known: int = 0
+    #: Why a refused file was refused: one line each.
+    refusal: list[str] = Field(default_factory=list)
+    quarantine: list[QuarantinedRowReport] = Field(default_factory=list)
+    quarantine_listed_all: bool = True
+    #: Finer counts: known_erased, new_volunteers, unsubscribed, erased, ...
+    details: dict[str, int] = Field(default_factory=dict)
+    data_docs: str | None = None
+    validation_result: str | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class IngestSummary(BaseModel):
+    files: list[FileSummary]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stored(self) -> int:
+        return sum(f.stored for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def known(self) -> int:
+        return sum(f.known for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def refused(self) -> int:
+        return sum(f.status == "refused" for f in self.files)

@@ -1,0 +1,161 @@
+"""``panel``: the command line of panelmatch.
+
+Commands that run a Prefect flow (``ingest``, ``demo``) import Prefect only when they run:
+``panel --help``, ``panel status`` and ``panel config`` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from panel import reports
+from panel.settings import get_settings
+
+app = typer.Typer(
+    name="panel",
+    help="panelmatch: a Danish health research panel's volunteers, matched to studies. "
+    "Configuration comes from PANEL_* environment variables (see `panel config`).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def ingest(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Export files from the signup form: `signups` and/or `afmeldinger` "
+            "(told apart by their header). Processed in the order given.",
+            show_default=False,
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object, nothing else.")
+    ] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who runs this ingest, for the audit log. Default: PANEL_ACTOR or the OS user.")
+    ] = None,
+) -> None:
+    """Validate export files and store them in the panel.
+
+    Every row ends as exactly one of: stored, quarantined (kept with its reasons), or known
+    (stored before). A file that is not an export, or fails its batch checks, is refused as a
+    whole and changes nothing. Exit code 0 when every file was accepted, 1 when any was refused.
+    """
+    summary = _run_ingest(files, actor, show_progress=not as_json)
+    if as_json:
+        out.print_json(summary.model_dump_json(), indent=None)
+    else:
+        reports.print_ingest(out, err, summary)
+    raise typer.Exit(1 if summary.refused else 0)
+
+
+@app.command()
+def demo(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from an empty store (only one the demo made).")
+    ] = False,
+) -> None:
+    """Run the demo end to end on the sample exports in data_samples/.
+
+    Ingests a signup export, the same export again, a later full re-export, a withdrawals file
+    and a damaged export, then shows what the panel holds.
+    """
+    from panel import demo as walkthrough
+
+    settings = get_settings()
+    if fresh:
+        problem = walkthrough.reset_store(settings)
+        if problem:
+            err.print(f"[red]error:[/] {problem}")
+            raise typer.Exit(1)
+    files = walkthrough.sample_files()
+    summary = _run_ingest([path for path, _ in files], None, show_progress=True)
+    walkthrough.narrate(out, err, files, summary)
+    status()
+
+
+@app.command()
+def status() -> None:
+    """What the panel holds now, and the latest ingests (from the audit log)."""
+    from store.panel_store import PanelStore
+
+    store = _open_store(PanelStore)
+    reports.print_overview(out, store.overview(), store.recent_ingests())
+
+
+@app.command()
+def config() -> None:
+    """The configuration in effect, and where each value can be changed."""
+    reports.print_settings(out, get_settings())
+
+
+def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]
+    from flows.ingest_flow import ingest_exports
+
+    with _progress(enabled=show_progress and err.is_terminal):
+        try:
+            return ingest_exports(files, actor=actor)
+        except Exception as error:  # the store unreachable, the disk full, ...
+            err.print(f"[red]error:[/] the ingest stopped: {_plainly(error)}")
+            raise typer.Exit(1) from None
+
+
+def _open_store(store_class):  # type: ignore[no-untyped-def]
+    try:
+        return store_class.open()
+    except Exception as error:
+        err.print(f"[red]error:[/] cannot open the panel store: {_plainly(error)}")
+        raise typer.Exit(1) from None
+
+
+def _plainly(error: BaseException) -> str:
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0] if message else ''}"
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest import progress
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+    stages: dict[str, object] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if stage not in stages:
+            stages[stage] = bar.add_task(stage, total=total)
+        bar.update(stages[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+    progress.set_reporter(show)
+    try:
+        with bar:
+            yield
+    finally:
+        progress.set_reporter(None)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,67 @@
+"""The demo: the sample exports in ``data_samples/`` through the whole ingest, with a sentence
+on what each step shows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+import data_samples
+from ingest.summary import IngestSummary
+from panel import reports
+from panel.settings import Settings
+
+SAMPLES = Path(data_samples.__file__).parent
+MARKER = ".made-by-panel-demo"
+
+STEPS: list[tuple[str, str]] = [
+    (
+        "signups.csv",
+        "A signup export: every row is validated; the few damaged rows go to quarantine with "
+        "their reasons, the rest become volunteers with versioned profiles.",
+    ),
+    ("signups.csv", "The same export again: every row is known, nothing is added."),
+    (
+        "afmeldinger.csv",
+        "Withdrawals: 'afmeld' stops all contact; 'slet' erases the person from the store, the "
+        "quarantine and the raw archive, leaving a keyed hash and the time.",
+    ),
+    (
+        "signups_reexport.csv",
+        "A later full re-export: only new submissions are stored. Erased people in it do not "
+        "come back (known), unless they signed up again after their erasure; a late-arriving "
+        "older submission never replaces a newer profile.",
+    ),
+    (
+        "broken/column_renamed.csv",
+        "A damaged export (a column renamed after a form change): refused as a whole, nothing "
+        "changes; exit code 1 in `panel ingest`.",
+    ),
+]
+
+
+def sample_files() -> list[tuple[Path, str]]:
+    return [(SAMPLES / name, what) for name, what in STEPS]
+
+
+def reset_store(settings: Settings) -> str | None:
+    """Empty the embedded store for a fresh demo; a reason instead when that is not safe."""
+    if settings.database_url:
+        return "--fresh only resets the embedded SQLite store; PANEL_DATABASE_URL is set"
+    folder = settings.data_dir
+    if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
+        return f"{folder} holds data the demo did not make; set PANEL_DATA_DIR to another folder"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("This folder was made by `panel demo --fresh`.\n")
+    return None
+
+
+def narrate(out: Console, err: Console, files: list[tuple[Path, str]], summary: IngestSummary) -> None:
+    for step, ((path, what), file) in enumerate(zip(files, summary.files, strict=True), start=1):
+        out.rule(f"step {step}: {path.relative_to(SAMPLES.parent)}", align="left")
+        out.print(f"[italic]{what}[/]")
+        reports.print_file(out, err, file)
+    out.rule()

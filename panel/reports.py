@@ -1,0 +1,104 @@
+"""How the CLI shows things on a terminal. Only counts, pseudonymous ids and reasons: never a
+name, an e-mail address or a health answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ingest.summary import FileSummary, IngestSummary
+    from panel.settings import Settings
+    from store.panel_store import IngestRecord, PanelOverview
+
+#: Quarantined rows listed per file on the terminal (``--json`` lists up to 1,000).
+SHOWN_QUARANTINE = 20
+
+
+def print_ingest(out: Console, err: Console, summary: IngestSummary) -> None:
+    for file in summary.files:
+        print_file(out, err, file)
+    if len(summary.files) > 1:
+        out.print(
+            f"[bold]total[/]: {summary.rows:,} rows of accepted files = {summary.stored:,} stored"
+            f" + {summary.quarantined:,} quarantined + {summary.known:,} known;"
+            f" {summary.refused} of {len(summary.files)} files refused"
+        )
+
+
+def print_file(out: Console, err: Console, file: FileSummary) -> None:
+    name = escape(file.file)
+    if file.status == "refused":
+        for reason in file.refusal:
+            err.print(f"[red]refused[/] {name}: {escape(reason)}")
+        if file.data_docs:
+            err.print(f"  Data Docs: {escape(file.data_docs)}")
+        return
+    out.print(f"[green]accepted[/] {name} ({file.kind} export, sha256 {file.sha256[:12] if file.sha256 else ''})")
+    out.print(
+        f"  rows {file.rows:,} = stored {file.stored:,} + quarantined {file.quarantined:,}"
+        f" + known {file.known:,}"
+    )
+    details = ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in file.details.items() if value)
+    if details:
+        out.print(f"  [dim]{escape(details)}[/]")
+    for row in file.quarantine[:SHOWN_QUARANTINE]:
+        ident = f" {row.submission_id}" if row.submission_id else ""
+        for problem in row.problems:
+            out.print(f"  [yellow]quarantined[/] line {row.line}{escape(ident)}: {escape(problem)}")
+    if file.quarantined > SHOWN_QUARANTINE:
+        out.print(f"  ... and {file.quarantined - SHOWN_QUARANTINE:,} more quarantined rows (see --json)")
+    if file.data_docs:
+        out.print(f"  Data Docs: {escape(file.data_docs)}")
+
+
+def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRecord]) -> None:
+    out.print(
+        f"[bold]panel[/]: {overview.volunteers:,} volunteers ({overview.contactable:,} may be "
+        f"contacted, {overview.withdrawn:,} withdrawn), {overview.erased:,} erased, "
+        f"{overview.profiles:,} profile versions, {overview.quarantined_open:,} rows in quarantine"
+    )
+    if not ingests:
+        return
+    table = Table(title="latest ingests (audit log)", title_justify="left")
+    for column in ("id", "when (UTC)", "file", "kind", "outcome", "rows", "stored", "quarantined", "known", "by"):
+        table.add_column(column, justify="right" if column in ("id", "rows", "stored", "quarantined", "known") else "left")
+    for run in ingests:
+        table.add_row(
+            str(run.ingest_id),
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(run.file_name),
+            run.kind or "-",
+            run.status,
+            *(f"{value:,}" if value is not None else "-" for value in (run.rows, run.stored, run.quarantined, run.known)),
+            escape(run.actor),
+        )
+    out.print(table)
+
+
+def print_settings(out: Console, settings: Settings) -> None:
+    table = Table(title="configuration (environment variables PANEL_*, or a .env file)", title_justify="left")
+    table.add_column("variable")
+    table.add_column("value")
+    table.add_column("meaning")
+    values = {
+        "PANEL_DATA_DIR": str(settings.data_dir),
+        "PANEL_DATABASE_URL": _hide_password(settings.effective_database_url),
+        "PANEL_QUARANTINE_THRESHOLD": f"{settings.quarantine_threshold:g}",
+        "PANEL_PSEUDONYM_KEY": "(set)" if settings.pseudonym_key else f"(from {settings.data_dir / 'pseudonym.key'})",
+        "PANEL_ACTOR": settings.actor,
+        "PANEL_VALIDATION_WORKERS": str(settings.validation_workers),
+    }
+    for name, value in values.items():
+        field = type(settings).model_fields[name.removeprefix("PANEL_").lower()]
+        table.add_row(name, escape(value), escape(field.description or ""))
+    out.print(table)
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

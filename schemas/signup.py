@@ -1,0 +1,203 @@
+"""The contract for one row of the form's ``signups`` export: one submitted health profile.
+
+``SignupRow`` validates and normalises the raw cells (the export's Danish column names are the
+aliases; attributes are English). The reader hands it ``None`` for an empty cell and the text
+otherwise. ``SignupRow.model_validate(cells, context={"received_at": ...})`` either returns a
+normalised row or raises a ``ValidationError`` listing every problem in the row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from schemas.codes import CodeSystem, code_list_reader
+from schemas.danish_formats import read_date, read_decimal_comma, read_timestamp, read_yes_no
+
+SIGNUP_COLUMNS: tuple[str, ...] = (
+    "indsendelse_id",
+    "indsendt",
+    "fornavn",
+    "efternavn",
+    "email",
+    "telefon",
+    "foedselsdato",
+    "koen",
+    "postnummer",
+    "hoejde_cm",
+    "vaegt_kg",
+    "diagnoser",
+    "medicin",
+    "gravid",
+    "ryger",
+    "rls_trang",
+    "rls_hvile",
+    "rls_bevaegelse",
+    "rls_aften",
+    "rls_naetter_pr_uge",
+    "soevnkvalitet",
+    "samtykke_kontakt",
+    "kontaktform",
+    "andet",
+)
+
+#: Columns holding who the volunteer is; they never travel with the health answers.
+CONTACT_COLUMNS = frozenset({"fornavn", "efternavn", "email", "telefon"})
+#: Columns whose values are never repeated in a quarantine reason or a report.
+UNQUOTED_COLUMNS = CONTACT_COLUMNS | {"andet"}
+
+MIN_AGE, MAX_AGE = 18, 110
+
+
+class Sex(StrEnum):
+    """Member names are the normalised, stored values; values are what the form writes."""
+
+    FEMALE = "Kvinde"
+    MALE = "Mand"
+    OTHER = "Andet"
+
+
+class Pregnancy(StrEnum):
+    YES = "Ja"
+    NO = "Nej"
+    UNKNOWN = "Ved ikke"
+
+
+class ContactChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+#: A name holds a letter, no line break, and does not begin like a spreadsheet formula
+#: (``=``, ``+``, ``-``, ``@``). Checked by pydantic-core's regex engine, not in Python.
+NAME_PATTERN = r"^(?:\p{L}|[^=+\-@\r\n\p{L}][^\r\n\p{L}]*\p{L})[^\r\n]*$"
+#: Danish postcodes: four digits, 1000 to 9990.
+POSTCODE_PATTERN = r"^(?:[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|9990)$"
+_PHONE_PREFIXES = ("+45", "0045")
+
+
+def _danish_phone(value: str) -> str:
+    """``+45 20 11 22 33``, ``0045 20112233``, ``20 11 22 33`` -> ``+4520112233``."""
+    digits = value.replace(" ", "")
+    for prefix in _PHONE_PREFIXES:
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+            break
+    if len(digits) != 8 or not digits.isdigit():
+        raise PydanticCustomError(
+            "danish_phone", "is not a Danish phone number (8 digits, optionally +45 or 0045 first)"
+        )
+    return "+45" + digits
+
+
+SubmissionId = Annotated[
+    str,
+    StringConstraints(
+        to_lower=True,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    ),
+]
+Email = Annotated[
+    str, StringConstraints(to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NAME_PATTERN)]
+Timestamp = Annotated[datetime, BeforeValidator(read_timestamp)]
+DanishDate = Annotated[date, BeforeValidator(read_date)]
+YesNo = Annotated[bool, BeforeValidator(read_yes_no)]
+
+
+class SignupRow(BaseModel):
+    """One submitted health profile, validated and normalised."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    submission_id: SubmissionId = Field(alias="indsendelse_id")
+    submitted_at: Timestamp = Field(alias="indsendt")
+    first_name: PersonName = Field(alias="fornavn")
+    last_name: PersonName = Field(alias="efternavn")
+    email: Email = Field(alias="email")
+    phone: Annotated[str, AfterValidator(_danish_phone)] | None = Field(None, alias="telefon")
+    birth_date: DanishDate = Field(alias="foedselsdato")
+    sex: Sex = Field(alias="koen")
+    postcode: Annotated[str, StringConstraints(pattern=POSTCODE_PATTERN)] = Field(alias="postnummer")
+    height_cm: Annotated[int, Field(ge=120, le=230)] | None = Field(None, alias="hoejde_cm")
+    weight_kg: Annotated[float, BeforeValidator(read_decimal_comma), Field(ge=30, le=300)] | None = (
+        Field(None, alias="vaegt_kg")
+    )
+    diagnoses: Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ICD10))] | None = (
+        Field(None, alias="diagnoser")
+    )
+    medicines: Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ATC))] | None = (
+        Field(None, alias="medicin")
+    )
+    pregnant: Pregnancy | None = Field(None, alias="gravid")
+    smoker: YesNo | None = Field(None, alias="ryger")
+    rls_urge: YesNo | None = Field(None, alias="rls_trang")
+    rls_at_rest: YesNo | None = Field(None, alias="rls_hvile")
+    rls_relieved_by_movement: YesNo | None = Field(None, alias="rls_bevaegelse")
+    rls_evening: YesNo | None = Field(None, alias="rls_aften")
+    rls_nights_per_week: Annotated[int, Field(ge=0, le=7)] | None = Field(None, alias="rls_naetter_pr_uge")
+    sleep_quality: Annotated[int, Field(ge=1, le=5)] | None = Field(None, alias="soevnkvalitet")
+    consent_contact: YesNo = Field(alias="samtykke_kontakt")
+    contact_channel: ContactChannel | None = Field(None, alias="kontaktform")
+    free_text: Annotated[str, StringConstraints(max_length=2000)] | None = Field(None, alias="andet")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """Rules across fields; all broken ones are reported together."""
+        problems: list[tuple[str, str, str, dict[str, Any]]] = []
+        submitted = self.submitted_at.date()
+        if self.birth_date > submitted:
+            problems.append(
+                ("foedselsdato", "birth_date", "is after the submission date {day}", {"day": submitted})
+            )
+        else:
+            age = age_on(self.birth_date, submitted)
+            if not MIN_AGE <= age <= MAX_AGE:
+                problems.append(
+                    (
+                        "foedselsdato",
+                        "age",
+                        "gives age {age} at submission; the panel takes ages {low} to {high}",
+                        {"age": age, "low": MIN_AGE, "high": MAX_AGE},
+                    )
+                )
+        if self.pregnant is not None and self.sex is not Sex.FEMALE:
+            problems.append(
+                ("gravid", "not_asked", "is answered, but the form asks it only when koen is Kvinde", {})
+            )
+        if self.consent_contact and self.contact_channel is None:
+            problems.append(
+                ("kontaktform", "required_with_consent", "is required when samtykke_kontakt is Ja", {})
+            )
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(kind, message, context),
+                        loc=(column,),
+                        input=None,
+                    )
+                    for column, kind, message, context in problems
+                ],
+            )
+        return self
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day`` (a birthday on 29 February counts on 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

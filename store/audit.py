@@ -1,0 +1,70 @@
+"""The audit log of ingests: every file given to ``panel ingest``, who gave it, what came of it.
+
+A run is recorded as ``running`` in its own transaction before anything else happens, so even a
+crash leaves a trace; it is finished as ``accepted`` or ``refused`` with its counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, update
+
+from store.tables import IngestRun
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    rows: int
+    stored: int
+    quarantined: int
+    known: int
+
+
+def start_ingest(
+    engine: Engine, file_name: str, file_sha256: str, actor: str, started_at: datetime
+) -> int:
+    with engine.begin() as connection:
+        result = connection.execute(
+            insert(IngestRun).values(
+                file_name=file_name,
+                file_sha256=file_sha256,
+                actor=actor,
+                started_at=started_at,
+                status="running",
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_ingest(
+    connection: Connection,
+    ingest_id: int,
+    *,
+    status: str,
+    finished_at: datetime,
+    kind: str | None = None,
+    counts: IngestCounts | None = None,
+    batch_valid: bool | None = None,
+    validation_result_path: str | None = None,
+    data_docs_path: str | None = None,
+    message: str | None = None,
+) -> None:
+    values = {
+        "status": status,
+        "finished_at": finished_at,
+        "kind": kind,
+        "batch_valid": batch_valid,
+        "validation_result_path": validation_result_path,
+        "data_docs_path": data_docs_path,
+        "message": message,
+    }
+    if counts is not None:
+        values |= {
+            "rows": counts.rows,
+            "stored": counts.stored,
+            "quarantined": counts.quarantined,
+            "known": counts.known,
+        }
+    connection.execute(update(IngestRun).where(IngestRun.ingest_id == ingest_id).values(**values))

@@ -1,0 +1,193 @@
+"""``PanelStore``: the one door to the panel store that ingest (and later steps) go through.
+
+It owns the engine, the keyed e-mail hasher and the raw archive, and turns each step of an
+ingest into one transaction: a refused file changes nothing but the audit log; an accepted one
+is stored, quarantined and audited all at once, or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine, func, select, update
+
+from store import audit
+from store.archive import RawArchive
+from store.bulk import all_values
+from store.database import create_panel_engine, migrate
+from store.pseudonyms import EmailHasher
+from store.quarantine import QuarantineEntry, record_quarantine
+from store.submissions import SignupsStored, store_signups
+from store.tables import Erasure, IngestRun, Profile, QuarantinedRecord, Volunteer
+from store.withdrawals import WithdrawalsStored, store_withdrawals
+
+
+@dataclass(frozen=True)
+class PanelOverview:
+    volunteers: int
+    contactable: int
+    withdrawn: int
+    erased: int
+    profiles: int
+    quarantined_open: int
+
+
+@dataclass(frozen=True)
+class IngestRecord:
+    ingest_id: int
+    file_name: str
+    kind: str | None
+    actor: str
+    started_at: datetime
+    status: str
+    rows: int | None
+    stored: int | None
+    quarantined: int | None
+    known: int | None
+
+
+class PanelStore:
+    def __init__(self, engine: Engine, hasher: EmailHasher, archive: RawArchive) -> None:
+        self.engine, self.hasher, self.archive = engine, hasher, archive
+
+    @classmethod
+    def open(cls) -> PanelStore:
+        """The configured store, migrated to the newest schema."""
+        from panel.settings import get_settings
+
+        settings = get_settings()
+        engine = create_panel_engine(settings.effective_database_url)
+        migrate(engine)
+        hasher = EmailHasher(settings.pseudonym_key_bytes())
+        return cls(engine, hasher, RawArchive(settings.archive_dir, engine, hasher))
+
+    # --- ingest -------------------------------------------------------------------------
+
+    def start_ingest(self, file_name: str, sha256: str, actor: str, now: datetime) -> int:
+        return audit.start_ingest(self.engine, file_name, sha256, actor, now)
+
+    def refuse(self, ingest_id: int, reason: str, now: datetime, **details: object) -> None:
+        with self.engine.begin() as connection:
+            audit.finish_ingest(
+                connection, ingest_id, status="refused", finished_at=now, message=reason, **details  # type: ignore[arg-type]
+            )
+
+    def already_stored(self, submission_ids: pa.Array) -> np.ndarray:
+        """Which of these (raw) submission ids are stored already, as a boolean mask."""
+        normalised = pc.utf8_lower(pc.utf8_trim_whitespace(submission_ids))
+        with self.engine.connect() as connection:
+            stored = all_values(connection, Profile.submission_id)
+        if not len(stored):
+            return np.zeros(len(submission_ids), dtype=bool)
+        mask = pc.is_in(normalised, value_set=pa.array(stored, pa.string()))
+        return mask.fill_null(False).to_numpy(zero_copy_only=False)
+
+    def accept_signups(
+        self,
+        ingest_id: int,
+        batch: pd.DataFrame,
+        email_hashes: list[str],
+        quarantine: list[QuarantineEntry],
+        file_sha256: str,
+        counts: audit.IngestCounts,
+        now: datetime,
+        **details: object,
+    ) -> SignupsStored:
+        with self.engine.begin() as connection:
+            record_quarantine(connection, quarantine, ingest_id, file_sha256)
+            stored = store_signups(connection, batch, email_hashes, ingest_id, now)
+            final = audit.IngestCounts(
+                counts.rows, stored.stored, counts.quarantined, counts.known + stored.erased_before
+            )
+            audit.finish_ingest(
+                connection, ingest_id, status="accepted", finished_at=now, counts=final, **details  # type: ignore[arg-type]
+            )
+        return stored
+
+    def accept_withdrawals(
+        self,
+        ingest_id: int,
+        batch: pd.DataFrame,
+        email_hashes: list[str],
+        quarantine: list[QuarantineEntry],
+        file_sha256: str,
+        counts: audit.IngestCounts,
+        now: datetime,
+        **details: object,
+    ) -> WithdrawalsStored:
+        with self.engine.begin() as connection:
+            record_quarantine(connection, quarantine, ingest_id, file_sha256)
+            stored = store_withdrawals(connection, batch, email_hashes, ingest_id, now)
+            final = audit.IngestCounts(counts.rows, stored.stored, counts.quarantined, stored.known)
+            audit.finish_ingest(
+                connection, ingest_id, status="accepted", finished_at=now, counts=final, **details  # type: ignore[arg-type]
+            )
+        self.purge_erased_from_archive(now)
+        return stored
+
+    # --- erasure in the raw archive -----------------------------------------------------
+
+    def erasures(self, pending_only: bool = False) -> list[tuple[str, datetime]]:
+        statement = select(Erasure.email_hash, Erasure.erased_at)
+        if pending_only:
+            statement = statement.where(Erasure.archive_purged_at.is_(None))
+        with self.engine.connect() as connection:
+            return [(row.email_hash, row.erased_at) for row in connection.execute(statement)]
+
+    def purge_erased_from_archive(self, now: datetime) -> int:
+        """Remove erased people from every archived file (retried until it succeeds once)."""
+        pending = self.erasures(pending_only=True)
+        removed = self.archive.purge(pending, now)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Erasure)
+                .where(Erasure.email_hash.in_([email_hash for email_hash, _ in pending]))
+                .values(archive_purged_at=now)
+            )
+        return removed
+
+    def redact_erased(self, sha256: str, now: datetime) -> int:
+        """Remove from a newly archived file every erased person it brought back."""
+        return self.archive.redact(sha256, self.erasures(), now)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def recent_ingests(self, limit: int = 10) -> list[IngestRecord]:
+        columns = [getattr(IngestRun, name) for name in IngestRecord.__dataclass_fields__]
+        statement = select(*columns).order_by(IngestRun.ingest_id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
+
+    def overview(self) -> PanelOverview:
+        current = Profile.submission_id == Volunteer.current_submission_id
+        with self.engine.connect() as connection:
+            volunteers = connection.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None)))
+            erased = connection.scalar(
+                select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_not(None))
+            )
+            withdrawn = connection.scalar(
+                select(func.count()).select_from(Volunteer).join(Profile, current).where(
+                    Volunteer.withdrawn_at >= Profile.submitted_at
+                )
+            )
+            contactable = connection.scalar(
+                select(func.count()).select_from(Volunteer).join(Profile, current).where(
+                    Profile.consent_contact.is_(True),
+                    (Volunteer.withdrawn_at.is_(None)) | (Volunteer.withdrawn_at < Profile.submitted_at),
+                )
+            )
+            profiles = connection.scalar(select(func.count()).select_from(Profile))
+            open_quarantine = connection.scalar(
+                select(func.count())
+                .select_from(QuarantinedRecord)
+                .where(QuarantinedRecord.resolved_at.is_(None))
+            )
+        return PanelOverview(
+            int(volunteers or 0), int(contactable or 0), int(withdrawn or 0), int(erased or 0),
+            int(profiles or 0), int(open_quarantine or 0),
+        )

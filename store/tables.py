@@ -1,0 +1,244 @@
+"""The panel store's tables. Alembic migrations (``store/migrations``) create and change them.
+
+Privacy by layout:
+
+* ``volunteer`` is the pseudonymous identity every later step joins on: a random id, a keyed
+  hash of the e-mail address (never the address), status times, and the current profile.
+* ``contact`` holds who the volunteer is (name, e-mail, phone): only outreach reads it.
+* ``profile`` holds the health answers, one row per valid submission (versioned).
+* ``submission_note`` holds the free text, which may say anything; nothing downstream reads it.
+
+List answers (``diagnoses``, ``medicines``) are ``|``-joined codes; ``''`` means answered none
+(``INGEN``) and ``NULL`` means not answered. Every timestamp is stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in, timezone-aware (UTC) datetimes out, on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 (SQLAlchemy's own convention)
+        datetime: UTCDateTime(),
+        date: Date(),
+        str: String(),
+        bool: Boolean(),
+        int: Integer(),
+        float: Float(),
+    }
+
+
+class IngestRun(Base):
+    """Audit log: one row per file given to ``panel ingest``, accepted or refused."""
+
+    __tablename__ = "ingest_run"
+
+    ingest_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    file_name: Mapped[str]
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    #: running, accepted or refused
+    status: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int | None]
+    stored: Mapped[int | None]
+    quarantined: Mapped[int | None]
+    known: Mapped[int | None]
+    batch_valid: Mapped[bool | None]
+    validation_result_path: Mapped[str | None]
+    data_docs_path: Mapped[str | None]
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ArchivedFile(Base):
+    """A raw export kept by content hash, so every ingest can be replayed."""
+
+    __tablename__ = "archived_file"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str]
+    size: Mapped[int]
+    archived_at: Mapped[datetime]
+    #: When erasures last removed records from it (its content then no longer has ``sha256``).
+    redacted_at: Mapped[datetime | None]
+    redacted_records: Mapped[int] = mapped_column(default=0)
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteer"
+
+    volunteer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: Keyed hash (BLAKE2b) of the lower-cased e-mail; NULL once erased.
+    email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    current_submission_id: Mapped[str | None] = mapped_column(
+        String(36),
+        ForeignKey(
+            "profile.submission_id", use_alter=True, deferrable=True, initially="DEFERRED"
+        ),
+    )
+    #: Latest ``afmeld``: no contact for any profile submitted before it.
+    withdrawn_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """Who the volunteer is, from their newest submission. Only outreach reads this."""
+
+    __tablename__ = "contact"
+
+    volunteer_id: Mapped[str] = mapped_column(
+        ForeignKey("volunteer.volunteer_id", deferrable=True, initially="DEFERRED"),
+        primary_key=True,
+    )
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    email: Mapped[str]
+    phone: Mapped[str | None]
+    submitted_at: Mapped[datetime]
+
+
+class Profile(Base):
+    """One valid submission's health answers: a version of the volunteer's profile."""
+
+    __tablename__ = "profile"
+    __table_args__ = (Index(None, "volunteer_id", "submitted_at"),)
+
+    submission_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(
+        ForeignKey("volunteer.volunteer_id", deferrable=True, initially="DEFERRED")
+    )
+    submitted_at: Mapped[datetime]
+    ingest_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.ingest_id"))
+    birth_date: Mapped[date]
+    #: female, male, other
+    sex: Mapped[str] = mapped_column(String(8))
+    postcode: Mapped[str] = mapped_column(String(4))
+    height_cm: Mapped[int | None]
+    weight_kg: Mapped[float | None]
+    diagnoses: Mapped[str | None] = mapped_column(Text)
+    medicines: Mapped[str | None] = mapped_column(Text)
+    #: yes, no, unknown; NULL when not answered (or not asked: only women are asked)
+    pregnant: Mapped[str | None] = mapped_column(String(8))
+    smoker: Mapped[bool | None]
+    rls_urge: Mapped[bool | None]
+    rls_at_rest: Mapped[bool | None]
+    rls_relieved_by_movement: Mapped[bool | None]
+    rls_evening: Mapped[bool | None]
+    rls_nights_per_week: Mapped[int | None]
+    sleep_quality: Mapped[int | None]
+    consent_contact: Mapped[bool]
+    #: email or sms
+    contact_channel: Mapped[str | None] = mapped_column(String(8))
+
+
+class SubmissionNote(Base):
+    """The free text of a submission: kept for the panel's staff, never used for matching."""
+
+    __tablename__ = "submission_note"
+
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("profile.submission_id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+
+
+class QuarantinedRecord(Base):
+    """A row of an accepted file that failed validation, with every reason, until fixed."""
+
+    __tablename__ = "quarantined_record"
+    __table_args__ = (UniqueConstraint("record_sha256"),)
+
+    quarantine_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ingest_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.ingest_id"))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    line: Mapped[int]
+    #: As written in the file (it may be the broken part).
+    submission_id: Mapped[str | None] = mapped_column(Text)
+    #: Keyed hash of the row's e-mail cell, so an erasure can find and purge the row.
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: Hash of the row's cells: the same broken row in a re-export is not quarantined twice.
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    cells: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: [{"column": ..., "reason": ...}, ...]
+    problems: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    #: When a valid version of the same submission was stored later.
+    resolved_at: Mapped[datetime | None]
+
+
+class Withdrawal(Base):
+    """Audit log of withdrawals: who (keyed e-mail hash), what and when."""
+
+    __tablename__ = "withdrawal"
+    __table_args__ = (UniqueConstraint("email_hash", "action", "requested_at"),)
+
+    withdrawal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: afmeld or slet
+    action: Mapped[str] = mapped_column(String(8))
+    requested_at: Mapped[datetime]
+    ingest_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.ingest_id"))
+    recorded_at: Mapped[datetime]
+    #: The volunteer it applied to when recorded (NULL: nobody with that e-mail yet).
+    volunteer_id: Mapped[str | None] = mapped_column(String(16))
+
+
+class Erasure(Base):
+    """What is left of an erased person: a keyed hash of the e-mail and the erasure time. An
+    older submission by that e-mail is never stored again; a newer one registers anew."""
+
+    __tablename__ = "erasure"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime]
+    #: When the raw archive was last purged of the person (NULL: still to do).
+    archive_purged_at: Mapped[datetime | None]
