@@ -10,28 +10,54 @@ e-mail or a health answer.
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ingest import batch_gate, steps
+from ingest.batch_gate import BatchVerdict
+from ingest.export_file import ExportFile
 from ingest.summary import FileSummary, IngestSummary
-from panel.settings import get_settings
+from panel.settings import Settings, get_settings
 from store.panel_store import PanelStore
 
-# Tasks pass big in-memory objects (a whole export) to each other: no input hashing, no
-# result persistence.
-_task = partial(task, cache_policy=NO_CACHE, persist_result=False)
 
-receive_file = _task(steps.receive, name="receive file")
-read_export_file = _task(steps.read, name="read export")
-check_rows = _task(steps.check_rows, name="validate rows")
-check_batch = _task(steps.check_batch_of, name="validate batch")
-store_file = _task(steps.store_accepted, name="store")
-refuse_file = _task(steps.refuse, name="refuse")
+class IngestSteps(NamedTuple):
+    """The steps of one file's ingest. The flow runs them as Prefect tasks; tests of the
+    store's semantics run the very same sequence as plain functions (``PLAIN_STEPS``)."""
+
+    receive: Callable[..., steps.ReceivedFile | steps.Unreadable]
+    read: Callable[..., ExportFile | steps.Unreadable]
+    check_rows: Callable[..., steps.CheckedRows]
+    check_batch: Callable[..., BatchVerdict]
+    store: Callable[..., FileSummary]
+    refuse: Callable[..., FileSummary]
+
+
+PLAIN_STEPS = IngestSteps(
+    steps.receive,
+    steps.read,
+    steps.check_rows,
+    steps.check_batch_of,
+    steps.store_accepted,
+    steps.refuse,
+)
+# Tasks pass big in-memory objects (a whole export) to each other: no input hashing, no result
+# persistence. Each task is named for the Prefect UI.
+TASK_STEPS = IngestSteps(
+    *(
+        task(step, name=name, cache_policy=NO_CACHE, persist_result=False)
+        for step, name in zip(
+            PLAIN_STEPS,
+            ("receive file", "read export", "validate rows", "validate batch", "store", "refuse"),
+            strict=True,
+        )
+    )
+)
 
 
 @flow(name="ingest-exports", validate_parameters=False)
@@ -40,25 +66,29 @@ def ingest_exports(paths: list[Path], actor: str | None = None) -> IngestSummary
     settings = get_settings()
     store = PanelStore.open()
     batch_gate.warm_up()
-    summaries = [ingest_file(store, Path(path), actor or settings.actor) for path in paths]
-    summary = IngestSummary(files=summaries)
+    summary = IngestSummary(
+        files=[ingest_file(store, Path(path), actor or settings.actor, settings) for path in paths]
+    )
     report(summary)
     return summary
 
 
-def ingest_file(store: PanelStore, path: Path, actor: str) -> FileSummary:
-    settings = get_settings()
-    received = receive_file(store, path, actor)
+def ingest_file(
+    store: PanelStore, path: Path, actor: str, settings: Settings, run: IngestSteps = TASK_STEPS
+) -> FileSummary:
+    received = run.receive(store, path, actor)
     if isinstance(received, steps.Unreadable):
         return FileSummary(file=str(path), status="refused", refusal=[received.reason])
-    export = read_export_file(received)
+    export = run.read(received)
     if isinstance(export, steps.Unreadable):
-        return refuse_file(store, received, [export.reason])
-    rows = check_rows(store, received, export, settings.validation_workers)
-    verdict = check_batch(received, export, rows, settings.quarantine_threshold, settings.reports_dir)
+        return run.refuse(store, received, [export.reason])
+    rows = run.check_rows(store, received, export, settings.validation_workers)
+    verdict = run.check_batch(
+        received, export, rows, settings.quarantine_threshold, settings.reports_dir
+    )
     if not verdict.passed:
-        return refuse_file(store, received, verdict.failures, export, verdict)
-    return store_file(store, received, export, rows, verdict)
+        return run.refuse(store, received, verdict.failures, export, verdict, rows)
+    return run.store(store, received, export, rows, verdict)
 
 
 @task(name="report", cache_policy=NO_CACHE, persist_result=False)
@@ -76,7 +106,9 @@ def report(summary: IngestSummary) -> None:
         if file.refusal:
             lines.append(f"\n**{Path(file.file).name} refused:** " + "; ".join(file.refusal))
         if file.data_docs:
-            lines.append(f"\n{Path(file.file).name}: Great Expectations Data Docs at `{file.data_docs}`")
+            lines.append(
+                f"\n{Path(file.file).name}: Great Expectations Data Docs at `{file.data_docs}`"
+            )
     create_markdown_artifact(
         key="ingest-summary", markdown="\n".join(lines), description="panel ingest: counts per file"
     )

@@ -89,7 +89,9 @@ def check_batch(
     )
     suite = context.suites.add(batch_suite(export.kind, threshold, received_at))
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{export.kind.value} {export.sha256[:12]}", data=batch, suite=suite)
+        gx.ValidationDefinition(
+            name=f"{export.kind.value} {export.sha256[:12]}", data=batch, suite=suite
+        )
     )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
@@ -104,10 +106,18 @@ def check_batch(
     result_path = report_dir / "validation_result.json"
     result_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str))
     failures = [
-        _explain(outcome.expectation_config.type, outcome.expectation_config.kwargs, outcome.result, export, frame)
+        _explain(
+            outcome.expectation_config.type,
+            outcome.expectation_config.kwargs,
+            outcome.result,
+            export,
+            frame,
+        )
         for outcome in result.results
         if not outcome.success
     ]
+    if not export.columns_as_expected:  # the rest follows from the columns: say only that
+        failures = [column_differences(export.header, list(export.kind.columns))]
     return BatchVerdict(
         passed=bool(run.success),
         failures=failures,
@@ -126,7 +136,9 @@ def batch_frame(export: ExportFile, quarantined_rows: list[int]) -> pd.DataFrame
         for column in export.kind.unquoted_columns:
             frame[column] = None
     else:  # only the column names matter now: keep no values at all
-        frame = pd.DataFrame({name: pd.Series([None] * export.rows.num_rows, dtype=object) for name in export.header})
+        frame = pd.DataFrame(
+            {name: pd.Series([None] * export.rows.num_rows, dtype=object) for name in export.header}
+        )
     quarantined = np.zeros(export.rows.num_rows, dtype=np.int64)
     quarantined[quarantined_rows] = 1
     frame["_line"] = export.lines
@@ -150,7 +162,8 @@ def _derived(frame: pd.DataFrame, kind: ExportKind) -> dict[str, pd.Series]:
     weight = pd.to_numeric(frame["vaegt_kg"].str.replace(",", ".", regex=False), errors="coerce")
     return {
         "_birth_year": pd.to_numeric(
-            frame["foedselsdato"].str.extract(r"^\d{2}-\d{2}-(\d{4})$", expand=False), errors="coerce"
+            frame["foedselsdato"].str.extract(r"^\d{2}-\d{2}-(\d{4})$", expand=False),
+            errors="coerce",
         ).astype("Int64"),
         "_postcode": pd.to_numeric(
             frame["postnummer"].str.extract(r"^\s*(\d{4})\s*$", expand=False), errors="coerce"
@@ -162,11 +175,17 @@ def _derived(frame: pd.DataFrame, kind: ExportKind) -> dict[str, pd.Series]:
 
 def _timestamps(text: pd.Series) -> pd.Series:
     local = pd.to_datetime(text, format="%d-%m-%Y %H:%M:%S", errors="coerce")
-    return local.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return local.dt.tz_localize(
+        "Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT"
+    ).dt.tz_convert("UTC")
 
 
 def _explain(
-    kind: str, kwargs: dict[str, Any], result: dict[str, Any], export: ExportFile, frame: pd.DataFrame
+    kind: str,
+    kwargs: dict[str, Any],
+    result: dict[str, Any],
+    export: ExportFile,
+    frame: pd.DataFrame,
 ) -> str:
     column = kwargs.get("column")
     shown = _SOURCE_COLUMN.get(column, column) if column else None
@@ -178,8 +197,9 @@ def _explain(
     if kind == "expect_column_mean_to_be_between":
         bad = int(frame["_quarantined"].sum())
         return (
-            f"{bad:,} of {len(frame):,} rows ({bad / max(len(frame), 1):.1%}) are quarantined: a "
-            f"file is refused at {kwargs['max_value']:.0%} or more (PANEL_QUARANTINE_THRESHOLD)"
+            f"{bad:,} of {len(frame):,} rows ({bad / max(len(frame), 1):.1%}) fail validation: "
+            f"a file is refused when {kwargs['max_value']:.0%} or more do "
+            "(PANEL_QUARANTINE_THRESHOLD)"
         )
     if kind == "expect_column_values_to_be_unique":
         return _duplicates(frame, str(column))
@@ -189,7 +209,9 @@ def _explain(
             f"{_when(kwargs.get('min_value'))} to {_when(kwargs.get('max_value'))}"
         )
     if kind == "expect_column_values_to_be_in_set":
-        examples = ", ".join(sorted({repr(v) for v in result.get("partial_unexpected_list", [])})[:5])
+        examples = ", ".join(
+            sorted({repr(v) for v in result.get("partial_unexpected_list", [])})[:5]
+        )
         allowed = ", ".join(kwargs["value_set"])
         return f"{shown}: {share:.1f} % of values are not one of {allowed} (e.g. {examples})"
     if kind == "expect_column_values_to_not_be_null":
@@ -198,7 +220,9 @@ def _explain(
 
 
 def _when(value: Any) -> str:
-    return value.strftime("%d-%m-%Y %H:%M") if isinstance(value, datetime) else str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d-%m-%Y %H:%M")
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _duplicates(frame: pd.DataFrame, column: str) -> str:
@@ -218,11 +242,15 @@ def column_differences(found: list[str], expected: list[str]) -> str:
     for tag, a0, a1, b0, b1 in matcher.get_opcodes():
         gone, came = expected[a0:a1], found[b0:b1]
         if tag == "replace" and len(gone) == len(came):
-            sentences += [f"column {new!r} is {old!r} renamed" for old, new in zip(gone, came, strict=True)]
+            sentences += [
+                f"column {old!r} is renamed {new!r}" for old, new in zip(gone, came, strict=True)
+            ]
         elif tag in ("replace", "delete", "insert"):
             sentences += [f"column {name!r} is missing" for name in gone if name not in found]
             after = f" (after {found[b0 - 1]!r})" if b0 else " (first)"
-            sentences += [f"column {name!r} is added{after}" for name in came if name not in expected]
+            sentences += [
+                f"column {name!r} is added{after}" for name in came if name not in expected
+            ]
     if not sentences:
         sentences.append("the columns are all there, but in another order")
     return "; ".join(sentences) + " (FORMAT.md fixes the columns and their order)"

@@ -113,7 +113,9 @@ def read_export(path: Path, raw: bytes | None = None) -> ExportFile:
     table, lines, malformed = _parse_fast(records, header, ends)
     if table is None:
         table, lines, malformed = _parse_exact(records, header)
-    return ExportFile(path, sha256, len(raw), kind, header, _blank_as_empty(table), lines, malformed)
+    return ExportFile(
+        path, sha256, len(raw), kind, header, _blank_as_empty(table), lines, malformed
+    )
 
 
 def _checked_text(raw: bytes) -> bytes:
@@ -203,7 +205,8 @@ def _record_lines(records: bytes, ends: np.ndarray) -> tuple[np.ndarray, np.ndar
     starts = np.concatenate(([0], ends[:-1] + 1))
     lengths = ends - starts
     blank = (lengths == 0) | (
-        (lengths == 1) & (np.frombuffer(records, dtype=np.uint8)[np.minimum(starts, len(records) - 1)] == 13)
+        (lengths == 1)
+        & (np.frombuffer(records, dtype=np.uint8)[np.minimum(starts, len(records) - 1)] == 13)
     )
     newlines = np.flatnonzero(np.frombuffer(records, dtype=np.uint8) == 10)
     start_lines = np.searchsorted(newlines, starts) + 2
@@ -263,29 +266,37 @@ def _parse_exact(
 ) -> tuple[pa.Table, np.ndarray, list[MalformedRecord]]:
     """Python's csv module: slower, but it knows the line of every record, good or bad."""
     csv.field_size_limit(sys.maxsize)
-    reader = csv.reader(io.StringIO(records.decode("utf-8"), newline=""), delimiter=SEPARATOR)
+    # Lines end at LF only (FORMAT.md: CRLF or LF); a lone CR inside a field is just a character.
+    reader = csv.reader(io.StringIO(records.decode("utf-8"), newline="\n"), delimiter=SEPARATOR)
     columns: list[list[str | None]] = [[] for _ in header]
     lines: list[int] = []
     malformed: list[MalformedRecord] = []
     next_line = 2
-    for fields in reader:
-        line, next_line = next_line, reader.line_num + 2
-        if not fields or fields == [""]:
-            continue
-        if len(fields) != len(header):
-            malformed.append(
-                MalformedRecord(
-                    line,
-                    fields,
-                    f"has {len(fields)} fields where the header has {len(header)}"
-                    " (an unquoted ';' or a missing field?)",
+    try:
+        for fields in reader:
+            line, next_line = next_line, reader.line_num + 2
+            if not fields or fields == [""]:
+                continue
+            if len(fields) != len(header):
+                malformed.append(
+                    MalformedRecord(
+                        line,
+                        fields,
+                        f"has {len(fields)} fields where the header has {len(header)}"
+                        " (an unquoted ';' or a missing field?)",
+                    )
                 )
-            )
-            continue
-        lines.append(line)
-        for values, value in zip(columns, fields, strict=True):
-            values.append(value or None)
-    table = pa.table({name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)})
+                continue
+            lines.append(line)
+            for values, value in zip(columns, fields, strict=True):
+                values.append(value or None)
+    except csv.Error:
+        raise ExportRefused(
+            "a line break inside an unquoted field: the export is damaged", line=next_line
+        ) from None
+    table = pa.table(
+        {name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)}
+    )
     return table, np.array(lines, dtype=np.int64), malformed
 
 

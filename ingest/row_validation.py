@@ -169,7 +169,9 @@ def _typed(value_type: type, values: list[Any]) -> Any:
     if value_type is datetime:
         return pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True)
     if value_type is date:
-        return pd.array(pa.array(values, pa.int32()).cast(pa.date32()), dtype=pd.ArrowDtype(pa.date32()))
+        return pd.array(
+            pa.array(values, pa.int32()).cast(pa.date32()), dtype=pd.ArrowDtype(pa.date32())
+        )
     if value_type is bool:
         return pd.array(values, dtype="boolean")
     if value_type is int:

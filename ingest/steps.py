@@ -78,7 +78,9 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
     if raw:
         store.archive.keep(path, sha256, now)
     ingest_id = store.start_ingest(path.name, sha256, actor, now)
-    return ReceivedFile(path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started})
+    return ReceivedFile(
+        path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started}
+    )
 
 
 def read(received: ReceivedFile) -> ExportFile | Unreadable:
@@ -115,7 +117,9 @@ def check_rows(
         validation = RowValidation(pd.DataFrame(), [])
     emails = rows.column("email").to_pylist() if "email" in rows.column_names else []
     at = export.header.index("email") if "email" in export.header else None
-    broken = [r.fields[at] if at is not None and len(r.fields) > at else None for r in export.malformed]
+    broken = [
+        r.fields[at] if at is not None and len(r.fields) > at else None for r in export.malformed
+    ]
     checked = CheckedRows(known, validation, store.hasher.many(emails), store.hasher.many(broken))
     store.archive.index_emails(received.sha256, checked.every_email_hash)
     received.seconds["validate_rows"] = time.perf_counter() - started
@@ -132,7 +136,11 @@ def _renumber(validation: RowValidation, todo: np.ndarray) -> None:
 
 
 def check_batch_of(
-    received: ReceivedFile, export: ExportFile, checked: CheckedRows, threshold: float, reports: Path
+    received: ReceivedFile,
+    export: ExportFile,
+    checked: CheckedRows,
+    threshold: float,
+    reports: Path,
 ) -> BatchVerdict:
     started = time.perf_counter()
     verdict = check_batch(
@@ -155,14 +163,14 @@ def store_accepted(
 ) -> FileSummary:
     started = time.perf_counter()
     now = datetime.now(UTC)
-    entries = quarantine_entries(export, checked)
+    entries, of_erased = _set_aside_erased(quarantine_entries(export, checked), store.erasures())
     valid = checked.validation.valid
     hashes = [checked.email_hashes[row] for row in valid["row"]] if not valid.empty else []
     counts = IngestCounts(
         rows=export.record_count,
         stored=0,
         quarantined=len(entries),
-        known=int(checked.known.sum()),
+        known=int(checked.known.sum()) + of_erased,
     )
     reports = {
         "batch_valid": True,
@@ -176,8 +184,8 @@ def store_accepted(
         )
         stored, known = signups.stored, counts.known + signups.erased_before
         details = {
-            "known_stored_before": counts.known,
-            "known_erased": signups.erased_before,
+            "known_stored_before": counts.known - of_erased,
+            "known_erased": signups.erased_before + of_erased,
             "new_volunteers": signups.new_volunteers,
             "updated_volunteers": signups.updated_volunteers,
         }
@@ -219,8 +227,10 @@ def refuse(
     reasons: list[str],
     export: ExportFile | None = None,
     verdict: BatchVerdict | None = None,
+    checked: CheckedRows | None = None,
 ) -> FileSummary:
-    """Refuse the whole file: nothing is stored; the audit log says why."""
+    """Refuse the whole file: nothing is stored; the audit log says why. The rows that failed
+    validation are listed in the summary (not recorded: the file is refused as a whole)."""
     details: dict[str, object] = {"kind": export.kind.value if export else None}
     if verdict is not None:
         details |= {
@@ -237,6 +247,7 @@ def refuse(
         ingest_id=received.ingest_id,
         rows=export.record_count if export else 0,
         refusal=reasons,
+        quarantine=_reports(quarantine_entries(export, checked)) if export and checked else [],
         data_docs=str(verdict.docs_path) if verdict else None,
         validation_result=str(verdict.result_path) if verdict else None,
         seconds=received.seconds,
@@ -248,7 +259,9 @@ def quarantine_entries(export: ExportFile, checked: CheckedRows) -> list[Quarant
     id_column = export.kind.id_column
     entries = []
     quarantined_rows = checked.validation.quarantined
-    all_cells = export.rows.take(pa.array([r.row for r in quarantined_rows], pa.int64())).to_pylist()
+    all_cells = export.rows.take(
+        pa.array([r.row for r in quarantined_rows], pa.int64())
+    ).to_pylist()
     for quarantined, cells in zip(quarantined_rows, all_cells, strict=True):
         entries.append(
             QuarantineEntry(
@@ -270,6 +283,16 @@ def quarantine_entries(export: ExportFile, checked: CheckedRows) -> list[Quarant
             )
         )
     return sorted(entries, key=lambda entry: entry.line)
+
+
+def _set_aside_erased(
+    entries: list[QuarantineEntry], erasures: list[tuple[str, datetime]]
+) -> tuple[list[QuarantineEntry], int]:
+    """Broken rows of people erased since are not kept in quarantine (the erasure covers them):
+    they count as known."""
+    erased = {email_hash for email_hash, _ in erasures}
+    kept = [entry for entry in entries if entry.email_hash not in erased]
+    return kept, len(entries) - len(kept)
 
 
 def _reports(entries: list[QuarantineEntry]) -> list[QuarantinedRowReport]:

@@ -39,29 +39,41 @@ class FileSummary(BaseModel):
 
 
 class IngestSummary(BaseModel):
+    """Totals over the files: ``rows`` (of accepted files) = stored + quarantined + known;
+    the rows of refused files are counted apart, in ``refused_rows``."""
+
     files: list[FileSummary]
+
+    def _accepted(self, count: str) -> int:
+        return sum(getattr(f, count) for f in self.files if f.status == "accepted")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def rows(self) -> int:
-        return sum(f.rows for f in self.files)
+        return self._accepted("rows")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def stored(self) -> int:
-        return sum(f.stored for f in self.files)
+        return self._accepted("stored")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def quarantined(self) -> int:
-        return sum(f.quarantined for f in self.files)
+        return self._accepted("quarantined")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def known(self) -> int:
-        return sum(f.known for f in self.files)
+        return self._accepted("known")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def refused(self) -> int:
+        """Files refused as a whole."""
         return sum(f.status == "refused" for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def refused_rows(self) -> int:
+        return sum(f.rows for f in self.files if f.status == "refused")

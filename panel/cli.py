@@ -44,7 +44,10 @@ def ingest(
         bool, typer.Option("--json", help="Print the summary as one JSON object, nothing else.")
     ] = False,
     actor: Annotated[
-        str | None, typer.Option(help="Who runs this ingest, for the audit log. Default: PANEL_ACTOR or the OS user.")
+        str | None,
+        typer.Option(
+            help="Who runs this ingest, for the audit log. Default: PANEL_ACTOR or the OS user."
+        ),
     ] = None,
 ) -> None:
     """Validate export files and store them in the panel.
@@ -135,8 +138,12 @@ def _progress(enabled: bool) -> Iterator[None]:
     from ingest import progress
 
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     stages: dict[str, object] = {}
 

@@ -59,7 +59,9 @@ def reset_store(settings: Settings) -> str | None:
     return None
 
 
-def narrate(out: Console, err: Console, files: list[tuple[Path, str]], summary: IngestSummary) -> None:
+def narrate(
+    out: Console, err: Console, files: list[tuple[Path, str]], summary: IngestSummary
+) -> None:
     for step, ((path, what), file) in enumerate(zip(files, summary.files, strict=True), start=1):
         out.rule(f"step {step}: {path.relative_to(SAMPLES.parent)}", align="left")
         out.print(f"[italic]{what}[/]")

@@ -26,6 +26,7 @@ def print_ingest(out: Console, err: Console, summary: IngestSummary) -> None:
             f"[bold]total[/]: {summary.rows:,} rows of accepted files = {summary.stored:,} stored"
             f" + {summary.quarantined:,} quarantined + {summary.known:,} known;"
             f" {summary.refused} of {len(summary.files)} files refused"
+            f" ({summary.refused_rows:,} rows)"
         )
 
 
@@ -34,25 +35,32 @@ def print_file(out: Console, err: Console, file: FileSummary) -> None:
     if file.status == "refused":
         for reason in file.refusal:
             err.print(f"[red]refused[/] {name}: {escape(reason)}")
+        _print_row_problems(err, file, "invalid")
         if file.data_docs:
             err.print(f"  Data Docs: {escape(file.data_docs)}")
         return
-    out.print(f"[green]accepted[/] {name} ({file.kind} export, sha256 {file.sha256[:12] if file.sha256 else ''})")
+    out.print(f"[green]accepted[/] {name} ({file.kind} export, sha256 {(file.sha256 or '')[:12]})")
     out.print(
         f"  rows {file.rows:,} = stored {file.stored:,} + quarantined {file.quarantined:,}"
         f" + known {file.known:,}"
     )
-    details = ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in file.details.items() if value)
+    details = ", ".join(
+        f"{key.replace('_', ' ')} {value:,}" for key, value in file.details.items() if value
+    )
     if details:
         out.print(f"  [dim]{escape(details)}[/]")
+    _print_row_problems(out, file, "quarantined")
+    if file.data_docs:
+        out.print(f"  Data Docs: {escape(file.data_docs)}")
+
+
+def _print_row_problems(console: Console, file: FileSummary, label: str) -> None:
     for row in file.quarantine[:SHOWN_QUARANTINE]:
         ident = f" {row.submission_id}" if row.submission_id else ""
         for problem in row.problems:
-            out.print(f"  [yellow]quarantined[/] line {row.line}{escape(ident)}: {escape(problem)}")
-    if file.quarantined > SHOWN_QUARANTINE:
-        out.print(f"  ... and {file.quarantined - SHOWN_QUARANTINE:,} more quarantined rows (see --json)")
-    if file.data_docs:
-        out.print(f"  Data Docs: {escape(file.data_docs)}")
+            console.print(f"  [yellow]{label}[/] line {row.line}{escape(ident)}: {escape(problem)}")
+    if len(file.quarantine) > SHOWN_QUARANTINE or not file.quarantine_listed_all:
+        console.print(f"  ... and more {label} rows (--json lists up to 1,000)")
 
 
 def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRecord]) -> None:
@@ -64,8 +72,24 @@ def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRe
     if not ingests:
         return
     table = Table(title="latest ingests (audit log)", title_justify="left")
-    for column in ("id", "when (UTC)", "file", "kind", "outcome", "rows", "stored", "quarantined", "known", "by"):
-        table.add_column(column, justify="right" if column in ("id", "rows", "stored", "quarantined", "known") else "left")
+    for column in (
+        "id",
+        "when (UTC)",
+        "file",
+        "kind",
+        "outcome",
+        "rows",
+        "stored",
+        "quarantined",
+        "known",
+        "by",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("id", "rows", "stored", "quarantined", "known")
+            else "left",
+        )
     for run in ingests:
         table.add_row(
             str(run.ingest_id),
@@ -73,14 +97,19 @@ def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRe
             escape(run.file_name),
             run.kind or "-",
             run.status,
-            *(f"{value:,}" if value is not None else "-" for value in (run.rows, run.stored, run.quarantined, run.known)),
+            *(
+                f"{value:,}" if value is not None else "-"
+                for value in (run.rows, run.stored, run.quarantined, run.known)
+            ),
             escape(run.actor),
         )
     out.print(table)
 
 
 def print_settings(out: Console, settings: Settings) -> None:
-    table = Table(title="configuration (environment variables PANEL_*, or a .env file)", title_justify="left")
+    table = Table(
+        title="configuration (environment variables PANEL_*, or a .env file)", title_justify="left"
+    )
     table.add_column("variable")
     table.add_column("value")
     table.add_column("meaning")
@@ -88,7 +117,9 @@ def print_settings(out: Console, settings: Settings) -> None:
         "PANEL_DATA_DIR": str(settings.data_dir),
         "PANEL_DATABASE_URL": _hide_password(settings.effective_database_url),
         "PANEL_QUARANTINE_THRESHOLD": f"{settings.quarantine_threshold:g}",
-        "PANEL_PSEUDONYM_KEY": "(set)" if settings.pseudonym_key else f"(from {settings.data_dir / 'pseudonym.key'})",
+        "PANEL_PSEUDONYM_KEY": "(set)"
+        if settings.pseudonym_key
+        else f"(from {settings.data_dir / 'pseudonym.key'})",
         "PANEL_ACTOR": settings.actor,
         "PANEL_VALIDATION_WORKERS": str(settings.validation_workers),
     }

@@ -21,7 +21,14 @@ from schemas.exports import ExportKind
 #: Columns added to the file's own: where each row starts, whether it was quarantined, and
 #: leniently parsed values for plausibility checks (NULL where a cell does not parse).
 DERIVED_COLUMNS: dict[ExportKind, tuple[str, ...]] = {
-    ExportKind.SIGNUPS: ("_line", "_quarantined", "_birth_year", "_postcode", "_submitted_at", "_bmi"),
+    ExportKind.SIGNUPS: (
+        "_line",
+        "_quarantined",
+        "_birth_year",
+        "_postcode",
+        "_submitted_at",
+        "_bmi",
+    ),
     ExportKind.WITHDRAWALS: ("_line", "_quarantined", "_requested_at"),
 }
 #: The form went live after this; nothing is submitted or withdrawn earlier.
@@ -31,7 +38,9 @@ CLOCK_SKEW = timedelta(days=1)
 YES_NO = ["Ja", "Nej"]
 
 
-def batch_suite(kind: ExportKind, quarantine_threshold: float, received_at: datetime) -> gx.ExpectationSuite:
+def batch_suite(
+    kind: ExportKind, quarantine_threshold: float, received_at: datetime
+) -> gx.ExpectationSuite:
     """The suite for one file of ``kind`` received at ``received_at``."""
     common = _common(kind, quarantine_threshold)
     specific = (
@@ -46,7 +55,9 @@ def _common(kind: ExportKind, threshold: float) -> list[gxe.Expectation]:
     return [
         gxe.ExpectTableColumnsToMatchOrderedList(
             column_list=[*kind.columns, *DERIVED_COLUMNS[kind]],
-            meta={"why": "the exact columns of FORMAT.md, in order: a form change refuses the file"},
+            meta={
+                "why": "the exact columns of FORMAT.md, in order: a form change refuses the file"
+            },
         ),
         gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"why": "an export holds rows"}),
         gxe.ExpectColumnMeanToBeBetween(
@@ -80,17 +91,27 @@ def _signups(threshold: float, received_at: datetime) -> list[gxe.Expectation]:
             meta={"why": "volunteers are adults, 18 to 110 years old"},
         ),
         gxe.ExpectColumnValuesToBeBetween(
-            column="_postcode", min_value=1000, max_value=9990, mostly=mostly,
+            column="_postcode",
+            min_value=1000,
+            max_value=9990,
+            mostly=mostly,
             meta={"why": "Danish postcodes run from 1000 to 9990"},
         ),
         gxe.ExpectColumnValuesToBeBetween(
-            column="_bmi", min_value=12, max_value=70, mostly=mostly,
+            column="_bmi",
+            min_value=12,
+            max_value=70,
+            mostly=mostly,
             meta={"why": "height and weight together give a plausible BMI"},
         ),
-        gxe.ExpectColumnValuesToBeInSet(column="koen", value_set=["Kvinde", "Mand", "Andet"], mostly=mostly),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="koen", value_set=["Kvinde", "Mand", "Andet"], mostly=mostly
+        ),
         gxe.ExpectColumnValuesToNotBeNull(column="samtykke_kontakt", mostly=mostly),
         gxe.ExpectColumnValuesToBeInSet(column="samtykke_kontakt", value_set=YES_NO, mostly=mostly),
-        gxe.ExpectColumnValuesToBeInSet(column="kontaktform", value_set=["email", "sms"], mostly=mostly),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="kontaktform", value_set=["email", "sms"], mostly=mostly
+        ),
         gxe.ExpectColumnValuesToBeInSet(
             column="gravid", value_set=[*YES_NO, "Ved ikke"], mostly=mostly
         ),

@@ -49,7 +49,9 @@ def _wrong_date_shape(value: str, expected: str) -> PydanticCustomError:
             {"value": shown(value), "expected": expected},
         )
     return PydanticCustomError(
-        "danish_date", "'{value}' is not a date as {expected}", {"value": shown(value), "expected": expected}
+        "danish_date",
+        "'{value}' is not a date as {expected}",
+        {"value": shown(value), "expected": expected},
     )
 
 

@@ -18,7 +18,7 @@ from schemas.danish_formats import shown
 
 #: What a pattern-checked column must look like, for the reason when it does not.
 PATTERN_REASONS = {
-    "indsendelse_id": "is not a submission id (a UUID such as 3f6c2a1e-8d4b-4c1a-9b7e-2a5d6e7f8a01)",
+    "indsendelse_id": "is not a submission id (a UUID, 3f6c2a1e-8d4b-4c1a-9b7e-2a5d6e7f8a01)",
     "email": "is not an e-mail address (name@domain.dk)",
     "postnummer": "is not a Danish postcode (4 digits, 1000 to 9990)",
     "fornavn": "is not a name (it must hold a letter and no line break)",

@@ -107,7 +107,7 @@ SubmissionId = Annotated[
     str,
     StringConstraints(
         to_lower=True,
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     ),
 ]
 Email = Annotated[
@@ -132,28 +132,34 @@ class SignupRow(BaseModel):
     phone: Annotated[str, AfterValidator(_danish_phone)] | None = Field(None, alias="telefon")
     birth_date: DanishDate = Field(alias="foedselsdato")
     sex: Sex = Field(alias="koen")
-    postcode: Annotated[str, StringConstraints(pattern=POSTCODE_PATTERN)] = Field(alias="postnummer")
+    postcode: Annotated[str, StringConstraints(pattern=POSTCODE_PATTERN)] = Field(
+        alias="postnummer"
+    )
     height_cm: Annotated[int, Field(ge=120, le=230)] | None = Field(None, alias="hoejde_cm")
-    weight_kg: Annotated[float, BeforeValidator(read_decimal_comma), Field(ge=30, le=300)] | None = (
-        Field(None, alias="vaegt_kg")
-    )
-    diagnoses: Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ICD10))] | None = (
-        Field(None, alias="diagnoser")
-    )
-    medicines: Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ATC))] | None = (
-        Field(None, alias="medicin")
-    )
+    weight_kg: (
+        Annotated[float, BeforeValidator(read_decimal_comma), Field(ge=30, le=300)] | None
+    ) = Field(None, alias="vaegt_kg")
+    diagnoses: (
+        Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ICD10))] | None
+    ) = Field(None, alias="diagnoser")
+    medicines: (
+        Annotated[tuple[str, ...], BeforeValidator(code_list_reader(CodeSystem.ATC))] | None
+    ) = Field(None, alias="medicin")
     pregnant: Pregnancy | None = Field(None, alias="gravid")
     smoker: YesNo | None = Field(None, alias="ryger")
     rls_urge: YesNo | None = Field(None, alias="rls_trang")
     rls_at_rest: YesNo | None = Field(None, alias="rls_hvile")
     rls_relieved_by_movement: YesNo | None = Field(None, alias="rls_bevaegelse")
     rls_evening: YesNo | None = Field(None, alias="rls_aften")
-    rls_nights_per_week: Annotated[int, Field(ge=0, le=7)] | None = Field(None, alias="rls_naetter_pr_uge")
+    rls_nights_per_week: Annotated[int, Field(ge=0, le=7)] | None = Field(
+        None, alias="rls_naetter_pr_uge"
+    )
     sleep_quality: Annotated[int, Field(ge=1, le=5)] | None = Field(None, alias="soevnkvalitet")
     consent_contact: YesNo = Field(alias="samtykke_kontakt")
     contact_channel: ContactChannel | None = Field(None, alias="kontaktform")
-    free_text: Annotated[str, StringConstraints(max_length=2000)] | None = Field(None, alias="andet")
+    free_text: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, alias="andet"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -162,7 +168,12 @@ class SignupRow(BaseModel):
         submitted = self.submitted_at.date()
         if self.birth_date > submitted:
             problems.append(
-                ("foedselsdato", "birth_date", "is after the submission date {day}", {"day": submitted})
+                (
+                    "foedselsdato",
+                    "birth_date",
+                    "is after the submission date {day}",
+                    {"day": submitted.strftime("%d-%m-%Y")},
+                )
             )
         else:
             age = age_on(self.birth_date, submitted)
@@ -177,11 +188,21 @@ class SignupRow(BaseModel):
                 )
         if self.pregnant is not None and self.sex is not Sex.FEMALE:
             problems.append(
-                ("gravid", "not_asked", "is answered, but the form asks it only when koen is Kvinde", {})
+                (
+                    "gravid",
+                    "not_asked",
+                    "is answered, but the form asks it only when koen is Kvinde",
+                    {},
+                )
             )
         if self.consent_contact and self.contact_channel is None:
             problems.append(
-                ("kontaktform", "required_with_consent", "is required when samtykke_kontakt is Ja", {})
+                (
+                    "kontaktform",
+                    "required_with_consent",
+                    "is required when samtykke_kontakt is Ja",
+                    {},
+                )
             )
         if problems:
             raise ValidationError.from_exception_data(

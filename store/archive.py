@@ -123,9 +123,7 @@ class RawArchive:
             connection.execute(
                 update(ArchivedFile)
                 .where(ArchivedFile.sha256 == sha256)
-                .values(
-                    redacted_at=now, redacted_records=ArchivedFile.redacted_records + records
-                )
+                .values(redacted_at=now, redacted_records=ArchivedFile.redacted_records + records)
             )
         return records
 

@@ -41,7 +41,9 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
     return len(rows)
 
 
-def _copy_rows(connection: Connection, table: Table, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+def _copy_rows(
+    connection: Connection, table: Table, names: list[str], rows: list[tuple[Any, ...]]
+) -> None:
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     quoted = ", ".join(f'"{name}"' for name in names)
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:

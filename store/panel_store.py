@@ -74,7 +74,12 @@ class PanelStore:
     def refuse(self, ingest_id: int, reason: str, now: datetime, **details: object) -> None:
         with self.engine.begin() as connection:
             audit.finish_ingest(
-                connection, ingest_id, status="refused", finished_at=now, message=reason, **details  # type: ignore[arg-type]
+                connection,
+                ingest_id,
+                status="refused",
+                finished_at=now,
+                message=reason,
+                **details,  # type: ignore[arg-type]
             )
 
     def already_stored(self, submission_ids: pa.Array) -> np.ndarray:
@@ -105,7 +110,12 @@ class PanelStore:
                 counts.rows, stored.stored, counts.quarantined, counts.known + stored.erased_before
             )
             audit.finish_ingest(
-                connection, ingest_id, status="accepted", finished_at=now, counts=final, **details  # type: ignore[arg-type]
+                connection,
+                ingest_id,
+                status="accepted",
+                finished_at=now,
+                counts=final,
+                **details,  # type: ignore[arg-type]
             )
         return stored
 
@@ -125,7 +135,12 @@ class PanelStore:
             stored = store_withdrawals(connection, batch, email_hashes, ingest_id, now)
             final = audit.IngestCounts(counts.rows, stored.stored, counts.quarantined, stored.known)
             audit.finish_ingest(
-                connection, ingest_id, status="accepted", finished_at=now, counts=final, **details  # type: ignore[arg-type]
+                connection,
+                ingest_id,
+                status="accepted",
+                finished_at=now,
+                counts=final,
+                **details,  # type: ignore[arg-type]
             )
         self.purge_erased_from_archive(now)
         return stored
@@ -166,19 +181,26 @@ class PanelStore:
     def overview(self) -> PanelOverview:
         current = Profile.submission_id == Volunteer.current_submission_id
         with self.engine.connect() as connection:
-            volunteers = connection.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None)))
+            volunteers = connection.scalar(
+                select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
+            )
             erased = connection.scalar(
                 select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_not(None))
             )
             withdrawn = connection.scalar(
-                select(func.count()).select_from(Volunteer).join(Profile, current).where(
-                    Volunteer.withdrawn_at >= Profile.submitted_at
-                )
+                select(func.count())
+                .select_from(Volunteer)
+                .join(Profile, current)
+                .where(Volunteer.withdrawn_at >= Profile.submitted_at)
             )
             contactable = connection.scalar(
-                select(func.count()).select_from(Volunteer).join(Profile, current).where(
+                select(func.count())
+                .select_from(Volunteer)
+                .join(Profile, current)
+                .where(
                     Profile.consent_contact.is_(True),
-                    (Volunteer.withdrawn_at.is_(None)) | (Volunteer.withdrawn_at < Profile.submitted_at),
+                    (Volunteer.withdrawn_at.is_(None))
+                    | (Volunteer.withdrawn_at < Profile.submitted_at),
                 )
             )
             profiles = connection.scalar(select(func.count()).select_from(Profile))
@@ -188,6 +210,10 @@ class PanelStore:
                 .where(QuarantinedRecord.resolved_at.is_(None))
             )
         return PanelOverview(
-            int(volunteers or 0), int(contactable or 0), int(withdrawn or 0), int(erased or 0),
-            int(profiles or 0), int(open_quarantine or 0),
+            int(volunteers or 0),
+            int(contactable or 0),
+            int(withdrawn or 0),
+            int(erased or 0),
+            int(profiles or 0),
+            int(open_quarantine or 0),
         )

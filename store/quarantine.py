@@ -47,7 +47,9 @@ def record_quarantine(
             hashes,
         )
     }
-    new = [(entry, digest) for entry, digest in zip(entries, hashes, strict=True) if digest not in seen]
+    new = [
+        (entry, digest) for entry, digest in zip(entries, hashes, strict=True) if digest not in seen
+    ]
     frame = pd.DataFrame(
         {
             "ingest_id": ingest_id,

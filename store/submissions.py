@@ -22,7 +22,15 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from store.bulk import delete_in, insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
-from store.tables import Contact, Erasure, Profile, QuarantinedRecord, SubmissionNote, Volunteer, Withdrawal
+from store.tables import (
+    Contact,
+    Erasure,
+    Profile,
+    QuarantinedRecord,
+    SubmissionNote,
+    Volunteer,
+    Withdrawal,
+)
 
 #: Batch columns (``schemas.signup.SignupRow`` field names) that make up the contact record.
 CONTACT_FIELDS = ["first_name", "last_name", "email", "phone"]
@@ -128,7 +136,8 @@ def _volunteers_by_hash(connection: Connection, hashes: list[str]) -> pd.DataFra
     else:
         rows = list(select_in(connection, statement, Volunteer.email_hash, hashes))
     existing = pd.DataFrame(
-        rows, columns=["email_hash", "volunteer_id", "current_submission_id", "current_submitted_at"]
+        rows,
+        columns=["email_hash", "volunteer_id", "current_submission_id", "current_submitted_at"],
     )
     existing["current_submitted_at"] = pd.to_datetime(existing["current_submitted_at"], utc=True)
     return existing
@@ -170,10 +179,14 @@ def _move_current_forward(
     both = newest.merge(
         existing[["email_hash", "current_submission_id", "current_submitted_at"]], on="email_hash"
     )
-    newer = (both["submitted_at"] > both["current_submitted_at"]) | (
-        (both["submitted_at"] == both["current_submitted_at"])
-        & (both["submission_id"] > both["current_submission_id"])
-    ) | both["current_submitted_at"].isna()
+    newer = (
+        (both["submitted_at"] > both["current_submitted_at"])
+        | (
+            (both["submitted_at"] == both["current_submitted_at"])
+            & (both["submission_id"] > both["current_submission_id"])
+        )
+        | both["current_submitted_at"].isna()
+    )
     moved = both[newer.to_numpy(dtype=bool)]
     if moved.empty:
         return 0
@@ -187,19 +200,27 @@ def _move_current_forward(
         ],
     )
     contacts = _contacts(moved)
-    delete_in(connection, Contact.__table__, Contact.volunteer_id, contacts["volunteer_id"].tolist())
+    delete_in(
+        connection, Contact.__table__, Contact.volunteer_id, contacts["volunteer_id"].tolist()
+    )
     insert_frame(connection, Contact.__table__, contacts)
     return len(moved)
 
 
 def _resolve_quarantine(connection: Connection, stored_ids: pd.Series, now: datetime) -> None:
     """Quarantined rows whose submission has now been stored in a valid version."""
-    pending = connection.execute(
-        select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
-    ).scalars().all()
+    pending = (
+        connection.execute(
+            select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
+        )
+        .scalars()
+        .all()
+    )
     if not pending:
         return
-    fixed = np.intersect1d(np.array(pending, dtype=object).astype(str), stored_ids.to_numpy(dtype=str))
+    fixed = np.intersect1d(
+        np.array(pending, dtype=object).astype(str), stored_ids.to_numpy(dtype=str)
+    )
     if len(fixed):
         connection.execute(
             update(QuarantinedRecord)

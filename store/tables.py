@@ -122,9 +122,7 @@ class Volunteer(Base):
     created_at: Mapped[datetime]
     current_submission_id: Mapped[str | None] = mapped_column(
         String(36),
-        ForeignKey(
-            "profile.submission_id", use_alter=True, deferrable=True, initially="DEFERRED"
-        ),
+        ForeignKey("profile.submission_id", use_alter=True, deferrable=True, initially="DEFERRED"),
     )
     #: Latest ``afmeld``: no contact for any profile submitted before it.
     withdrawn_at: Mapped[datetime | None]

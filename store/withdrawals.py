@@ -80,7 +80,9 @@ def store_withdrawals(
     new["volunteer_id"] = new["email_hash"].map(holders)
     result.unmatched = int(new["volunteer_id"].isna().sum())
     insert_frame(
-        connection, Withdrawal.__table__, new.assign(ingest_id=ingest_id, recorded_at=pd.Timestamp(now))
+        connection,
+        Withdrawal.__table__,
+        new.assign(ingest_id=ingest_id, recorded_at=pd.Timestamp(now)),
     )
 
     latest = new.groupby(["email_hash", "action"], as_index=False)["requested_at"].max()
@@ -145,11 +147,15 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
             and_(Profile.volunteer_id == volunteer_id, Profile.submitted_at <= erased_at)
         )
     )
-    later = connection.execute(
-        select(Profile.submission_id)
-        .where(Profile.volunteer_id == volunteer_id)
-        .order_by(Profile.submitted_at, Profile.submission_id)
-    ).scalars().all()
+    later = (
+        connection.execute(
+            select(Profile.submission_id)
+            .where(Profile.volunteer_id == volunteer_id)
+            .order_by(Profile.submitted_at, Profile.submission_id)
+        )
+        .scalars()
+        .all()
+    )
     if not later:
         connection.execute(delete(Contact).where(Contact.volunteer_id == volunteer_id))
         return 1
@@ -167,15 +173,19 @@ def _register_anew(
 ) -> None:
     """Submissions made after the erasure belong to a new identity, unlinked to the old one."""
     (new_id,) = new_volunteer_ids(1)
-    unsubscribed_after = connection.execute(
-        select(Withdrawal.requested_at)
-        .where(
-            Withdrawal.email_hash == email_hash,
-            Withdrawal.action == UNSUBSCRIBE,
-            Withdrawal.requested_at > erased_at,
+    unsubscribed_after = (
+        connection.execute(
+            select(Withdrawal.requested_at)
+            .where(
+                Withdrawal.email_hash == email_hash,
+                Withdrawal.action == UNSUBSCRIBE,
+                Withdrawal.requested_at > erased_at,
+            )
+            .order_by(Withdrawal.requested_at.desc())
         )
-        .order_by(Withdrawal.requested_at.desc())
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     insert_frame(
         connection,
         Volunteer.__table__,

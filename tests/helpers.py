@@ -1,0 +1,93 @@
+"""Helpers for tests: writing small exports, ingesting without Prefect, looking into the store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from data_samples.export_writer import write_export
+from flows.ingest_flow import PLAIN_STEPS, ingest_file
+from ingest.summary import IngestSummary
+from panel.settings import get_settings
+from schemas.signup import SIGNUP_COLUMNS
+from schemas.withdrawal import WITHDRAWAL_COLUMNS
+from store.panel_store import PanelStore
+from store.tables import Base
+
+#: Tables holding panel data (the audit log and the archive register are not panel data).
+PANEL_TABLES = [
+    table
+    for table in Base.metadata.sorted_tables
+    if table.name not in ("ingest_run", "archived_file")
+]
+
+
+def signup(**cells: str) -> dict[str, str]:
+    """A valid signups row; keyword arguments replace cells."""
+    base = {
+        "indsendelse_id": "00000000-0000-4000-8000-000000000001",
+        "indsendt": "02-03-2026 21:14:05",
+        "fornavn": "Søren",
+        "efternavn": "Ærbø",
+        "email": "soeren@example.dk",
+        "telefon": "+45 20 11 22 33",
+        "foedselsdato": "14-07-1961",
+        "koen": "Mand",
+        "postnummer": "8000",
+        "hoejde_cm": "182",
+        "vaegt_kg": "88,5",
+        "diagnoser": "G25.8",
+        "medicin": "INGEN",
+        "gravid": "",
+        "ryger": "Nej",
+        "rls_trang": "Ja",
+        "rls_hvile": "Ja",
+        "rls_bevaegelse": "Ja",
+        "rls_aften": "Ja",
+        "rls_naetter_pr_uge": "5",
+        "soevnkvalitet": "2",
+        "samtykke_kontakt": "Ja",
+        "kontaktform": "email",
+        "andet": "",
+    }
+    return base | cells
+
+
+def submission_id(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+def write_signups(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
+    write_export(path, SIGNUP_COLUMNS, rows)
+    return path
+
+
+def write_withdrawals(path: Path, rows: Sequence[tuple[str, str, str]]) -> Path:
+    write_export(
+        path, WITHDRAWAL_COLUMNS, [dict(zip(WITHDRAWAL_COLUMNS, row, strict=True)) for row in rows]
+    )
+    return path
+
+
+def ingest(store: PanelStore, *paths: Path) -> IngestSummary:
+    """The flow's own sequence of steps, run as plain functions (no Prefect)."""
+    settings = get_settings()
+    return IngestSummary(
+        files=[
+            ingest_file(store, path, "test-steward", settings, run=PLAIN_STEPS) for path in paths
+        ]
+    )
+
+
+def snapshot(store: PanelStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every panel table, sorted: equal snapshots mean an unchanged panel."""
+    with store.engine.connect() as connection:
+        return {
+            table.name: sorted(
+                (tuple(str(v) for v in row) for row in connection.execute(select(table))),
+            )
+            for table in PANEL_TABLES
+        }
