@@ -23,7 +23,7 @@ test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.ingest_benchmark

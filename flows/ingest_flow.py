@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, ParamSpec, TypeVar
 
-from prefect import flow, task
+from prefect import Task, flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -24,6 +24,9 @@ from ingest.export_file import ExportFile
 from ingest.summary import FileSummary, IngestSummary
 from panel.settings import Settings, get_settings
 from store.panel_store import PanelStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class IngestSteps(NamedTuple):
@@ -39,24 +42,28 @@ class IngestSteps(NamedTuple):
 
 
 PLAIN_STEPS = IngestSteps(
-    steps.receive,
-    steps.read,
-    steps.check_rows,
-    steps.check_batch_of,
-    steps.store_accepted,
-    steps.refuse,
+    receive=steps.receive,
+    read=steps.read,
+    check_rows=steps.check_rows,
+    check_batch=steps.check_batch_of,
+    store=steps.store_accepted,
+    refuse=steps.refuse,
 )
-# Tasks pass big in-memory objects (a whole export) to each other: no input hashing, no result
-# persistence. Each task is named for the Prefect UI.
+
+
+def _as_task(step: Callable[P, R], name: str) -> Task[P, R]:
+    """Steps pass big in-memory objects (a whole export) to each other: no input hashing, no
+    result persistence. The name is what the Prefect UI shows."""
+    return task(name=name, cache_policy=NO_CACHE, persist_result=False)(step)
+
+
 TASK_STEPS = IngestSteps(
-    *(
-        task(step, name=name, cache_policy=NO_CACHE, persist_result=False)
-        for step, name in zip(
-            PLAIN_STEPS,
-            ("receive file", "read export", "validate rows", "validate batch", "store", "refuse"),
-            strict=True,
-        )
-    )
+    receive=_as_task(steps.receive, "receive file"),
+    read=_as_task(steps.read, "read export"),
+    check_rows=_as_task(steps.check_rows, "validate rows"),
+    check_batch=_as_task(steps.check_batch_of, "validate batch"),
+    store=_as_task(steps.store_accepted, "store"),
+    refuse=_as_task(steps.refuse, "refuse"),
 )
 
 

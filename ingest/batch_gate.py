@@ -62,25 +62,33 @@ def check_batch(
 ) -> BatchVerdict:
     """Validate ``export`` as a whole; results and Data Docs go to ``report_dir``."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
     from schemas.batch_expectations import batch_suite
 
     frame = batch_frame(export, quarantined_rows)
     report_dir = report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.add_data_docs_site(
-        site_name="panel",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(report_dir / "data_docs"),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(report_dir / "data_docs"),
         },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            data_docs_sites={"panel": site},
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        ),
     )
     batch = (
         context.data_sources.add_pandas("export")
@@ -106,15 +114,9 @@ def check_batch(
     result_path = report_dir / "validation_result.json"
     result_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str))
     failures = [
-        _explain(
-            outcome.expectation_config.type,
-            outcome.expectation_config.kwargs,
-            outcome.result,
-            export,
-            frame,
-        )
+        _explain(config.type, config.kwargs, outcome.result, export, frame)
         for outcome in result.results
-        if not outcome.success
+        if not outcome.success and (config := outcome.expectation_config) is not None
     ]
     if not export.columns_as_expected:  # the rest follows from the columns: say only that
         failures = [column_differences(export.header, list(export.kind.columns))]

@@ -129,7 +129,8 @@ def base_types(model: type[BaseModel]) -> dict[str, type]:
 
 
 def _plain_columns(model: type[BaseModel], rows: list[BaseModel]) -> dict[str, list[Any]]:
-    """Columns of plain values, cheap to send between processes: enums as their value,
+    """Columns of plain values, cheap to send between processes: enums by their normalised
+    name (``Sex.FEMALE`` -> ``female``, whatever the form wrote),
     timestamps as UTC epoch microseconds, dates as epoch days, code lists as ``|``-joined text
     (``""`` = answered none, ``None`` = not answered)."""
     records = [row.__dict__ for row in rows]
@@ -141,7 +142,7 @@ def _plain_columns(model: type[BaseModel], rows: list[BaseModel]) -> dict[str, l
         elif kind is date:
             values = [None if v is None else v.toordinal() - _EPOCH_ORDINAL for v in values]
         elif issubclass(kind, Enum):
-            values = [None if v is None else v.value for v in values]
+            values = [None if v is None else v.name.lower() for v in values]
         elif kind is tuple:
             values = [None if v is None else "|".join(v) for v in values]
         columns[name] = values

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -128,11 +128,18 @@ class RawArchive:
         return records
 
 
-def _made_after(record: list[str | None], time_at: int | None, cutoff: datetime, read) -> bool:  # type: ignore[no-untyped-def]
-    if time_at is None or not record[time_at]:
+def _made_after(
+    record: list[str | None],
+    time_at: int | None,
+    cutoff: datetime,
+    read: Callable[[str | None], datetime],
+) -> bool:
+    """Whether the record is dated after ``cutoff`` (undated or unreadable: no)."""
+    stamp = record[time_at] if time_at is not None else None
+    if not stamp:
         return False
     try:
-        return bool(read(record[time_at].strip()) > cutoff)
+        return read(stamp.strip()) > cutoff
     except ValueError:
         return False
 

@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, delete, select
+
+from store.tables import Base
 
 #: SQLite's limit on host parameters in one statement is 32766; stay far below.
 IN_CHUNK = 900
 
 
-def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
+def insert_frame(connection: Connection, table: type[Base], frame: pd.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named as the table's) into ``table``."""
     if frame.empty:
         return 0
     names = list(frame.columns)
@@ -31,22 +33,24 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
     columns = [_driver_values(frame[name], dialect) for name in names]
     rows = list(zip(*columns, strict=True))
     if dialect == "postgresql":
-        _copy_rows(connection, table, names, rows)
+        _copy_rows(connection, table.__tablename__, names, rows)
     else:
         placeholders = ", ".join("?" for _ in names)
         quoted = ", ".join(f'"{name}"' for name in names)
         connection.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', rows
+            f'INSERT INTO "{table.__tablename__}" ({quoted}) VALUES ({placeholders})', rows
         )
     return len(rows)
 
 
 def _copy_rows(
-    connection: Connection, table: Table, names: list[str], rows: list[tuple[Any, ...]]
+    connection: Connection, table: str, names: list[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    driver_connection = connection.connection.dbapi_connection
+    assert driver_connection is not None  # an open SQLAlchemy connection always has one
+    cursor: Any = driver_connection.cursor()  # psycopg's, with COPY support
     quoted = ", ".join(f'"{name}"' for name in names)
-    with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+    with cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -69,7 +73,8 @@ def _driver_values(series: pd.Series, dialect: str) -> list[Any]:
 
 def _plain(series: pd.Series) -> list[Any]:
     values = series.astype(object)
-    return values.where(series.notna(), None).tolist()  # type: ignore[no-any-return]
+    plain: list[Any] = values.where(series.notna(), None).tolist()
+    return plain
 
 
 def select_in(
@@ -81,12 +86,12 @@ def select_in(
         yield from connection.execute(chunked, {"values": list(values[start : start + IN_CHUNK])})
 
 
-def delete_in(connection: Connection, table: Table, column: Any, values: Sequence[Any]) -> int:
+def delete_in(connection: Connection, table: type[Base], column: Any, values: Sequence[Any]) -> int:
     """Delete the rows of ``table`` where ``column`` is one of ``values``; how many went."""
     deleted = 0
     for start in range(0, len(values), IN_CHUNK):
         chunk = list(values[start : start + IN_CHUNK])
-        deleted += connection.execute(table.delete().where(column.in_(chunk))).rowcount
+        deleted += connection.execute(delete(table).where(column.in_(chunk))).rowcount
     return deleted
 
 

@@ -62,4 +62,4 @@ def record_quarantine(
             "problems": [json.dumps(entry.problems, ensure_ascii=False) for entry, _ in new],
         }
     )
-    return insert_frame(connection, QuarantinedRecord.__table__, frame)
+    return insert_frame(connection, QuarantinedRecord, frame)

@@ -31,6 +31,7 @@ from store.tables import (
     Volunteer,
     Withdrawal,
 )
+from store.withdrawals import UNSUBSCRIBE
 
 #: Batch columns (``schemas.signup.SignupRow`` field names) that make up the contact record.
 CONTACT_FIELDS = ["first_name", "last_name", "email", "phone"]
@@ -93,16 +94,16 @@ def store_signups(
     volunteer_ids = pd.concat([existing, created])[["email_hash", "volunteer_id"]]
     frame = frame.merge(volunteer_ids, on="email_hash", how="left", validate="many_to_one")
 
-    insert_frame(connection, Volunteer.__table__, created)
+    insert_frame(connection, Volunteer, created)
     insert_frame(
         connection,
-        Profile.__table__,
+        Profile,
         frame[["volunteer_id", *PROFILE_FIELDS]].assign(ingest_id=ingest_id),
     )
     notes = frame.loc[frame["free_text"].notna(), ["submission_id", "free_text"]]
-    insert_frame(connection, SubmissionNote.__table__, notes.rename(columns={"free_text": "text"}))
+    insert_frame(connection, SubmissionNote, notes.rename(columns={"free_text": "text"}))
     newest = newest.merge(volunteer_ids, on="email_hash", how="left")
-    insert_frame(connection, Contact.__table__, _contacts(newest[is_new.to_numpy()]))
+    insert_frame(connection, Contact, _contacts(newest[is_new.to_numpy()]))
     updated = _move_current_forward(connection, newest[~is_new.to_numpy()], existing)
     _resolve_quarantine(connection, frame["submission_id"], now)
     return SignupsStored(len(frame), int(erased.sum()), len(created), updated)
@@ -149,7 +150,7 @@ def _new_volunteers(connection: Connection, newest: pd.DataFrame, now: datetime)
         select_in(
             connection,
             select(Withdrawal.email_hash, func.max(Withdrawal.requested_at))
-            .where(Withdrawal.action == "afmeld")
+            .where(Withdrawal.action == UNSUBSCRIBE)
             .group_by(Withdrawal.email_hash),
             Withdrawal.email_hash,
             newest["email_hash"].tolist(),
@@ -200,10 +201,8 @@ def _move_current_forward(
         ],
     )
     contacts = _contacts(moved)
-    delete_in(
-        connection, Contact.__table__, Contact.volunteer_id, contacts["volunteer_id"].tolist()
-    )
-    insert_frame(connection, Contact.__table__, contacts)
+    delete_in(connection, Contact, Contact.volunteer_id, contacts["volunteer_id"].tolist())
+    insert_frame(connection, Contact, contacts)
     return len(moved)
 
 

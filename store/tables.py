@@ -221,8 +221,8 @@ class Withdrawal(Base):
 
     withdrawal_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     email_hash: Mapped[str] = mapped_column(String(64), index=True)
-    #: afmeld or slet
-    action: Mapped[str] = mapped_column(String(8))
+    #: unsubscribe (afmeld) or erase (slet)
+    action: Mapped[str] = mapped_column(String(12))
     requested_at: Mapped[datetime]
     ingest_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.ingest_id"))
     recorded_at: Mapped[datetime]

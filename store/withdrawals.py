@@ -20,13 +20,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from store.bulk import insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
 from store.tables import Contact, Erasure, Profile, QuarantinedRecord, Volunteer, Withdrawal
 
-UNSUBSCRIBE, ERASE = "afmeld", "slet"
+#: How actions are stored (``WithdrawalAction`` member names): afmeld and slet in the export.
+UNSUBSCRIBE, ERASE = "unsubscribe", "erase"
 
 
 @dataclass
@@ -81,7 +93,7 @@ def store_withdrawals(
     result.unmatched = int(new["volunteer_id"].isna().sum())
     insert_frame(
         connection,
-        Withdrawal.__table__,
+        Withdrawal,
         new.assign(ingest_id=ingest_id, recorded_at=pd.Timestamp(now)),
     )
 
@@ -99,7 +111,7 @@ def store_withdrawals(
 def _unsubscribe(connection: Connection, latest: pd.DataFrame) -> int:
     if latest.empty:
         return 0
-    at = bindparam("b_at")
+    at: BindParameter[datetime] = bindparam("b_at")
     result = connection.execute(
         update(Volunteer)
         .where(Volunteer.email_hash == bindparam("b_hash"))
@@ -188,7 +200,7 @@ def _register_anew(
     )
     insert_frame(
         connection,
-        Volunteer.__table__,
+        Volunteer,
         pd.DataFrame(
             {
                 "volunteer_id": [new_id],

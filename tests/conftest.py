@@ -80,6 +80,14 @@ def database_url(
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Settings are read once per process; each test reads its own environment anew."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def settings(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -90,9 +98,7 @@ def settings(
     monkeypatch.setenv("PANEL_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     monkeypatch.setenv("PANEL_ACTOR", "test-steward")
     monkeypatch.setenv("PANEL_VALIDATION_WORKERS", "1")
-    get_settings.cache_clear()
     yield get_settings()
-    get_settings.cache_clear()
 
 
 @pytest.fixture

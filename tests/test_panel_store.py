@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from data_samples.broken import write_huge_field_export
 from schemas.signup import CONTACT_COLUMNS
 from store.panel_store import PanelStore
 from store.pseudonyms import EmailHasher
@@ -59,7 +60,9 @@ def test_the_sample_export_ends_every_row_as_stored_quarantined_or_known(store: 
     assert file.status == "accepted"
     assert file.rows == expected["rows"] == file.stored + file.quarantined + file.known
     assert (file.stored, file.known) == (expected["valid_rows"], 0)
-    damaged = {(row["line"], row["indsendelse_id"], row["column"]) for row in expected["damaged_rows"]}
+    damaged = {
+        (row["line"], row["indsendelse_id"], row["column"]) for row in expected["damaged_rows"]
+    }
     found = {
         (row.line, row.submission_id, problem.split(":")[0])
         for row in file.quarantine
@@ -105,6 +108,7 @@ def test_the_current_profile_is_the_latest_submitted_whatever_order_files_arrive
     assert summary.stored == 1 and summary.details["updated_volunteers"] == 0
     current = current_profile(store, "soeren@example.dk")
     assert current["submission_id"] == submission_id(2)
+    assert (current["sex"], current["pregnant"], current["contact_channel"]) == ("male", None, None)
     assert current["weight_kg"] == 80.0 and current["consent_contact"] is False
     assert count(store, Profile) == 2 and count(store, Volunteer) == 1
     with store.engine.connect() as connection:
@@ -127,7 +131,9 @@ def test_a_newer_submission_moves_the_current_profile_and_contact_forward(
 
 
 def test_contact_details_live_apart_from_health_answers(store: PanelStore, tmp_path: Path) -> None:
-    ingest(store, write_signups(tmp_path / "a.csv", [signup(andet="Benene sitter uro hver aften.")]))
+    ingest(
+        store, write_signups(tmp_path / "a.csv", [signup(andet="Benene sitter uro hver aften.")])
+    )
     profile_columns = set(Profile.__table__.columns.keys())
     assert not profile_columns & {"first_name", "last_name", "email", "phone", "free_text"}
     assert not set(Volunteer.__table__.columns.keys()) & {"email", "first_name", "phone"}
@@ -136,7 +142,11 @@ def test_contact_details_live_apart_from_health_answers(store: PanelStore, tmp_p
         contact = connection.execute(select(Contact)).one()
         note = connection.execute(select(SubmissionNote.text)).scalar_one()
         volunteer = connection.execute(select(Volunteer)).one()
-    assert (contact.first_name, contact.email, contact.phone) == ("Søren", "soeren@example.dk", "+4520112233")
+    assert (contact.first_name, contact.email, contact.phone) == (
+        "Søren",
+        "soeren@example.dk",
+        "+4520112233",
+    )
     assert note == "Benene sitter uro hver aften."
     assert volunteer.email_hash == hasher("soeren@example.dk")
     assert volunteer.volunteer_id.startswith("V") and len(volunteer.volunteer_id) == 12
@@ -146,7 +156,9 @@ def test_answered_none_and_not_answered_stay_different_in_the_store(
     store: PanelStore, tmp_path: Path
 ) -> None:
     rows = [
-        signup(indsendelse_id=submission_id(1), email="a@example.dk", diagnoser="INGEN", medicin=""),
+        signup(
+            indsendelse_id=submission_id(1), email="a@example.dk", diagnoser="INGEN", medicin=""
+        ),
         signup(indsendelse_id=submission_id(2), email="b@example.dk", diagnoser=" g25.8|n18.3 "),
     ]
     ingest(store, write_signups(tmp_path / "a.csv", rows))
@@ -172,8 +184,16 @@ def test_timestamps_are_stored_timezone_aware(store: PanelStore, tmp_path: Path)
 
 def test_one_email_address_in_any_case_is_one_volunteer(store: PanelStore, tmp_path: Path) -> None:
     rows = [
-        signup(indsendelse_id=submission_id(1), email="Soeren@Example.dk", indsendt="01-02-2026 10:00:00"),
-        signup(indsendelse_id=submission_id(2), email="soeren@example.DK", indsendt="01-03-2026 10:00:00"),
+        signup(
+            indsendelse_id=submission_id(1),
+            email="Soeren@Example.dk",
+            indsendt="01-02-2026 10:00:00",
+        ),
+        signup(
+            indsendelse_id=submission_id(2),
+            email="soeren@example.DK",
+            indsendt="01-03-2026 10:00:00",
+        ),
     ]
     ingest(store, write_signups(tmp_path / "a.csv", rows))
     assert count(store, Volunteer) == 1 and count(store, Profile) == 2
@@ -193,13 +213,22 @@ def test_unsubscribing_stops_contact_from_that_moment(store: PanelStore, tmp_pat
     assert store.overview().contactable == 1
 
 
-def test_a_withdrawal_that_arrives_before_the_signup_still_applies(store: PanelStore, tmp_path: Path) -> None:
-    ingest(store, write_withdrawals(tmp_path / "w.csv", [("soeren@example.dk", "15-03-2026 10:00:00", "afmeld")]))
+def test_a_withdrawal_that_arrives_before_the_signup_still_applies(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    ingest(
+        store,
+        write_withdrawals(
+            tmp_path / "w.csv", [("soeren@example.dk", "15-03-2026 10:00:00", "afmeld")]
+        ),
+    )
     ingest(store, write_signups(tmp_path / "a.csv", [signup(indsendt="01-02-2026 10:00:00")]))
     assert store.overview().withdrawn == 1 and store.overview().contactable == 0
 
 
-def test_erasure_removes_the_person_everywhere_and_keeps_them_out(store: PanelStore, tmp_path: Path) -> None:
+def test_erasure_removes_the_person_everywhere_and_keeps_them_out(
+    store: PanelStore, tmp_path: Path
+) -> None:
     rows = [
         signup(indsendelse_id=submission_id(1), indsendt="01-02-2026 10:00:00", andet="privat"),
         signup(indsendelse_id=submission_id(2), indsendt="01-03-2026 10:00:00", postnummer="0800"),
@@ -216,7 +245,10 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(store: PanelSt
     assert count(store, Profile) == 21 and count(store, SubmissionNote) == 0
     assert count(store, Contact, Contact.email == "soeren@example.dk") == 0
     assert count(store, QuarantinedRecord) == 0
-    assert count(store, Volunteer, Volunteer.erased_at.is_not(None), Volunteer.email_hash.is_(None)) == 1
+    assert (
+        count(store, Volunteer, Volunteer.erased_at.is_not(None), Volunteer.email_hash.is_(None))
+        == 1
+    )
     assert count(store, Erasure, Erasure.email_hash == erased) == 1
     for archived in (store.archive.root).rglob("*.csv"):
         assert b"soeren@example.dk" not in archived.read_bytes().lower()
@@ -230,7 +262,9 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(store: PanelSt
     # A new submission made after the erasure registers them anew, under a new id.
     new = signup(indsendelse_id=submission_id(99), indsendt="01-05-2026 10:00:00")
     assert ingest(store, write_signups(tmp_path / "new.csv", [new])).files[0].stored == 1
-    assert count(store, Volunteer, Volunteer.email_hash == erased, Volunteer.erased_at.is_(None)) == 1
+    assert (
+        count(store, Volunteer, Volunteer.email_hash == erased, Volunteer.erased_at.is_(None)) == 1
+    )
 
 
 def test_erasure_keeps_a_registration_made_after_it(store: PanelStore, tmp_path: Path) -> None:
@@ -239,7 +273,12 @@ def test_erasure_keeps_a_registration_made_after_it(store: PanelStore, tmp_path:
         signup(indsendelse_id=submission_id(2), indsendt="01-05-2026 10:00:00", efternavn="Ny"),
     ]
     ingest(store, write_signups(tmp_path / "a.csv", rows))
-    ingest(store, write_withdrawals(tmp_path / "w.csv", [("soeren@example.dk", "20-03-2026 10:00:00", "slet")]))
+    ingest(
+        store,
+        write_withdrawals(
+            tmp_path / "w.csv", [("soeren@example.dk", "20-03-2026 10:00:00", "slet")]
+        ),
+    )
     with store.engine.connect() as connection:
         volunteers = connection.execute(select(Volunteer).order_by(Volunteer.created_at)).all()
         remaining = connection.execute(select(Profile.submission_id, Profile.volunteer_id)).all()
@@ -254,7 +293,9 @@ def test_erasure_keeps_a_registration_made_after_it(store: PanelStore, tmp_path:
 def test_quarantined_rows_are_recorded_once_and_resolved_by_a_valid_version(
     store: PanelStore, tmp_path: Path
 ) -> None:
-    good = [signup(indsendelse_id=submission_id(10 + i), email=f"p{i}@example.dk") for i in range(30)]
+    good = [
+        signup(indsendelse_id=submission_id(10 + i), email=f"p{i}@example.dk") for i in range(30)
+    ]
     broken = signup(indsendelse_id=submission_id(1), foedselsdato="1961-07-14")
     path = write_signups(tmp_path / "a.csv", [broken, *good])
     ingest(store, path)
@@ -278,6 +319,17 @@ def test_every_broken_sample_is_refused_and_changes_nothing(store: PanelStore, n
     assert audit is not None and audit.status == "refused" and audit.message
 
 
+def test_a_field_of_many_megabytes_is_reported_in_one_line(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    write_huge_field_export(tmp_path / "huge.csv", megabytes=8)
+    (file,) = ingest(store, tmp_path / "huge.csv").files
+    assert file.status == "refused"
+    (row,) = file.quarantine
+    assert row.problems == ["andet: is 8,388,608 characters long; at most 2,000 allowed"]
+    assert len(file.model_dump_json()) < 5_000
+
+
 def test_the_quarantine_threshold_is_configurable(
     store: PanelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,12 +341,17 @@ def test_the_quarantine_threshold_is_configurable(
     from panel.settings import get_settings
 
     monkeypatch.setenv("PANEL_QUARANTINE_THRESHOLD", "0.2")
-    get_settings.cache_clear()
+    get_settings.cache_clear()  # as a new process would read it
     assert ingest(store, path).files[0].status == "accepted"
 
 
 def test_every_ingest_and_withdrawal_is_in_the_audit_log(store: PanelStore, tmp_path: Path) -> None:
-    ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv", SAMPLES / "broken" / "empty.csv")
+    ingest(
+        store,
+        SAMPLES / "signups.csv",
+        SAMPLES / "afmeldinger.csv",
+        SAMPLES / "broken" / "empty.csv",
+    )
     with store.engine.connect() as connection:
         runs = connection.execute(select(IngestRun).order_by(IngestRun.ingest_id)).all()
         withdrawals = connection.scalar(select(func.count()).select_from(Withdrawal))

@@ -169,7 +169,7 @@ def upgrade() -> None:
         "withdrawal",
         sa.Column("withdrawal_id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("email_hash", sa.String(length=64), nullable=False),
-        sa.Column("action", sa.String(length=8), nullable=False),
+        sa.Column("action", sa.String(length=12), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ingest_id", sa.Integer(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,99 @@
+"""``panel ingest`` end to end: the Prefect flow, the CLI's summary, exit codes and artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panel.cli import app
+from store.panel_store import PanelStore
+from tests.helpers import snapshot
+
+SAMPLES = Path(__file__).parent.parent / "data_samples"
+BROKEN = sorted((SAMPLES / "broken").iterdir())
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
+
+
+def panel(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_prints_counts_that_add_up_and_exits_0(store: PanelStore) -> None:
+    code, out, _ = panel("ingest", SAMPLES / "signups.csv")
+    assert code == 0
+    assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
+    assert "quarantined line 82" in out and "vaegt_kg: '" in out
+    assert "Data Docs:" in out
+
+
+def test_json_summary_is_one_object_with_the_counts(store: PanelStore) -> None:
+    code, out, _ = panel("ingest", "--json", SAMPLES / "signups.csv", SAMPLES / "signups.csv")
+    summary = json.loads(out)
+    assert code == 0
+    assert {key: summary[key] for key in ("rows", "stored", "quarantined", "known")} == {
+        "rows": 882,
+        "stored": 432,
+        "quarantined": 18,
+        "known": 432,
+    }
+    assert all(isinstance(summary[key], int) for key in ("rows", "stored", "quarantined", "known"))
+    docs = Path(summary["files"][0]["data_docs"])
+    assert docs.name == "index.html" and docs.exists()
+    assert json.loads(Path(summary["files"][0]["validation_result"]).read_text())["success"] is True
+
+
+def test_every_broken_file_is_refused_with_one_line_and_exit_1(store: PanelStore) -> None:
+    before = snapshot(store)
+    code, out, err = panel("ingest", *BROKEN)
+    assert code == 1
+    refused_lines = [line for line in err.splitlines() if line.startswith("refused ")]
+    assert {line.split(":")[0].removeprefix("refused ") for line in refused_lines} == {
+        str(p) for p in BROKEN
+    }
+    assert "Traceback" not in out + err
+    assert snapshot(store) == before
+
+
+def test_a_missing_file_is_refused_not_a_traceback(store: PanelStore, tmp_path: Path) -> None:
+    code, _, err = panel("ingest", tmp_path / "nowhere.csv")
+    assert code == 1
+    assert "cannot read the file: No such file or directory" in err
+
+
+def test_the_flow_publishes_a_summary_artifact_without_personal_data(store: PanelStore) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    panel("ingest", SAMPLES / "signups.csv", SAMPLES / "broken" / "duplicate_id.csv")
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-summary"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    markdown = artifacts[0].data
+    assert "| signups.csv | signups | accepted | 441 | 432 | 9 | 0 |" in markdown
+    assert "duplicate_id.csv refused" in markdown
+    assert "@" not in markdown  # no e-mail address, nor any other contact detail
+
+
+def test_the_demo_runs_end_to_end_on_the_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PANEL_DATA_DIR", str(tmp_path / "demo"))
+    monkeypatch.delenv("PANEL_DATABASE_URL", raising=False)
+    code, out, err = panel("demo", "--fresh")
+    assert code == 0, err
+    assert out.count("step ") == 5
+    assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
+    assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
+    assert "column 'postnummer' is renamed 'postnr'" in err
+    assert "volunteers" in out and "latest ingests" in out
+    # Again: --fresh starts over from the same empty store.
+    assert panel("demo", "--fresh")[1].count("stored 432") == 1
