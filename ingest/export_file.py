@@ -79,14 +79,18 @@ class ExportFile:
         return self.header == list(self.kind.columns)
 
 
-def read_export(path: Path, raw: bytes | None = None) -> ExportFile:
-    """Read the export at ``path`` (or its bytes, when the caller has them already)."""
+def read_export(path: Path, raw: bytes | None = None, sha256: str | None = None) -> ExportFile:
+    """Read the export at ``path`` (or its bytes and their hash, when the caller has them)."""
     raw = path.read_bytes() if raw is None else raw
-    sha256 = hashlib.sha256(raw).hexdigest()
-    body = _checked_text(raw)
+    sha256 = sha256 or hashlib.sha256(raw).hexdigest()
+    body = _plain_text(raw)
     header_end = body.find(b"\n")
     header_line = body[: header_end if header_end >= 0 else len(body)].rstrip(b"\r")
-    header = _header(header_line.decode("utf-8"))
+    try:
+        header = _header(header_line.decode("utf-8"))
+    except UnicodeDecodeError:
+        _check_utf8(body)
+        raise
     kind = kind_from_header(header)
     if kind is None:
         shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
@@ -97,29 +101,29 @@ def read_export(path: Path, raw: bytes | None = None) -> ExportFile:
     if not records.strip():
         raise ExportRefused("the file has a header but no rows")
     if not records.endswith(b"\n"):
-        last_line = body.count(b"\n") + 1
         raise ExportRefused(
             "the file stops in the middle of a row (no line break at the end): it looks "
             "truncated; export it again",
-            line=last_line,
+            line=body.count(b"\n") + 1,
         )
-    ends = _record_ends(records)
-    if ends is None:
-        start_line = 2 + records[: records.rfind(b"\n")].count(b"\n")
-        raise ExportRefused(
-            "a quoted field is opened here and never closed: the file looks truncated",
-            line=_unclosed_quote_line(records, start_line),
-        )
-    table, lines, malformed = _parse_fast(records, header, ends)
-    if table is None:
-        table, lines, malformed = _parse_exact(records, header)
+    parsed = _parse_fast(records, header)
+    if parsed is None:  # pyarrow would not read it all: find out exactly why, and where
+        _check_utf8(body)
+        if _record_ends(records) is None:
+            start_line = 2 + records[: records.rfind(b"\n")].count(b"\n")
+            raise ExportRefused(
+                "a quoted field is opened here and never closed: the file looks truncated",
+                line=_unclosed_quote_line(records, start_line),
+            )
+        parsed = _parse_exact(records, header)
+    table, lines, malformed = parsed
     return ExportFile(
         path, sha256, len(raw), kind, header, _blank_as_empty(table), lines, malformed
     )
 
 
-def _checked_text(raw: bytes) -> bytes:
-    """The bytes after the BOM, once it is certain they are UTF-8 text, or ExportRefused."""
+def _plain_text(raw: bytes) -> bytes:
+    """The bytes after the BOM, unless the file is plainly not text (empty, binary, UTF-16)."""
     if not raw:
         raise ExportRefused("the file is empty (0 bytes)")
     for signature, what in _BINARY_SIGNATURES.items():
@@ -132,6 +136,11 @@ def _checked_text(raw: bytes) -> bytes:
     if nul >= 0:
         line, column = _position(body, nul)
         raise ExportRefused("a NUL byte: this is a binary file, not a CSV export", line, column)
+    return body
+
+
+def _check_utf8(body: bytes) -> None:
+    """Refuse text that is not UTF-8, naming the first byte that is not (and where)."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -143,7 +152,6 @@ def _checked_text(raw: bytes) -> bytes:
             else "export it again as UTF-8"
         )
         raise ExportRefused(f"byte 0x{byte:02X} is not UTF-8 text: {hint}", line, column) from None
-    return body
 
 
 def _is_cp1252(body: bytes) -> bool:
@@ -216,25 +224,16 @@ def _record_lines(records: bytes, ends: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _parse_fast(
-    records: bytes, header: list[str], ends: np.ndarray
-) -> tuple[pa.Table | None, np.ndarray, list[MalformedRecord]]:
-    """pyarrow's parse, with line numbers; (None, ...) when only the exact reader can tell."""
-    malformed_seen: list[object] = []
-
-    def note_malformed(row: object) -> str:
-        malformed_seen.append(row)
-        return "skip"
-
+    records: bytes, header: list[str]
+) -> tuple[pa.Table, np.ndarray, list[MalformedRecord]] | None:
+    """pyarrow's multi-threaded parse, with each row's line; None when only the exact reader
+    can tell what is wrong (a malformed record, an unclosed quote, bytes that are not UTF-8)."""
     try:
         table = pa_csv.read_csv(
             io.BytesIO(records),
             read_options=pa_csv.ReadOptions(column_names=header, block_size=1 << 26),
             parse_options=pa_csv.ParseOptions(
-                delimiter=SEPARATOR,
-                quote_char='"',
-                double_quote=True,
-                newlines_in_values=True,
-                invalid_row_handler=note_malformed,
+                delimiter=SEPARATOR, quote_char='"', double_quote=True, newlines_in_values=True
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
@@ -242,23 +241,28 @@ def _parse_fast(
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowException):
-        return None, np.empty(0, dtype=np.int64), []
-    if malformed_seen:
-        return None, np.empty(0, dtype=np.int64), []
-    start_lines, spans = _record_lines(records, ends)
-    if len(start_lines) != table.num_rows or not _spans_agree(table, spans):
-        return None, np.empty(0, dtype=np.int64), []
-    return table, start_lines, []
+    except pa.ArrowException:
+        return None
+    # A record spans one line plus the line breaks inside its fields. When the file holds
+    # exactly that many lines there are no blank lines, and each row's line is a running sum.
+    spans = _line_breaks_per_row(table) + 1
+    if int(spans.sum()) == records.count(b"\n"):
+        lines = np.concatenate(([2], 2 + np.cumsum(spans[:-1])))
+        return table, lines.astype(np.int64), []
+    ends = _record_ends(records)
+    if ends is None:
+        return None
+    lines, scanned_spans = _record_lines(records, ends)
+    if len(lines) != table.num_rows or not np.array_equal(spans, scanned_spans):
+        return None
+    return table, lines, []
 
 
-def _spans_agree(table: pa.Table, spans: np.ndarray) -> bool:
-    """Whether each parsed row holds exactly the line breaks the byte scan saw in its record."""
-    inner = np.zeros(table.num_rows, dtype=np.int64)
+def _line_breaks_per_row(table: pa.Table) -> np.ndarray:
+    breaks = np.zeros(table.num_rows, dtype=np.int64)
     for column in table.columns:
-        counts = pc.count_substring(column, "\n").fill_null(0)
-        inner += counts.to_numpy(zero_copy_only=False)
-    return bool(np.array_equal(inner + 1, spans))
+        breaks += pc.count_substring(column, "\n").fill_null(0).to_numpy(zero_copy_only=False)
+    return breaks
 
 
 def _parse_exact(

@@ -19,20 +19,23 @@ from datetime import date, datetime
 from enum import Enum
 from multiprocessing import get_context
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from schemas.exports import ExportKind
 from schemas.row_problems import RowProblem, row_problems
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Worker processes import this module: it keeps to pyarrow and pydantic (pandas alone takes
+# seconds to import).
+
 #: Below this many rows, starting worker processes costs more than it saves.
 PARALLEL_FROM_ROWS = 40_000
 CHUNK_ROWS = 50_000
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class QuarantinedRow:
 
 @dataclass
 class RowValidation:
-    #: Normalised values of the valid rows, English column names, plus ``row``: the row index.
+    #: Normalised values of the valid rows (Arrow-backed columns named as the model's fields),
+    #: plus ``row``: the row's index in the export.
     valid: pd.DataFrame
     quarantined: list[QuarantinedRow]
 
@@ -57,47 +61,69 @@ def validate_rows(
     workers: int | None = None,
     on_progress: Callable[[int], None] = lambda done: None,
 ) -> RowValidation:
-    """Validate ``rows`` (text cells of one export) with ``kind``'s row model."""
+    """Validate ``rows`` (text cells of one export) with ``kind``'s row model.
+
+    Worker processes are started with ``spawn`` (forking a process that runs threads, as a
+    Prefect flow does, can deadlock). As always with ``spawn``, a script calling this must
+    guard its entry point with ``if __name__ == "__main__":``.
+    """
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    chunks = [
-        (start, rows.slice(start, CHUNK_ROWS)) for start in range(0, rows.num_rows, CHUNK_ROWS)
-    ]
+    starts = range(0, rows.num_rows, CHUNK_ROWS)
+    results: list[ChunkResult] = []
     if workers > 1 and rows.num_rows >= PARALLEL_FROM_ROWS:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             futures = [
-                pool.submit(_validate_ipc_chunk, kind, start, _ipc_bytes(chunk))
-                for start, chunk in chunks
+                pool.submit(_validate_in_worker, kind, start, _ipc(rows.slice(start, CHUNK_ROWS)))
+                for start in starts
             ]
-            results = []
             for future in futures:
                 results.append(future.result())
-                on_progress(sum(done for _, _, done in results))
+                on_progress(sum(result.rows for result in results))
     else:
-        results = []
-        for start, chunk in chunks:
-            results.append(_validate_chunk(kind, start, chunk))
-            on_progress(sum(done for _, _, done in results))
-    return _combine(kind, results)
+        for start in starts:
+            results.append(_validate_chunk(kind, start, rows.slice(start, CHUNK_ROWS)))
+            on_progress(sum(result.rows for result in results))
+
+    valid = pa.concat_tables(
+        [pa.ipc.open_stream(result.valid).read_all() for result in results]
+        or [_schema(kind.row_model).empty_table()]
+    )
+    return RowValidation(
+        valid.to_pandas(types_mapper=_pandas_dtype),
+        [row for result in results for row in result.quarantined],
+    )
 
 
-def _ipc_bytes(table: pa.Table) -> bytes:
-    """A table slice as Arrow IPC: unlike pickle, it carries only the slice's own data."""
+def _pandas_dtype(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
+    """Arrow-backed pandas columns, but for timestamps: numpy's ``datetime64[us, UTC]``, the
+    type the store's own timestamps compare and merge with."""
+    import pandas as pd
+
+    return None if pa.types.is_timestamp(arrow_type) else pd.ArrowDtype(arrow_type)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    rows: int
+    #: The valid rows, normalised and typed, as Arrow IPC (cheap to send between processes).
+    valid: bytes
+    quarantined: list[QuarantinedRow]
+
+
+def _ipc(table: pa.Table) -> bytes:
+    """A table as Arrow IPC bytes. (Pickling a slice would carry its whole parent table.)"""
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    return bytes(sink.getvalue().to_pybytes())
 
 
-def _validate_ipc_chunk(
-    kind: ExportKind, start: int, chunk: bytes
-) -> tuple[dict[str, list[Any]], list[QuarantinedRow], int]:
+def _validate_in_worker(kind: ExportKind, start: int, chunk: bytes) -> ChunkResult:
     return _validate_chunk(kind, start, pa.ipc.open_stream(chunk).read_all())
 
 
-def _validate_chunk(
-    kind: ExportKind, start: int, chunk: pa.Table
-) -> tuple[dict[str, list[Any]], list[QuarantinedRow], int]:
-    """Runs in a worker: columns of the valid rows, and the quarantined ones, of one chunk."""
+def _validate_chunk(kind: ExportKind, start: int, chunk: pa.Table) -> ChunkResult:
+    """The valid rows of one chunk as typed columns, and the quarantined ones."""
     model = kind.row_model
     valid: list[BaseModel] = []
     valid_rows: list[int] = []
@@ -112,9 +138,8 @@ def _validate_chunk(
             except ValidationError as error:
                 problems = row_problems(error, model, kind.unquoted_columns)
                 quarantined.append(QuarantinedRow(start + offset, tuple(problems)))
-        columns = _plain_columns(model, valid)
-    columns["row"] = valid_rows
-    return columns, quarantined, chunk.num_rows
+        table = _typed_table(model, valid, valid_rows)
+    return ChunkResult(chunk.num_rows, _ipc(table), quarantined)
 
 
 def base_types(model: type[BaseModel]) -> dict[str, type]:
@@ -128,58 +153,39 @@ def base_types(model: type[BaseModel]) -> dict[str, type]:
     return types
 
 
-def _plain_columns(model: type[BaseModel], rows: list[BaseModel]) -> dict[str, list[Any]]:
-    """Columns of plain values, cheap to send between processes: enums by their normalised
-    name (``Sex.FEMALE`` -> ``female``, whatever the form wrote),
-    timestamps as UTC epoch microseconds, dates as epoch days, code lists as ``|``-joined text
-    (``""`` = answered none, ``None`` = not answered)."""
+_ARROW_TYPES: dict[type, pa.DataType] = {
+    datetime: pa.timestamp("us", tz="UTC"),
+    date: pa.date32(),
+    bool: pa.bool_(),
+    int: pa.int64(),
+    float: pa.float64(),
+}
+
+
+def _schema(model: type[BaseModel]) -> pa.Schema:
+    fields = [
+        pa.field(name, _ARROW_TYPES.get(kind, pa.string()))
+        for name, kind in base_types(model).items()
+    ]
+    return pa.schema([*fields, pa.field("row", pa.int64())])
+
+
+def _typed_table(model: type[BaseModel], rows: list[BaseModel], row_numbers: list[int]) -> pa.Table:
+    """The rows' normalised values as typed columns: timestamps in UTC, enums by their
+    normalised name (``Sex.FEMALE`` -> ``female``, whatever the form wrote), code lists as
+    ``|``-joined text (``""`` = answered none, ``None`` = not answered)."""
     records = [row.__dict__ for row in rows]
-    columns: dict[str, list[Any]] = {}
+    schema = _schema(model)
+    columns = []
     for name, kind in base_types(model).items():
         values = [record[name] for record in records]
-        if kind is datetime:
-            values = [None if v is None else round(v.timestamp() * 1_000_000) for v in values]
-        elif kind is date:
-            values = [None if v is None else v.toordinal() - _EPOCH_ORDINAL for v in values]
-        elif issubclass(kind, Enum):
+        if issubclass(kind, Enum):
             values = [None if v is None else v.name.lower() for v in values]
         elif kind is tuple:
             values = [None if v is None else "|".join(v) for v in values]
-        columns[name] = values
-    return columns
-
-
-def _combine(
-    kind: ExportKind, results: list[tuple[dict[str, list[Any]], list[QuarantinedRow], int]]
-) -> RowValidation:
-    types = {**base_types(kind.row_model), "row": np.int64}
-    frame = pd.DataFrame(
-        {
-            name: _typed(value_type, [v for columns, _, _ in results for v in columns[name]])
-            for name, value_type in types.items()
-        }
-    )
-    quarantined = [row for _, rows, _ in results for row in rows]
-    return RowValidation(frame, quarantined)
-
-
-def _typed(value_type: type, values: list[Any]) -> Any:
-    """A pandas column of the right dtype for one field's plain values."""
-    if value_type is np.int64:
-        return np.array(values, dtype=np.int64)
-    if value_type is datetime:
-        return pd.to_datetime(pd.array(values, dtype="Int64"), unit="us", utc=True)
-    if value_type is date:
-        return pd.array(
-            pa.array(values, pa.int32()).cast(pa.date32()), dtype=pd.ArrowDtype(pa.date32())
-        )
-    if value_type is bool:
-        return pd.array(values, dtype="boolean")
-    if value_type is int:
-        return pd.array(values, dtype="Int64")
-    if value_type is float:
-        return pd.array(values, dtype="Float64")
-    return pd.array(values, dtype="string")
+        columns.append(pa.array(values, schema.field(name).type))
+    columns.append(pa.array(row_numbers, pa.int64()))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 @contextmanager

@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from store.bulk import delete_in, insert_frame, select_in
+from store.bulk import IN_CHUNK, delete_in, insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
 from store.tables import (
     Contact,
@@ -92,7 +91,7 @@ def store_signups(
     is_new = ~newest["email_hash"].isin(existing["email_hash"])
     created = _new_volunteers(connection, newest[is_new], now)
     volunteer_ids = pd.concat([existing, created])[["email_hash", "volunteer_id"]]
-    frame = frame.merge(volunteer_ids, on="email_hash", how="left", validate="many_to_one")
+    frame = frame.merge(volunteer_ids, on="email_hash", how="left")
 
     insert_frame(connection, Volunteer, created)
     insert_frame(
@@ -110,14 +109,8 @@ def store_signups(
 
 
 def _made_before_erasure(connection: Connection, frame: pd.DataFrame) -> pd.Series:
-    erasures = dict(
-        select_in(
-            connection,
-            select(Erasure.email_hash, Erasure.erased_at),
-            Erasure.email_hash,
-            frame["email_hash"].unique().tolist(),
-        )
-    )
+    # Erasures are few next to the panel: reading them all beats looking each one up.
+    erasures = dict(connection.execute(select(Erasure.email_hash, Erasure.erased_at)).all())
     if not erasures:
         return pd.Series(False, index=frame.index)
     erased_at = pd.to_datetime(frame["email_hash"].map(erasures), utc=True)
@@ -146,15 +139,12 @@ def _volunteers_by_hash(connection: Connection, hashes: list[str]) -> pd.DataFra
 
 def _new_volunteers(connection: Connection, newest: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """Volunteer rows for e-mails seen for the first time (withdrawals may predate them)."""
-    unsubscribed = dict(
-        select_in(
-            connection,
+    unsubscribed = dict(  # withdrawals are few next to the panel: read them all
+        connection.execute(
             select(Withdrawal.email_hash, func.max(Withdrawal.requested_at))
             .where(Withdrawal.action == UNSUBSCRIBE)
-            .group_by(Withdrawal.email_hash),
-            Withdrawal.email_hash,
-            newest["email_hash"].tolist(),
-        )
+            .group_by(Withdrawal.email_hash)
+        ).all()
     )
     created = pd.DataFrame(
         {
@@ -208,21 +198,18 @@ def _move_current_forward(
 
 def _resolve_quarantine(connection: Connection, stored_ids: pd.Series, now: datetime) -> None:
     """Quarantined rows whose submission has now been stored in a valid version."""
-    pending = (
-        connection.execute(
-            select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
-        )
-        .scalars()
-        .all()
-    )
-    if not pending:
-        return
-    fixed = np.intersect1d(
-        np.array(pending, dtype=object).astype(str), stored_ids.to_numpy(dtype=str)
-    )
-    if len(fixed):
+    pending = connection.execute(
+        select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
+    ).scalars()
+    wanted = {str(submission).strip().lower() for submission in pending if submission}
+    fixed = stored_ids[stored_ids.isin(wanted)].tolist() if wanted else []
+    for start in range(0, len(fixed), IN_CHUNK):
         connection.execute(
             update(QuarantinedRecord)
-            .where(QuarantinedRecord.submission_id.in_(fixed.tolist()))
+            .where(
+                func.lower(func.trim(QuarantinedRecord.submission_id)).in_(
+                    fixed[start : start + IN_CHUNK]
+                )
+            )
             .values(resolved_at=now)
         )

@@ -120,9 +120,12 @@ class Volunteer(Base):
     #: Keyed hash (BLAKE2b) of the lower-cased e-mail; NULL once erased.
     email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    #: Unique, so indexed: the database checks this foreign key from the profile side on every
+    #: insert and delete of a profile, and without an index that scans every volunteer.
     current_submission_id: Mapped[str | None] = mapped_column(
         String(36),
         ForeignKey("profile.submission_id", use_alter=True, deferrable=True, initially="DEFERRED"),
+        unique=True,
     )
     #: Latest ``afmeld``: no contact for any profile submitted before it.
     withdrawn_at: Mapped[datetime | None]

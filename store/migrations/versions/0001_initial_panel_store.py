@@ -69,6 +69,9 @@ def upgrade() -> None:
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("volunteer_id", name=op.f("pk_volunteer")),
         sa.UniqueConstraint("email_hash", name=op.f("uq_volunteer_email_hash")),
+        sa.UniqueConstraint(
+            "current_submission_id", name=op.f("uq_volunteer_current_submission_id")
+        ),
     )
     op.create_table(
         "contact",
