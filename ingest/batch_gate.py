@@ -73,9 +73,7 @@ def check_batch(
     from schemas.batch_expectations import batch_suite
 
     suite = batch_suite(export.kind, threshold, received_at)
-    inspected = {
-        e.column for e in suite.expectations if isinstance(getattr(e, "column", None), str)
-    }
+    inspected = {str(e.column) for e in suite.expectations if hasattr(e, "column")}
     frame = batch_frame(export, quarantined_rows, inspected)
     report_dir = report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +177,9 @@ def _categorical(values: pa.Array) -> pd.Categorical:
 
 
 def _blank(length: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.full(length, -1, dtype=np.int8), categories=[])
+    return pd.Categorical.from_codes(
+        np.full(length, -1, dtype=np.int8), categories=pd.Index([], dtype=object)
+    )
 
 
 def _derived(export: ExportFile, unreadable: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
 from schemas.exports import ExportKind
 from store.audit import IngestCounts
 from store.panel_store import PanelStore
+from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry
 
 
@@ -52,18 +54,17 @@ class CheckedRows:
     #: Rows stored by an earlier ingest: not validated again.
     known: np.ndarray
     validation: RowValidation
-    #: Keyed hash of every row's e-mail cell (None where empty).
-    email_hashes: list[str | None]
-    #: The same for the malformed records, where they have an e-mail field.
-    malformed_email_hashes: list[str | None]
-
-    @property
-    def every_email_hash(self) -> list[str | None]:
-        return self.email_hashes + self.malformed_email_hashes
+    #: Every record's e-mail cell: the rows', then the malformed records' (None where absent).
+    emails: list[str | None]
+    hasher: EmailHasher
 
     @property
     def quarantined_rows(self) -> list[int]:
         return [row.row for row in self.validation.quarantined]
+
+    def email_hashes(self, records: Iterable[int]) -> list[str | None]:
+        """Keyed hashes of these records' e-mails (records past the rows are malformed ones)."""
+        return self.hasher.many(self.emails[record] for record in records)
 
 
 def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreadable:
@@ -115,15 +116,25 @@ def check_rows(
         _renumber(validation, todo)
     else:  # the batch gate refuses the file by its columns; its rows mean nothing yet
         validation = RowValidation(pd.DataFrame(), [])
-    emails = rows.column("email").to_pylist() if "email" in rows.column_names else []
-    at = export.header.index("email") if "email" in export.header else None
-    broken = [
-        r.fields[at] if at is not None and len(r.fields) > at else None for r in export.malformed
-    ]
-    checked = CheckedRows(known, validation, store.hasher.many(emails), store.hasher.many(broken))
-    store.archive.index_emails(received.sha256, checked.every_email_hash)
+    checked = CheckedRows(known, validation, _emails(export), store.hasher)
+    if not store.archive.has_index(received.sha256):  # a file seen before has one already
+        store.archive.index_emails(
+            received.sha256, checked.email_hashes(range(len(checked.emails)))
+        )
     received.seconds["validate_rows"] = time.perf_counter() - started
     return checked
+
+
+def _emails(export: ExportFile) -> list[str | None]:
+    rows = export.rows
+    emails = (
+        rows.column("email").to_pylist() if "email" in rows.column_names else [None] * rows.num_rows
+    )
+    at = export.header.index("email") if "email" in export.header else None
+    return emails + [
+        record.fields[at] if at is not None and len(record.fields) > at else None
+        for record in export.malformed
+    ]
 
 
 def _renumber(validation: RowValidation, todo: np.ndarray) -> None:
@@ -165,7 +176,7 @@ def store_accepted(
     now = datetime.now(UTC)
     entries, of_erased = _set_aside_erased(quarantine_entries(export, checked), store.erasures())
     valid = checked.validation.valid
-    hashes = [checked.email_hashes[row] for row in valid["row"]] if not valid.empty else []
+    hashes = checked.email_hashes(valid["row"].tolist()) if not valid.empty else []
     counts = IngestCounts(
         rows=export.record_count,
         stored=0,
@@ -259,20 +270,24 @@ def quarantine_entries(export: ExportFile, checked: CheckedRows) -> list[Quarant
     id_column = export.kind.id_column
     entries = []
     quarantined_rows = checked.validation.quarantined
+    hashes = checked.email_hashes(row.row for row in quarantined_rows)
+    malformed_hashes = checked.email_hashes(
+        range(export.rows.num_rows, export.rows.num_rows + len(export.malformed))
+    )
     all_cells = export.rows.take(
         pa.array([r.row for r in quarantined_rows], pa.int64())
     ).to_pylist()
-    for quarantined, cells in zip(quarantined_rows, all_cells, strict=True):
+    for quarantined, cells, email_hash in zip(quarantined_rows, all_cells, hashes, strict=True):
         entries.append(
             QuarantineEntry(
                 line=int(export.lines[quarantined.row]),
                 submission_id=cells.get(id_column) if id_column else None,
-                email_hash=checked.email_hashes[quarantined.row],
+                email_hash=email_hash,
                 cells=cells,
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantined.problems],
             )
         )
-    for record, email_hash in zip(export.malformed, checked.malformed_email_hashes, strict=True):
+    for record, email_hash in zip(export.malformed, malformed_hashes, strict=True):
         entries.append(
             QuarantineEntry(
                 line=record.line,

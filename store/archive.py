@@ -54,6 +54,9 @@ class RawArchive:
             connection.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))
         return target
 
+    def has_index(self, sha256: str) -> bool:
+        return self._index_path(sha256).exists()
+
     def index_emails(self, sha256: str, email_hashes: Iterable[str | None]) -> None:
         """Remember which people (keyed e-mail hashes) the archived file holds."""
         present = np.unique(np.array([h for h in email_hashes if h], dtype="S32"))

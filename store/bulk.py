@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, inspect
 
 from store.tables import Base
 
@@ -32,7 +31,7 @@ def insert_frame(connection: Connection, table: type[Base], frame: pd.DataFrame)
     (so the driver's copy of the values stays small)."""
     if frame.empty:
         return 0
-    key = [column.name for column in table.__table__.primary_key.columns if column.name in frame]
+    key = [column.name for column in inspect(table).primary_key if column.name in frame]
     if key:
         keys = pa.table({name: pa.array(frame[name]) for name in key})
         order = pc.sort_indices(keys, [(name, "ascending") for name in key])
@@ -99,7 +98,12 @@ def delete_in(connection: Connection, table: type[Base], column: Any, values: Se
     return deleted
 
 
-def all_values(connection: Connection, column: Any) -> np.ndarray:
-    """Every non-null value of one column, as an array (for vectorised membership tests)."""
-    values = connection.execute(select(column).where(column.is_not(None))).scalars().all()
-    return np.array(values, dtype=object)
+def fetch_column(connection: Connection, query: str) -> list[Any]:
+    """The first column of a plain SQL query, straight from the driver: for reading hundreds
+    of thousands of values, SQLAlchemy's result processing would cost more than the query."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(query)
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, update
 
 from store import audit
 from store.archive import RawArchive
-from store.bulk import all_values
+from store.bulk import fetch_column
 from store.database import create_panel_engine, migrate
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
@@ -86,8 +86,8 @@ class PanelStore:
         """Which of these (raw) submission ids are stored already, as a boolean mask."""
         normalised = pc.utf8_lower(pc.utf8_trim_whitespace(submission_ids))
         with self.engine.connect() as connection:
-            stored = all_values(connection, Profile.submission_id)
-        if not len(stored):
+            stored = fetch_column(connection, "SELECT submission_id FROM profile")
+        if not stored:
             return np.zeros(len(submission_ids), dtype=bool)
         mask = pc.is_in(normalised, value_set=pa.array(stored, pa.string()))
         return mask.fill_null(False).to_numpy(zero_copy_only=False)
@@ -96,7 +96,7 @@ class PanelStore:
         self,
         ingest_id: int,
         batch: pd.DataFrame,
-        email_hashes: list[str],
+        email_hashes: list[str | None],
         quarantine: list[QuarantineEntry],
         file_sha256: str,
         counts: audit.IngestCounts,
@@ -123,7 +123,7 @@ class PanelStore:
         self,
         ingest_id: int,
         batch: pd.DataFrame,
-        email_hashes: list[str],
+        email_hashes: list[str | None],
         quarantine: list[QuarantineEntry],
         file_sha256: str,
         counts: audit.IngestCounts,

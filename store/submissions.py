@@ -73,12 +73,12 @@ class SignupsStored:
 def store_signups(
     connection: Connection,
     batch: pd.DataFrame,
-    email_hashes: list[str],
+    email_hashes: list[str | None],
     ingest_id: int,
     now: datetime,
 ) -> SignupsStored:
     """Store ``batch`` (normalised ``SignupRow`` columns, none already stored)."""
-    frame = batch.assign(email_hash=email_hashes)
+    frame = batch.assign(email_hash=pd.Series(email_hashes, index=batch.index, dtype=object))
     erased = _made_before_erasure(connection, frame)
     frame = frame[~erased]
     if frame.empty:

@@ -57,13 +57,13 @@ class WithdrawalsStored:
 def store_withdrawals(
     connection: Connection,
     batch: pd.DataFrame,
-    email_hashes: list[str],
+    email_hashes: list[str | None],
     ingest_id: int,
     now: datetime,
 ) -> WithdrawalsStored:
     """Record and apply ``batch`` (normalised ``WithdrawalRow`` columns)."""
     keys = ["email_hash", "action", "requested_at"]
-    frame = batch.assign(email_hash=email_hashes)[keys]
+    frame = batch.assign(email_hash=pd.Series(email_hashes, index=batch.index, dtype=object))[keys]
     unique = frame.drop_duplicates(keys)
     recorded = pd.DataFrame(
         select_in(
