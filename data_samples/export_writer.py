@@ -16,33 +16,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-SIGNUP_COLUMNS: tuple[str, ...] = (
-    "indsendelse_id",
-    "indsendt",
-    "fornavn",
-    "efternavn",
-    "email",
-    "telefon",
-    "foedselsdato",
-    "koen",
-    "postnummer",
-    "hoejde_cm",
-    "vaegt_kg",
-    "diagnoser",
-    "medicin",
-    "gravid",
-    "ryger",
-    "rls_trang",
-    "rls_hvile",
-    "rls_bevaegelse",
-    "rls_aften",
-    "rls_naetter_pr_uge",
-    "soevnkvalitet",
-    "samtykke_kontakt",
-    "kontaktform",
-    "andet",
-)
-WITHDRAWAL_COLUMNS: tuple[str, ...] = ("email", "tidspunkt", "handling")
+from schemas.signup import SIGNUP_COLUMNS
+from schemas.withdrawal import WITHDRAWAL_COLUMNS
+
+# The columns are the contract's (schemas/); the generator takes them from here too.
+__all__ = ["SIGNUP_COLUMNS", "WITHDRAWAL_COLUMNS", "ExportWriter", "format_record", "write_export"]
 
 BOM = "\ufeff"
 SEPARATOR = ";"

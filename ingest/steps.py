@@ -26,8 +26,7 @@ from ingest.export_file import ExportFile, ExportRefused, read_export
 from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
 from schemas.exports import ExportKind
-from store.audit import IngestCounts
-from store.panel_store import PanelStore
+from store.panel_store import AcceptedFile, PanelStore
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry
 
@@ -176,42 +175,29 @@ def store_accepted(
     now = datetime.now(UTC)
     entries, of_erased = _set_aside_erased(quarantine_entries(export, checked), store.erasures())
     valid = checked.validation.valid
-    hashes = checked.email_hashes(valid["row"].tolist()) if not valid.empty else []
-    counts = IngestCounts(
-        rows=export.record_count,
-        stored=0,
-        quarantined=len(entries),
-        known=int(checked.known.sum()) + of_erased,
+    known_before = int(checked.known.sum())
+    outcome = store.accept(
+        AcceptedFile(
+            ingest_id=received.ingest_id,
+            kind=export.kind,
+            file_sha256=received.sha256,
+            valid=valid,
+            email_hashes=checked.email_hashes(valid["row"].tolist()) if not valid.empty else [],
+            quarantine=entries,
+            rows=export.record_count,
+            known=known_before + of_erased,
+            validation_result_path=str(verdict.result_path),
+            data_docs_path=str(verdict.docs_path),
+        ),
+        now,
     )
-    reports = {
-        "batch_valid": True,
-        "validation_result_path": str(verdict.result_path),
-        "data_docs_path": str(verdict.docs_path),
-    }
-    details: dict[str, int]
+    details = outcome.details()
     if export.kind is ExportKind.SIGNUPS:
-        signups = store.accept_signups(
-            received.ingest_id, valid, hashes, entries, received.sha256, counts, now, **reports
-        )
-        stored, known = signups.stored, counts.known + signups.erased_before
-        details = {
-            "known_stored_before": counts.known - of_erased,
-            "known_erased": signups.erased_before + of_erased,
-            "new_volunteers": signups.new_volunteers,
-            "updated_volunteers": signups.updated_volunteers,
-        }
-    else:
-        withdrawals = store.accept_withdrawals(
-            received.ingest_id, valid, hashes, entries, received.sha256, counts, now, **reports
-        )
-        stored, known = withdrawals.stored, withdrawals.known
-        details = {
-            "unsubscribed": withdrawals.unsubscribed,
-            "erased": withdrawals.erased,
-            "unmatched": withdrawals.unmatched,
-        }
-    if export.kind is ExportKind.SIGNUPS:
+        details["known_stored_before"] = known_before
         details["archive_records_removed"] = store.redact_erased(received.sha256, now)
+    if of_erased:
+        details["known_erased"] = details.get("known_erased", 0) + of_erased
+    stored, known = outcome.stored, known_before + of_erased + outcome.known
     received.seconds["store"] = time.perf_counter() - started
     return FileSummary(
         file=str(received.path),

@@ -105,6 +105,9 @@ def config() -> None:
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]
+    from ingest import gx_process
+
+    gx_process.start()  # Great Expectations imports (seconds) in its own process meanwhile
     from flows.ingest_flow import ingest_exports
 
     with _progress(enabled=show_progress and err.is_terminal):

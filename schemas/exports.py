@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -46,3 +47,24 @@ def kind_from_header(header: list[str]) -> ExportKind | None:
     if len(names & set(best.columns)) / len(best.columns) >= 0.5:
         return best
     return None
+
+
+def column_differences(found: list[str], expected: list[str]) -> str:
+    """What changed in a header, in words: renamed, added, missing or reordered columns."""
+    sentences = []
+    matcher = difflib.SequenceMatcher(a=expected, b=found, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        gone, came = expected[a0:a1], found[b0:b1]
+        if tag == "replace" and len(gone) == len(came):
+            sentences += [
+                f"column {old!r} is renamed {new!r}" for old, new in zip(gone, came, strict=True)
+            ]
+        elif tag in ("replace", "delete", "insert"):
+            sentences += [f"column {name!r} is missing" for name in gone if name not in found]
+            after = f" (after {found[b0 - 1]!r})" if b0 else " (first)"
+            sentences += [
+                f"column {name!r} is added{after}" for name in came if name not in expected
+            ]
+    if not sentences:
+        sentences.append("the columns are all there, but in another order")
+    return "; ".join(sentences) + " (FORMAT.md fixes the columns and their order)"

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select, update
 
+from schemas.exports import ExportKind
 from store import audit
 from store.archive import RawArchive
 from store.bulk import fetch_column
@@ -35,6 +36,24 @@ class PanelOverview:
     erased: int
     profiles: int
     quarantined_open: int
+
+
+@dataclass(frozen=True)
+class AcceptedFile:
+    """What an accepted export file brings to the store."""
+
+    ingest_id: int
+    kind: ExportKind
+    file_sha256: str
+    #: Normalised valid rows (the row model's fields) and their keyed e-mail hashes.
+    valid: pd.DataFrame
+    email_hashes: list[str | None]
+    quarantine: list[QuarantineEntry]
+    #: Records in the file, and how many of them were recognised as known before storing.
+    rows: int
+    known: int
+    validation_result_path: str
+    data_docs_path: str
 
 
 @dataclass(frozen=True)
@@ -92,58 +111,29 @@ class PanelStore:
         mask = pc.is_in(normalised, value_set=pa.array(stored, pa.string()))
         return mask.fill_null(False).to_numpy(zero_copy_only=False)
 
-    def accept_signups(
-        self,
-        ingest_id: int,
-        batch: pd.DataFrame,
-        email_hashes: list[str | None],
-        quarantine: list[QuarantineEntry],
-        file_sha256: str,
-        counts: audit.IngestCounts,
-        now: datetime,
-        **details: object,
-    ) -> SignupsStored:
+    def accept(self, file: AcceptedFile, now: datetime) -> SignupsStored | WithdrawalsStored:
+        """Store an accepted file's valid rows, record its quarantine and finish its audit
+        record, in one transaction; then purge any new erasures from the raw archive."""
         with self.engine.begin() as connection:
-            record_quarantine(connection, quarantine, ingest_id, file_sha256)
-            stored = store_signups(connection, batch, email_hashes, ingest_id, now)
-            final = audit.IngestCounts(
-                counts.rows, stored.stored, counts.quarantined, counts.known + stored.erased_before
-            )
+            record_quarantine(connection, file.quarantine, file.ingest_id, file.file_sha256)
+            write = store_signups if file.kind is ExportKind.SIGNUPS else store_withdrawals
+            outcome = write(connection, file.valid, file.email_hashes, file.ingest_id, now)
             audit.finish_ingest(
                 connection,
-                ingest_id,
+                file.ingest_id,
                 status="accepted",
                 finished_at=now,
-                counts=final,
-                **details,  # type: ignore[arg-type]
+                kind=file.kind.value,
+                counts=audit.IngestCounts(
+                    file.rows, outcome.stored, len(file.quarantine), file.known + outcome.known
+                ),
+                batch_valid=True,
+                validation_result_path=file.validation_result_path,
+                data_docs_path=file.data_docs_path,
             )
-        return stored
-
-    def accept_withdrawals(
-        self,
-        ingest_id: int,
-        batch: pd.DataFrame,
-        email_hashes: list[str | None],
-        quarantine: list[QuarantineEntry],
-        file_sha256: str,
-        counts: audit.IngestCounts,
-        now: datetime,
-        **details: object,
-    ) -> WithdrawalsStored:
-        with self.engine.begin() as connection:
-            record_quarantine(connection, quarantine, ingest_id, file_sha256)
-            stored = store_withdrawals(connection, batch, email_hashes, ingest_id, now)
-            final = audit.IngestCounts(counts.rows, stored.stored, counts.quarantined, stored.known)
-            audit.finish_ingest(
-                connection,
-                ingest_id,
-                status="accepted",
-                finished_at=now,
-                counts=final,
-                **details,  # type: ignore[arg-type]
-            )
-        self.purge_erased_from_archive(now)
-        return stored
+        if file.kind is ExportKind.WITHDRAWALS:
+            self.purge_erased_from_archive(now)
+        return outcome
 
     # --- erasure in the raw archive -----------------------------------------------------
 

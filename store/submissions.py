@@ -69,6 +69,17 @@ class SignupsStored:
     #: Existing volunteers whose current profile is now a newer submission.
     updated_volunteers: int
 
+    @property
+    def known(self) -> int:
+        return self.erased_before
+
+    def details(self) -> dict[str, int]:
+        return {
+            "known_erased": self.erased_before,
+            "new_volunteers": self.new_volunteers,
+            "updated_volunteers": self.updated_volunteers,
+        }
+
 
 def store_signups(
     connection: Connection,

@@ -53,6 +53,14 @@ class WithdrawalsStored:
     #: (keyed e-mail hash, erasure time) of this batch's erasures, for the archive purge.
     erasures: list[tuple[str, datetime]] = field(default_factory=list)
 
+    def details(self) -> dict[str, int]:
+        return {
+            "known_recorded_before": self.known,
+            "unsubscribed": self.unsubscribed,
+            "erased": self.erased,
+            "unmatched": self.unmatched,
+        }
+
 
 def store_withdrawals(
     connection: Connection,

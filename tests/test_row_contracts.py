@@ -11,32 +11,18 @@ from pydantic import ValidationError
 from schemas.row_problems import row_problems
 from schemas.signup import UNQUOTED_COLUMNS, ContactChannel, Pregnancy, Sex, SignupRow, age_on
 from schemas.withdrawal import WithdrawalAction, WithdrawalRow
+from tests.helpers import signup
 
+#: A valid row as the reader hands it over: text cells, None where a cell is empty.
 VALID: dict[str, str | None] = {
-    "indsendelse_id": "3F6C2A1E-8D4B-4C1A-9B7E-2A5D6E7F8A01",
-    "indsendt": "02-03-2026 21:14:05",
-    "fornavn": " Søren ",
-    "efternavn": "Ærbø",
-    "email": "Soeren.Aerboe@Example.dk",
-    "telefon": "+45 20 11 22 33",
-    "foedselsdato": "14-07-1961",
-    "koen": "Mand",
-    "postnummer": "8000",
-    "hoejde_cm": "182",
-    "vaegt_kg": "88,5",
-    "diagnoser": " g25.8 ",
-    "medicin": "INGEN",
-    "gravid": None,
-    "ryger": "Nej",
-    "rls_trang": "Ja",
-    "rls_hvile": "Ja",
-    "rls_bevaegelse": "Ja",
-    "rls_aften": "Ja",
-    "rls_naetter_pr_uge": "5",
-    "soevnkvalitet": "2",
-    "samtykke_kontakt": "Ja",
-    "kontaktform": "email",
-    "andet": "=1+1 <script>alert(1)</script>",
+    column: cell or None
+    for column, cell in signup(
+        indsendelse_id="3F6C2A1E-8D4B-4C1A-9B7E-2A5D6E7F8A01",
+        fornavn=" Søren ",
+        email="Soeren.Aerboe@Example.dk",
+        diagnoser=" g25.8 ",
+        andet="=1+1 <script>alert(1)</script>",
+    ).items()
 }
 
 

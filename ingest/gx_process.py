@@ -1,0 +1,84 @@
+"""The process Great Expectations runs in, and what crosses into it.
+
+Importing Great Expectations takes several seconds (it pulls in scipy and much more). It runs
+in a process of its own, started as early as a command knows it will ingest: the import then
+happens on another core while Prefect starts and the file is read. This module stays light
+(nothing heavy is imported here) so that starting the process early costs nothing.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from schemas.exports import ExportKind
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One file, as the batch suite may see it: never contact details or free text."""
+
+    kind: ExportKind
+    file_name: str
+    sha256: str
+    header: list[str]
+    #: The rows (Arrow IPC), holding only the columns that are neither contact nor free text.
+    rows: bytes
+    #: Physical line of each row, then of each malformed record.
+    lines: list[int]
+    malformed: int
+    quarantined_rows: list[int]
+    threshold: float
+    received_at: datetime
+    report_dir: Path
+
+    @property
+    def columns_as_expected(self) -> bool:
+        return self.header == list(self.kind.columns)
+
+
+@dataclass
+class BatchVerdict:
+    passed: bool
+    #: One plain sentence per failed expectation.
+    failures: list[str] = field(default_factory=list)
+    result_path: Path | None = None
+    docs_path: Path | None = None
+
+
+_executor: ProcessPoolExecutor | None = None
+
+
+def start() -> None:
+    """Start the Great Expectations process (once), which imports it straight away."""
+    global _executor  # noqa: PLW0603 (one such process per process)
+    if _executor is None:
+        _executor = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        _executor.submit(_prepare)
+
+
+def run(batch: BatchInput) -> BatchVerdict:
+    """Run the file's suite in the Great Expectations process."""
+    global _executor  # noqa: PLW0603
+    start()
+    assert _executor is not None
+    future: Future[BatchVerdict] = _executor.submit(_run_suite, batch)
+    try:
+        return future.result()
+    except BrokenProcessPool:  # the process died (killed, out of memory): start anew next time
+        _executor = None
+        raise
+
+
+def _prepare() -> None:
+    import ingest.gx_validation  # noqa: F401 (imports Great Expectations)
+
+
+def _run_suite(batch: BatchInput) -> BatchVerdict:
+    from ingest.gx_validation import run_suite
+
+    return run_suite(batch)
