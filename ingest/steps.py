@@ -1,4 +1,4 @@
-"""The steps of ingesting one export file, in order. ``flows/ingest.py`` runs each as a task.
+"""The steps of ingesting one export file, in order. ``flows/ingest_flow.py`` runs each as a task.
 
 receive -> read -> check rows -> check batch -> store (or refuse)
 
@@ -76,7 +76,7 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
     sha256 = hashlib.sha256(raw).hexdigest()
     now = datetime.now(UTC)
     if raw:
-        store.archive.keep(path, sha256, now)
+        store.archive.keep(raw, sha256, now)
     ingest_id = store.start_ingest(path.name, sha256, actor, now)
     return ReceivedFile(
         path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -41,12 +40,12 @@ class RawArchive:
     def _index_path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.emails.npy"
 
-    def keep(self, source: Path, sha256: str, now: datetime) -> Path:
-        """Archive ``source`` (once per content) before anything else is done with it."""
+    def keep(self, content: bytes, sha256: str, now: datetime) -> Path:
+        """Archive a file's ``content`` (once per content) before anything else is done with it."""
         target = self.path_of(sha256)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_copy(source, target)
+            _atomic_write(content, target)
         statement = _insert_ignore(self.engine.dialect.name).values(
             sha256=sha256, path=str(target), size=target.stat().st_size, archived_at=now
         )
@@ -160,10 +159,10 @@ def _write_export(path: Path, header: list[str], records: list[list[str | None]]
     os.replace(handle.name, path)
 
 
-def _atomic_copy(source: Path, target: Path) -> None:
+def _atomic_write(content: bytes, target: Path) -> None:
+    """Write, flush to disk, then rename: the archive never holds half a file."""
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-        with source.open("rb") as original:
-            shutil.copyfileobj(original, handle, 1 << 20)
+        handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(handle.name, target)

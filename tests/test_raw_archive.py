@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 def archived(store: PanelStore, path: Path) -> str:
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    store.archive.keep(path, sha256, NOW)
+    store.archive.keep(path.read_bytes(), sha256, NOW)
     export = read_export(store.archive.path_of(sha256))
     store.archive.index_emails(sha256, store.hasher.many(export.rows.column("email").to_pylist()))
     return sha256
@@ -72,6 +72,6 @@ def test_an_unreadable_archived_file_holding_the_person_is_deleted(
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(path.read_bytes().decode("utf-8-sig").encode("cp1252"))
     sha256 = hashlib.sha256(latin1.read_bytes()).hexdigest()
-    store.archive.keep(latin1, sha256, NOW)
+    store.archive.keep(latin1.read_bytes(), sha256, NOW)
     store.archive.purge([(store.hasher("soeren@example.dk"), NOW)], NOW)
     assert not store.archive.path_of(sha256).exists()
