@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,25 @@ class ReceivedFile:
     sha256: str
     ingest_id: int
     received_at: datetime
+    #: Seconds each step took, for the summary (and the benchmark).
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str, total: int = 1) -> Iterator[Callable[[int], None]]:
+        """Time one step of this file's ingest, and show it on the progress bar; the block
+        gets a function to report how far it got (of ``total``)."""
+        label = f"{self.path.name}: {name.replace('_', ' ')}"
+
+        def advance(done: int) -> None:
+            progress.report(label, done, total)
+
+        advance(0)
+        started = time.perf_counter()
+        try:
+            yield advance
+        finally:
+            self.seconds[name] = time.perf_counter() - started
+            advance(total)
 
 
 @dataclass(frozen=True)
@@ -84,43 +103,39 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
 
 
 def read(received: ReceivedFile) -> ExportFile | Unreadable:
-    started = time.perf_counter()
-    try:
-        export = read_export(received.path, received.raw)
-    except ExportRefused as refused:
-        return Unreadable(str(refused))
-    finally:
-        received.seconds["parse"] = time.perf_counter() - started
-    return export
+    with received.step("parse"):
+        try:
+            return read_export(received.path, received.raw, received.sha256)
+        except ExportRefused as refused:
+            return Unreadable(str(refused))
 
 
 def check_rows(
     store: PanelStore, received: ReceivedFile, export: ExportFile, workers: int
 ) -> CheckedRows:
-    """Validate every row not stored before, and hash every row's e-mail."""
-    started = time.perf_counter()
+    """Validate every row not stored before; index the archived file's e-mails."""
     rows = export.rows
-    if export.kind is ExportKind.SIGNUPS and export.columns_as_expected:
-        known = store.already_stored(rows.column("indsendelse_id"))
-    else:
-        known = np.zeros(rows.num_rows, dtype=bool)
-    if export.columns_as_expected:
-        todo = np.flatnonzero(~known)
-        validation = validate_rows(
-            export.kind,
-            rows.take(pa.array(todo, pa.int64())),
-            workers=workers,
-            on_progress=lambda done: progress.report("validate rows", done, len(todo)),
-        )
-        _renumber(validation, todo)
-    else:  # the batch gate refuses the file by its columns; its rows mean nothing yet
-        validation = RowValidation(pd.DataFrame(), [])
-    checked = CheckedRows(known, validation, _emails(export), store.hasher)
-    if not store.archive.has_index(received.sha256):  # a file seen before has one already
-        store.archive.index_emails(
-            received.sha256, checked.email_hashes(range(len(checked.emails)))
-        )
-    received.seconds["validate_rows"] = time.perf_counter() - started
+    with received.step("validate_rows", total=rows.num_rows) as advance:
+        if export.kind is ExportKind.SIGNUPS and export.columns_as_expected:
+            known = store.already_stored(rows.column("indsendelse_id"))
+        else:
+            known = np.zeros(rows.num_rows, dtype=bool)
+        if export.columns_as_expected:
+            todo = np.flatnonzero(~known)
+            validation = validate_rows(
+                export.kind,
+                rows.take(pa.array(todo, pa.int64())),
+                workers=workers,
+                on_progress=lambda done: advance(int(known.sum()) + done),
+            )
+            _renumber(validation, todo)
+        else:  # the batch gate refuses the file by its columns; its rows mean nothing yet
+            validation = RowValidation(pd.DataFrame(), [])
+        checked = CheckedRows(known, validation, _emails(export), store.hasher)
+        if not store.archive.has_index(received.sha256):  # a file seen before has one already
+            store.archive.index_emails(
+                received.sha256, checked.email_hashes(range(len(checked.emails)))
+            )
     return checked
 
 
@@ -152,16 +167,14 @@ def check_batch_of(
     threshold: float,
     reports: Path,
 ) -> BatchVerdict:
-    started = time.perf_counter()
-    verdict = check_batch(
-        export,
-        checked.quarantined_rows,
-        threshold=threshold,
-        received_at=received.received_at,
-        report_dir=reports / f"ingest-{received.ingest_id}",
-    )
-    received.seconds["batch_gate"] = time.perf_counter() - started
-    return verdict
+    with received.step("batch_gate"):
+        return check_batch(
+            export,
+            checked.quarantined_rows,
+            threshold=threshold,
+            received_at=received.received_at,
+            report_dir=reports / f"ingest-{received.ingest_id}",
+        )
 
 
 def store_accepted(
@@ -171,34 +184,35 @@ def store_accepted(
     checked: CheckedRows,
     verdict: BatchVerdict,
 ) -> FileSummary:
-    started = time.perf_counter()
     now = datetime.now(UTC)
-    entries, of_erased = _set_aside_erased(quarantine_entries(export, checked), store.erasures())
-    valid = checked.validation.valid
-    known_before = int(checked.known.sum())
-    outcome = store.accept(
-        AcceptedFile(
-            ingest_id=received.ingest_id,
-            kind=export.kind,
-            file_sha256=received.sha256,
-            valid=valid,
-            email_hashes=checked.email_hashes(valid["row"].tolist()) if not valid.empty else [],
-            quarantine=entries,
-            rows=export.record_count,
-            known=known_before + of_erased,
-            validation_result_path=str(verdict.result_path),
-            data_docs_path=str(verdict.docs_path),
-        ),
-        now,
-    )
-    details = outcome.details()
-    if export.kind is ExportKind.SIGNUPS:
-        details["known_stored_before"] = known_before
-        details["archive_records_removed"] = store.redact_erased(received.sha256, now)
-    if of_erased:
-        details["known_erased"] = details.get("known_erased", 0) + of_erased
-    stored, known = outcome.stored, known_before + of_erased + outcome.known
-    received.seconds["store"] = time.perf_counter() - started
+    with received.step("store"):
+        entries, of_erased = _set_aside_erased(
+            quarantine_entries(export, checked), store.erasures()
+        )
+        valid = checked.validation.valid
+        known_before = int(checked.known.sum())
+        outcome = store.accept(
+            AcceptedFile(
+                ingest_id=received.ingest_id,
+                kind=export.kind,
+                file_sha256=received.sha256,
+                valid=valid,
+                email_hashes=checked.email_hashes(valid["row"].tolist()) if len(valid) else [],
+                quarantine=entries,
+                rows=export.record_count,
+                known=known_before + of_erased,
+                validation_result_path=str(verdict.result_path),
+                data_docs_path=str(verdict.docs_path),
+            ),
+            now,
+        )
+        details = outcome.details()
+        if export.kind is ExportKind.SIGNUPS:
+            details["known_stored_before"] = known_before
+            details["archive_records_removed"] = store.redact_erased(received.sha256, now)
+        if of_erased:
+            details["known_erased"] = details.get("known_erased", 0) + of_erased
+        stored, known = outcome.stored, known_before + of_erased + outcome.known
     return FileSummary(
         file=str(received.path),
         status="accepted",
