@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ingest import gx_process
 from ingest.export_file import ExportFile
-from ingest.gx_process import BatchInput, BatchVerdict
+from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
 
 __all__ = ["BatchVerdict", "check_batch", "warm_up"]
 
@@ -30,10 +30,10 @@ def check_batch(
     report_dir: Path,
 ) -> BatchVerdict:
     """Validate ``export`` as a whole; results and Data Docs go to ``report_dir``."""
-    keep = [name for name in export.header if name not in export.kind.unquoted_columns]
-    sink = pa.BufferOutputStream()
-    rows = export.rows.select(keep)
-    with pa.ipc.new_stream(sink, rows.schema) as writer:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    rows = export.rows.select([name for name in SUITE_READS[export.kind] if name in export.header])
+    handoff = report_dir / "rows.arrow"
+    with pa.OSFile(str(handoff), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
     return gx_process.run(
         BatchInput(
@@ -41,7 +41,7 @@ def check_batch(
             file_name=export.path.name,
             sha256=export.sha256,
             header=export.header,
-            rows=sink.getvalue().to_pybytes(),
+            rows=handoff,
             lines=[*export.lines.tolist(), *(record.line for record in export.malformed)],
             malformed=len(export.malformed),
             quarantined_rows=quarantined_rows,
