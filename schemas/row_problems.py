@@ -34,9 +34,6 @@ class RowProblem:
     column: str
     reason: str
 
-    def as_text(self) -> str:
-        return f"{self.column}: {self.reason}"
-
 
 def row_problems(
     error: ValidationError, model: type[BaseModel], unquoted: frozenset[str] = frozenset()
