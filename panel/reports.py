@@ -71,39 +71,20 @@ def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRe
     )
     if not ingests:
         return
-    table = Table(title="latest ingests (audit log)", title_justify="left")
-    for column in (
-        "id",
-        "when (UTC)",
-        "file",
-        "kind",
-        "outcome",
-        "rows",
-        "stored",
-        "quarantined",
-        "known",
-        "by",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column in ("id", "rows", "stored", "quarantined", "known")
-            else "left",
-        )
+    out.print("latest ingests (audit log):")
     for run in ingests:
-        table.add_row(
-            str(run.ingest_id),
-            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            escape(run.file_name),
-            run.kind or "-",
-            run.status,
-            *(
-                f"{value:,}" if value is not None else "-"
-                for value in (run.rows, run.stored, run.quarantined, run.known)
-            ),
-            escape(run.actor),
+        when = run.started_at.strftime("%Y-%m-%d %H:%M UTC")
+        if run.rows is not None:
+            counts = (
+                f": {run.rows:,} rows = {run.stored:,} stored + {run.quarantined:,} quarantined"
+                f" + {run.known:,} known"
+            )
+        else:
+            counts = f" ({escape(run.message)})" if run.message else ""
+        out.print(
+            f"  #{run.ingest_id} {when} {escape(run.file_name)} ({run.kind or 'not an export'})"
+            f" {run.status}{counts}, by {escape(run.actor)}"
         )
-    out.print(table)
 
 
 def print_settings(out: Console, settings: Settings) -> None:

@@ -68,6 +68,8 @@ class IngestRecord:
     stored: int | None
     quarantined: int | None
     known: int | None
+    #: Why a refused file was refused.
+    message: str | None
 
 
 class PanelStore:
