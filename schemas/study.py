@@ -1,0 +1,381 @@
+"""The contract for a study definition: who a study needs, in a YAML file researchers write.
+
+A study has inclusion criteria (all must be met) and exclusion criteria (none may be met).
+A criterion is one of:
+
+* a **comparison** on a profile field: ``field: age`` with ``at_least`` / ``at_most``
+  (inclusive bounds), ``equals``, or ``one_of``;
+* a **code criterion**: ``diagnoses`` (ICD-10) or ``medicines`` (ATC), a list of codes where a
+  code covers its sub-codes (``N18`` covers ``N18.3``), ``D65-D69`` is a range, and ``except``
+  removes sub-codes;
+* a **tree**: ``all`` / ``any`` of criteria, ``not`` a criterion, or ``at_least: N`` ``of``
+  criteria.
+
+Every criterion has an ``id`` and a ``label``; ``if_unknown: met`` or ``not_met`` says how to
+count a volunteer whose answer is missing (the default: unknown, they need screening).
+``StudyDefinition.json_schema()`` is published as ``schemas/study-definition.schema.json``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from schemas.codes import ATC_CODE, ICD10_CODE, normalise_code
+from schemas.study_fields import FIELDS, FieldKind
+
+
+class StudyStatus(StrEnum):
+    DRAFT = "draft"
+    RECRUITING = "recruiting"
+    CLOSED = "closed"
+
+
+class IfUnknown(StrEnum):
+    """How a criterion counts a volunteer whose answer is missing."""
+
+    UNKNOWN = "unknown"
+    MET = "met"
+    NOT_MET = "not_met"
+
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+CriterionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CriterionBase(BaseModel):
+    model_config = _STRICT
+
+    id: CriterionId = Field(description="Short id: lower case, digits, '-' and '_'.")
+    label: Label = Field(description="What the criterion means, in words a coordinator reads.")
+    if_unknown: IfUnknown = Field(
+        IfUnknown.UNKNOWN,
+        description="How to count a volunteer whose answer is missing: unknown (needs "
+        "screening), met, or not_met.",
+    )
+
+
+# --- comparisons on profile fields ---------------------------------------------------------
+
+FieldName = Literal[tuple(FIELDS)]  # type: ignore[valid-type]
+Scalar = bool | int | float | str
+
+
+class FieldComparison(CriterionBase):
+    """A profile field compared with a value, a set of values, or inclusive bounds."""
+
+    field: FieldName = Field(description="A profile field: " + ", ".join(FIELDS) + ".")  # type: ignore[valid-type]
+    equals: Scalar | None = None
+    one_of: list[Scalar] | None = Field(None, min_length=1)
+    at_least: float | None = Field(None, description="Inclusive lower bound.")
+    at_most: float | None = Field(None, description="Inclusive upper bound.")
+
+    @model_validator(mode="after")
+    def _one_test_that_fits_the_field(self) -> Self:
+        tests = [
+            name
+            for name, value in (
+                ("equals", self.equals),
+                ("one_of", self.one_of),
+                ("at_least/at_most", self.at_least if self.at_least is not None else self.at_most),
+            )
+            if value is not None
+        ]
+        if len(tests) != 1:
+            raise PydanticCustomError(
+                "comparison",
+                "a comparison needs exactly one of: equals, one_of, or at_least/at_most "
+                "(it has {found})",
+                {"found": ", ".join(tests) or "none"},
+            )
+        _check_values_fit(self)
+        return self
+
+
+def _check_values_fit(comparison: FieldComparison) -> None:
+    field = FIELDS[comparison.field]
+    values = [comparison.equals] if comparison.equals is not None else comparison.one_of or []
+    if comparison.at_least is not None or comparison.at_most is not None:
+        if field.kind is not FieldKind.NUMBER:
+            raise PydanticCustomError(
+                "comparison",
+                "'{field}' is {kind}: it has no bounds; use equals or one_of",
+                {"field": field.name, "kind": field.kind.value},
+            )
+        return
+    for value in values:
+        if field.kind is FieldKind.YES_NO and not isinstance(value, bool):
+            raise PydanticCustomError(
+                "comparison",
+                "'{field}' is yes/no: compare it with true or false",
+                {"field": field.name},
+            )
+        if field.kind is FieldKind.CHOICE and value not in field.choices:
+            close = difflib.get_close_matches(str(value), field.choices, n=1, cutoff=0.5)
+            raise PydanticCustomError(
+                "comparison",
+                "'{value}' is not a value of '{field}' ({choices}){hint}",
+                {
+                    "value": value,
+                    "field": field.name,
+                    "choices": ", ".join(field.choices),
+                    "hint": f", did you mean '{close[0]}'?" if close else "",
+                },
+            )
+        if field.kind is FieldKind.NUMBER and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            raise PydanticCustomError(
+                "comparison",
+                "'{field}' is a number: '{value}' is not",
+                {"field": field.name, "value": value},
+            )
+
+
+# --- code criteria -------------------------------------------------------------------------
+
+_RANGE = re.compile(r"^(?P<low>[^-\s]+)\s*-\s*(?P<high>[^-\s]+)$")
+
+
+def _code_pattern(shape: re.Pattern[str], system: str, example: str) -> Any:
+    def check(value: str) -> str:
+        text = normalise_code(value)
+        parts = _RANGE.match(text)
+        ends = [parts["low"], parts["high"]] if parts else [text]
+        for end in ends:
+            if not shape.fullmatch(end):
+                raise PydanticCustomError(
+                    "code",
+                    "'{code}' is not {system} code (e.g. {example})",
+                    {"code": end, "system": f"an {system}", "example": example},
+                )
+        if parts:
+            low, high = ends
+            if len(low) != len(high) or low > high:
+                raise PydanticCustomError(
+                    "code",
+                    "'{range}' is not a range: both ends need the same length, low first",
+                    {"range": text},
+                )
+            return f"{low}-{high}"
+        return text
+
+    return Annotated[str, AfterValidator(check)]
+
+
+IcdPattern = _code_pattern(ICD10_CODE, "ICD-10", "N18, G25.8, D65-D69")
+AtcPattern = _code_pattern(ATC_CODE, "ATC", "A12CC, N04BC05")
+
+
+def _as_code_set(value: Any) -> Any:
+    """``[N18, N19]`` is short for ``{any_of: [N18, N19]}``."""
+    return {"any_of": value} if isinstance(value, list) else value
+
+
+class DiagnosisCodes(BaseModel):
+    model_config = _STRICT
+
+    any_of: list[IcdPattern] = Field(min_length=1, description="ICD-10 codes, prefixes, ranges.")  # type: ignore[valid-type]
+    except_: list[IcdPattern] = Field(default_factory=list, alias="except")  # type: ignore[valid-type]
+
+
+class MedicineCodes(BaseModel):
+    model_config = _STRICT
+
+    any_of: list[AtcPattern] = Field(min_length=1, description="ATC codes, prefixes, ranges.")  # type: ignore[valid-type]
+    except_: list[AtcPattern] = Field(default_factory=list, alias="except")  # type: ignore[valid-type]
+
+
+class CodeCriterion(CriterionBase):
+    """The volunteer reports a code in the set (answered none: not met; not answered: unknown)."""
+
+    diagnoses: Annotated[DiagnosisCodes, BeforeValidator(_as_code_set)] | None = None
+    medicines: Annotated[MedicineCodes, BeforeValidator(_as_code_set)] | None = None
+
+    @model_validator(mode="after")
+    def _one_system(self) -> Self:
+        if (self.diagnoses is None) == (self.medicines is None):
+            raise PydanticCustomError(
+                "code_system", "a code criterion names exactly one of: diagnoses, medicines"
+            )
+        return self
+
+    @property
+    def system(self) -> str:
+        return "diagnoses" if self.diagnoses is not None else "medicines"
+
+    @property
+    def codes(self) -> DiagnosisCodes | MedicineCodes:
+        codes = self.diagnoses if self.diagnoses is not None else self.medicines
+        assert codes is not None
+        return codes
+
+
+# --- trees ---------------------------------------------------------------------------------
+
+
+class AllOf(CriterionBase):
+    all: list[Criterion] = Field(min_length=1)
+
+
+class AnyOf(CriterionBase):
+    any: list[Criterion] = Field(min_length=1)
+
+
+class NotCriterion(CriterionBase):
+    not_: Criterion = Field(alias="not")
+
+
+class AtLeastOf(CriterionBase):
+    at_least: int = Field(description="How many of the criteria must be met.")
+    of: list[Criterion] = Field(min_length=1)
+
+
+#: Which key makes a mapping which kind of criterion.
+CRITERION_KEYS = {
+    "all": "all",
+    "any": "any",
+    "not": "not",
+    "of": "at_least_of",
+    "field": "field",
+    "diagnoses": "codes",
+    "medicines": "codes",
+}
+
+
+CRITERION_MODELS: dict[str, type[CriterionBase]] = {
+    "all": AllOf,
+    "any": AnyOf,
+    "not": NotCriterion,
+    "at_least_of": AtLeastOf,
+    "field": FieldComparison,
+    "codes": CodeCriterion,
+}
+
+
+def criterion_kind(value: Any) -> str | None:
+    """Which kind of criterion a mapping (or model) is, by the key that makes it one."""
+    if isinstance(value, BaseModel):
+        return next((k for k, model in CRITERION_MODELS.items() if type(value) is model), None)
+    if isinstance(value, dict):
+        for key, kind in CRITERION_KEYS.items():
+            if key in value:
+                return kind
+    return None
+
+
+Criterion = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotCriterion, Tag("not")]
+    | Annotated[AtLeastOf, Tag("at_least_of")]
+    | Annotated[FieldComparison, Tag("field")]
+    | Annotated[CodeCriterion, Tag("codes")],
+    Discriminator(
+        criterion_kind,
+        custom_error_type="criterion_kind",
+        custom_error_message="a criterion needs one of: field, diagnoses, medicines, all, any, "
+        "not, or at_least with of",
+    ),
+]
+
+
+# --- the study -----------------------------------------------------------------------------
+
+
+class ContactSettings(BaseModel):
+    model_config = _STRICT
+
+    organiser: str = Field(min_length=1, description="Who runs the study, as invitations say.")
+    reply_to: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Where volunteers reply."
+    )
+    invitation_budget: float = Field(
+        3.0, gt=0, description="At most this many times the recruitment target are invited."
+    )
+    auto_approve_eligible: bool = Field(
+        False, description="Invite eligible candidates without a coordinator's approval."
+    )
+
+
+class StudyDefinition(BaseModel):
+    """A study: who it needs, and how they may be contacted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="panelmatch study definition")
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")] = Field(
+        description="Stable id of the study: lower case, digits and '-'."
+    )
+    title: Label
+    status: StudyStatus
+    recruitment_target: int = Field(gt=0, description="Participants the study needs.")
+    contact: ContactSettings
+    inclusion: list[Criterion] = Field(min_length=1, description="All must be met.")
+    exclusion: list[Criterion] = Field(default_factory=list, description="None may be met.")
+
+    @model_validator(mode="after")
+    def _unique_criterion_ids(self) -> Self:
+        seen: set[str] = set()
+        for criterion in self.criteria():
+            if criterion.id in seen:
+                raise PydanticCustomError(
+                    "duplicate_id", "criterion id '{id}' is used twice", {"id": criterion.id}
+                )
+            seen.add(criterion.id)
+        return self
+
+    def criteria(self) -> list[CriterionBase]:
+        """Every criterion, nested ones included, in the order they are written."""
+        found: list[CriterionBase] = []
+
+        def walk(criterion: CriterionBase) -> None:
+            found.append(criterion)
+            for child in children(criterion):
+                walk(child)
+
+        for criterion in [*self.inclusion, *self.exclusion]:
+            walk(criterion)
+        return found
+
+    @property
+    def version(self) -> str:
+        """A content hash of the definition: the same definition, the same version."""
+        canonical = json.dumps(
+            self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        schema = cls.model_json_schema(by_alias=True)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        return schema
+
+
+def children(criterion: CriterionBase) -> list[CriterionBase]:
+    if isinstance(criterion, AllOf):
+        return list(criterion.all)
+    if isinstance(criterion, AnyOf):
+        return list(criterion.any)
+    if isinstance(criterion, NotCriterion):
+        return [criterion.not_]
+    if isinstance(criterion, AtLeastOf):
+        return list(criterion.of)
+    return []

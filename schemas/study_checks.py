@@ -1,0 +1,118 @@
+"""Warnings about a valid study definition that cannot mean what its author wants: empty
+ranges, criteria no volunteer can meet, codes both included and excluded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from schemas.study import (
+    AllOf,
+    AtLeastOf,
+    CodeCriterion,
+    CriterionBase,
+    FieldComparison,
+    StudyDefinition,
+    children,
+)
+from schemas.study_fields import FIELDS, FieldKind
+
+
+def contradictions(study: StudyDefinition) -> list[tuple[str, str]]:
+    """(criterion id, what is wrong) for every contradiction or dead criterion found."""
+    found: list[tuple[str, str]] = []
+    for criterion in study.criteria():
+        found += [(criterion.id, message) for message in _dead(criterion)]
+    found += _included_and_excluded(study)
+    return found
+
+
+def _dead(criterion: CriterionBase) -> list[str]:
+    if isinstance(criterion, FieldComparison):
+        return _dead_comparison(criterion)
+    if isinstance(criterion, AtLeastOf):
+        if criterion.at_least > len(criterion.of):
+            return [
+                f"at least {criterion.at_least} of {len(criterion.of)} criteria can never be met"
+            ]
+        if criterion.at_least <= 0:
+            return [
+                f"at least {criterion.at_least} of them is always met: the criterion does nothing"
+            ]
+    if isinstance(criterion, CodeCriterion):
+        codes = criterion.codes
+        both = sorted(set(codes.any_of) & set(codes.except_))
+        if both:
+            return [f"{', '.join(both)} is both included and excepted: no code of it can count"]
+        if all(any(covers(excepted, code) for excepted in codes.except_) for code in codes.any_of):
+            return ["'except' removes every code the criterion asks for: nobody can meet it"]
+    return []
+
+
+def _dead_comparison(comparison: FieldComparison) -> list[str]:
+    field = FIELDS[comparison.field]
+    low, high = comparison.at_least, comparison.at_most
+    if low is not None and high is not None and low > high:
+        return [f"empty range: nothing is at least {low:g} and at most {high:g}"]
+    if field.kind is FieldKind.NUMBER and field.low is not None and field.high is not None:
+        if low is not None and low > field.high:
+            return [f"no volunteer can meet it: {field.name} is at most {field.high:g}"]
+        if high is not None and high < field.low:
+            return [f"no volunteer can meet it: {field.name} is at least {field.low:g}"]
+        values = [comparison.equals] if comparison.equals is not None else comparison.one_of or []
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and all(not field.low <= v <= field.high for v in numbers):
+            return [
+                f"no volunteer can meet it: {field.name} runs from {field.low:g} to {field.high:g}"
+            ]
+    return []
+
+
+def _included_and_excluded(study: StudyDefinition) -> list[tuple[str, str]]:
+    """A code an inclusion criterion requires that an exclusion criterion rules out."""
+    required = [c for c in _code_criteria(study.inclusion) if not c.codes.except_]
+    excluded = _code_criteria(study.exclusion)
+    found = []
+    for needed in required:
+        for ruled_out in excluded:
+            if needed.system != ruled_out.system:
+                continue
+            clash = [
+                code
+                for code in needed.codes.any_of
+                if any(covers(out, code) for out in ruled_out.codes.any_of)
+            ]
+            if clash and len(clash) == len(needed.codes.any_of):
+                found.append(
+                    (
+                        needed.id,
+                        f"requires {', '.join(clash)}, which exclusion '{ruled_out.id}' "
+                        "rules out: nobody can be eligible",
+                    )
+                )
+    return found
+
+
+def _code_criteria(criteria: Sequence[CriterionBase]) -> list[CodeCriterion]:
+    """Code criteria that apply as written (not under 'not', 'any' or 'at least')."""
+    found = []
+    for criterion in criteria:
+        if isinstance(criterion, CodeCriterion):
+            found.append(criterion)
+        elif isinstance(criterion, AllOf):
+            found += _code_criteria(children(criterion))
+    return found
+
+
+def covers(pattern: str, code: str) -> bool:
+    """Whether a code pattern covers a code or narrower pattern (``N18`` covers ``N18.3``;
+    ``D65-D69`` covers ``D68.2``)."""
+    if "-" in pattern:
+        low, high = pattern.split("-")
+        if "-" in code:
+            code_low, code_high = code.split("-")
+            return covers(pattern, code_low) and covers(pattern, code_high)
+        return len(code) >= len(low) and low <= code[: len(low)] <= high
+    if "-" in code:
+        code_low, code_high = code.split("-")
+        return code_low.startswith(pattern) and code_high.startswith(pattern)
+    return code.startswith(pattern)

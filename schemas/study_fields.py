@@ -1,0 +1,120 @@
+"""The profile fields a study's criteria may name, what values they take, and how derived
+fields are computed (the computing itself is in ``matching``).
+
+Consent, withdrawals and contact details are deliberately not here: they are never criteria
+(a volunteer without current consent is never a candidate, whatever a study says).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FieldKind(StrEnum):
+    NUMBER = "number"
+    CHOICE = "choice"
+    YES_NO = "yes/no"
+
+
+class Region(StrEnum):
+    """Denmark's five regions, as criteria name them."""
+
+    HOVEDSTADEN = "hovedstaden"
+    SJAELLAND = "sjaelland"
+    SYDDANMARK = "syddanmark"
+    MIDTJYLLAND = "midtjylland"
+    NORDJYLLAND = "nordjylland"
+
+    @property
+    def display_name(self) -> str:
+        return {
+            Region.HOVEDSTADEN: "Region Hovedstaden",
+            Region.SJAELLAND: "Region Sjælland",
+            Region.SYDDANMARK: "Region Syddanmark",
+            Region.MIDTJYLLAND: "Region Midtjylland",
+            Region.NORDJYLLAND: "Region Nordjylland",
+        }[self]
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    kind: FieldKind
+    meaning: str
+    #: Inclusive bounds of what the field can hold (numbers), or its values (choices).
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+    #: Computed at match time rather than answered on the form.
+    derived: bool = False
+
+
+FIELDS: dict[str, ProfileField] = {
+    field.name: field
+    for field in (
+        ProfileField(
+            "age",
+            FieldKind.NUMBER,
+            "age in whole years on the match date",
+            18,
+            110,
+            derived=True,
+            unit="years",
+        ),
+        ProfileField(
+            "bmi",
+            FieldKind.NUMBER,
+            "weight / height² from the current profile",
+            5,
+            200,
+            derived=True,
+            unit="kg/m²",
+        ),
+        ProfileField(
+            "region",
+            FieldKind.CHOICE,
+            "Danish region, from the postcode (an approximation)",
+            choices=tuple(region.value for region in Region),
+            derived=True,
+        ),
+        ProfileField(
+            "months_since_update",
+            FieldKind.NUMBER,
+            "whole months from the current profile's submission to the match date",
+            0,
+            1200,
+            derived=True,
+            unit="months",
+        ),
+        ProfileField("sex", FieldKind.CHOICE, "sex", choices=("female", "male", "other")),
+        ProfileField("postcode", FieldKind.NUMBER, "postcode, as a number", 1000, 9990),
+        ProfileField("height_cm", FieldKind.NUMBER, "height", 120, 230, unit="cm"),
+        ProfileField("weight_kg", FieldKind.NUMBER, "weight", 30, 300, unit="kg"),
+        ProfileField(
+            "pregnant",
+            FieldKind.YES_NO,
+            "pregnant now; asked of women only, so it is 'no' for men and others",
+        ),
+        ProfileField("smoker", FieldKind.YES_NO, "smokes"),
+        ProfileField("rls_urge", FieldKind.YES_NO, "urge to move the legs (IRLSSG 1)"),
+        ProfileField("rls_at_rest", FieldKind.YES_NO, "urge begins or worsens at rest (IRLSSG 2)"),
+        ProfileField(
+            "rls_relieved_by_movement", FieldKind.YES_NO, "urge relieved by movement (IRLSSG 3)"
+        ),
+        ProfileField("rls_evening", FieldKind.YES_NO, "urge worse in the evening (IRLSSG 4)"),
+        ProfileField(
+            "rls_nights_per_week",
+            FieldKind.NUMBER,
+            "nights a week with leg symptoms",
+            0,
+            7,
+            unit="nights",
+        ),
+        ProfileField("sleep_quality", FieldKind.NUMBER, "sleep quality, 1 (very poor) to 5", 1, 5),
+    )
+}
+
+#: The code systems a criterion may ask about, by the key that names them in a study file.
+CODE_SYSTEMS = {"diagnoses": "ICD-10", "medicines": "ATC"}
