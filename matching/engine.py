@@ -1,0 +1,132 @@
+"""The matching engine: a study definition over a prepared panel, vectorised, no I/O.
+
+Every criterion is evaluated for every volunteer at once, in three-valued logic (met, not met,
+unknown). A volunteer is eligible when the inclusion criteria are all met and no exclusion
+criterion is; needs screening when that is unknown; and is not a candidate otherwise. For those
+who need screening, ``screening`` says exactly which criteria (the most specific ones) are
+unknown and decide the outcome: the questions a coordinator would ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching import outcomes
+from matching.panel import PreparedPanel
+from schemas.study import (
+    AllOf,
+    AnyOf,
+    AtLeastOf,
+    CodeCriterion,
+    CriterionBase,
+    FieldComparison,
+    NotCriterion,
+    StudyDefinition,
+    children,
+)
+from schemas.study_fields import FIELDS, FieldKind
+
+ELIGIBLE, NEEDS_SCREENING = "eligible", "needs_screening"
+
+
+@dataclass
+class StudyMatch:
+    study: StudyDefinition
+    panel: PreparedPanel
+    #: Outcome of every criterion (nested ones too) for every volunteer, by criterion id.
+    outcomes: dict[str, np.ndarray]
+    #: Inclusion all met and no exclusion met, for every volunteer.
+    overall: np.ndarray
+    #: Per criterion id: volunteers for whom this criterion is unknown and decides the outcome.
+    screening: dict[str, np.ndarray]
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Row positions of the eligible and the needs-screening volunteers."""
+        return np.flatnonzero(self.overall != outcomes.NOT_MET)
+
+    def status(self, rows: np.ndarray) -> np.ndarray:
+        return np.where(self.overall[rows] == outcomes.MET, ELIGIBLE, NEEDS_SCREENING)
+
+
+def match_study(study: StudyDefinition, panel: PreparedPanel) -> StudyMatch:
+    """Evaluate ``study`` for every volunteer of ``panel``."""
+    found: dict[str, np.ndarray] = {}
+    inclusion = [_evaluate(criterion, panel, found) for criterion in study.inclusion]
+    exclusion = [_evaluate(criterion, panel, found) for criterion in study.exclusion]
+    parts = [*inclusion, *(outcomes.negation(part) for part in exclusion)]
+    overall = outcomes.all_of(parts)
+    screening: dict[str, np.ndarray] = {}
+    undecided = overall == outcomes.UNKNOWN
+    for criterion in [*study.inclusion, *study.exclusion]:
+        _mark_screening(criterion, undecided, found, screening)
+    return StudyMatch(study, panel, found, overall, screening)
+
+
+def _evaluate(
+    criterion: CriterionBase, panel: PreparedPanel, found: dict[str, np.ndarray]
+) -> np.ndarray:
+    if isinstance(criterion, FieldComparison):
+        outcome = _compare(criterion, panel)
+    elif isinstance(criterion, CodeCriterion):
+        outcome = _codes(criterion, panel)
+    else:
+        parts = [_evaluate(child, panel, found) for child in children(criterion)]
+        if isinstance(criterion, AllOf):
+            outcome = outcomes.all_of(parts)
+        elif isinstance(criterion, AnyOf):
+            outcome = outcomes.any_of(parts)
+        elif isinstance(criterion, NotCriterion):
+            outcome = outcomes.negation(parts[0])
+        elif isinstance(criterion, AtLeastOf):
+            outcome = outcomes.at_least(criterion.at_least, parts)
+        else:  # pragma: no cover - the union has no other members
+            raise TypeError(type(criterion))
+    outcome = outcomes.resolve_unknown(outcome, criterion.if_unknown.value)
+    found[criterion.id] = outcome
+    return outcome
+
+
+def _compare(comparison: FieldComparison, panel: PreparedPanel) -> np.ndarray:
+    column = panel.fields[comparison.field]
+    values = column.values
+    if comparison.equals is not None:
+        true = values == comparison.equals
+    elif comparison.one_of is not None:
+        true = np.isin(values, np.array(comparison.one_of, dtype=values.dtype))
+    else:
+        true = np.ones(panel.size, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if comparison.at_least is not None:
+                true &= values >= comparison.at_least
+            if comparison.at_most is not None:
+                true &= values <= comparison.at_most
+    if FIELDS[comparison.field].kind is FieldKind.CHOICE:
+        true = np.asarray(true, dtype=bool)
+    return outcomes.from_mask(column.known, true)
+
+
+def _codes(criterion: CodeCriterion, panel: PreparedPanel) -> np.ndarray:
+    index = panel.codes[criterion.system]
+    codes = criterion.codes
+    reported = index.reporting(tuple(codes.any_of), tuple(codes.except_))
+    return outcomes.from_mask(index.answered, reported)
+
+
+def _mark_screening(
+    criterion: CriterionBase,
+    relevant: np.ndarray,
+    found: dict[str, np.ndarray],
+    screening: dict[str, np.ndarray],
+) -> None:
+    """A criterion needs screening where it is unknown and its parent does; leaves only (the
+    questions to ask), so the marks go down the tree."""
+    here = relevant & (found[criterion.id] == outcomes.UNKNOWN)
+    below = children(criterion)
+    if not below:
+        screening[criterion.id] = here
+        return
+    for child in below:
+        _mark_screening(child, here, found, screening)

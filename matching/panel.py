@@ -1,0 +1,217 @@
+"""The panel as the engine sees it on one match date: every field a criterion can name, as a
+numpy array with a mask of where it is known, and the reported codes indexed for fast lookup.
+
+Prepared once per match run and shared by every study in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matching.regions import regions_of
+from schemas.study_checks import covers
+from schemas.study_fields import FIELDS
+
+#: The columns ``prepare_panel`` reads: a volunteer's current profile (``store.matching``).
+PROFILE_COLUMNS = (
+    "volunteer_id",
+    "submission_id",
+    "submitted_at",
+    "birth_date",
+    "sex",
+    "postcode",
+    "height_cm",
+    "weight_kg",
+    "diagnoses",
+    "medicines",
+    "pregnant",
+    "smoker",
+    "rls_urge",
+    "rls_at_rest",
+    "rls_relieved_by_movement",
+    "rls_evening",
+    "rls_nights_per_week",
+    "sleep_quality",
+)
+
+
+@dataclass(frozen=True)
+class FieldValues:
+    """One field over the panel: its values, and where they are known."""
+
+    values: np.ndarray
+    known: np.ndarray
+
+
+@dataclass
+class CodeIndex:
+    """The codes volunteers reported, one entry per (volunteer, code), with a vocabulary of
+    distinct codes: a code set is matched against the vocabulary once, not per volunteer."""
+
+    size: int
+    #: The question was answered (``INGEN`` included): an unanswered list is unknown.
+    answered: np.ndarray
+    rows: np.ndarray
+    code_ids: np.ndarray
+    vocabulary: list[str]
+    _matches: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = field(
+        default_factory=dict, repr=False
+    )
+
+    @classmethod
+    def from_lists(cls, lists: pd.Series) -> CodeIndex:
+        """From ``|``-joined code lists (``''`` answered none, missing not answered)."""
+        text = pa.array(lists, type=pa.string(), from_pandas=True)
+        parts = pc.split_pattern(text, "|")
+        codes = pc.list_flatten(parts)
+        rows = pc.list_parent_indices(parts).to_numpy()
+        present = pc.not_equal(codes, "").to_numpy(zero_copy_only=False)
+        encoded = pc.dictionary_encode(codes.filter(pa.array(present)))
+        return cls(
+            size=len(text),
+            answered=text.is_valid().to_numpy(zero_copy_only=False),
+            rows=rows[present],
+            code_ids=encoded.indices.to_numpy(),
+            vocabulary=encoded.dictionary.to_pylist(),
+        )
+
+    def vocabulary_matching(self, any_of: tuple[str, ...], excepted: tuple[str, ...]) -> np.ndarray:
+        """Which distinct codes count for a code set (computed once per code set and run)."""
+        key = (any_of, excepted)
+        if key not in self._matches:
+            self._matches[key] = np.array(
+                [
+                    any(covers(p, code) for p in any_of)
+                    and not any(covers(e, code) for e in excepted)
+                    for code in self.vocabulary
+                ],
+                dtype=bool,
+            )
+        return self._matches[key]
+
+    def reporting(self, any_of: tuple[str, ...], excepted: tuple[str, ...]) -> np.ndarray:
+        """Whether each volunteer reports a code of the set."""
+        hits = self.vocabulary_matching(any_of, excepted)[self.code_ids]
+        found = np.zeros(self.size, dtype=bool)
+        found[self.rows[hits]] = True
+        return found
+
+    def codes_reported(
+        self, rows: np.ndarray, any_of: tuple[str, ...], excepted: tuple[str, ...]
+    ) -> pd.Series:
+        """For the given rows, the reported codes of the set, ``', '``-joined (for evidence)."""
+        hits = self.vocabulary_matching(any_of, excepted)[self.code_ids]
+        wanted = np.zeros(self.size, dtype=bool)
+        wanted[rows] = True
+        keep = hits & wanted[self.rows]
+        vocabulary = np.array(self.vocabulary, dtype=object)
+        found = pd.Series(vocabulary[self.code_ids[keep]], index=self.rows[keep])
+        joined = found.groupby(level=0).agg(", ".join)
+        return joined.reindex(rows).fillna("")
+
+
+@dataclass
+class PreparedPanel:
+    as_of: date
+    size: int
+    volunteer_ids: np.ndarray
+    submission_ids: np.ndarray
+    #: The day each current profile was submitted (Danish local date), for evidence.
+    submitted_on: np.ndarray
+    fields: dict[str, FieldValues]
+    codes: dict[str, CodeIndex]
+
+
+def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
+    """The engine's view of ``profiles`` (``PROFILE_COLUMNS``) on the day ``as_of``."""
+    size = len(profiles)
+    submitted = pd.to_datetime(profiles["submitted_at"], utc=True).dt.tz_convert(
+        "Europe/Copenhagen"
+    )
+    submitted_on = submitted.dt.date.to_numpy()
+    birth = pd.to_datetime(profiles["birth_date"])
+    height = _numbers(profiles["height_cm"])
+    weight = _numbers(profiles["weight_kg"])
+    metres = height / 100
+    bmi = weight / (metres * metres)
+    postcode = _numbers(profiles["postcode"])
+    sex = _choices(profiles["sex"])
+    regions = regions_of(postcode)
+    fields = {
+        "age": _known_numbers(_whole_years(birth, as_of).astype(float)),
+        "bmi": _known_numbers(bmi),
+        "region": FieldValues(regions, regions != None),  # noqa: E711 (elementwise)
+        "months_since_update": _known_numbers(_whole_months(submitted, as_of).astype(float)),
+        "sex": FieldValues(sex, sex != None),  # noqa: E711
+        "postcode": _known_numbers(postcode),
+        "height_cm": _known_numbers(height),
+        "weight_kg": _known_numbers(weight),
+        "pregnant": _pregnancy(sex, _choices(profiles["pregnant"])),
+        "rls_nights_per_week": _known_numbers(_numbers(profiles["rls_nights_per_week"])),
+        "sleep_quality": _known_numbers(_numbers(profiles["sleep_quality"])),
+    }
+    for name in ("smoker", "rls_urge", "rls_at_rest", "rls_relieved_by_movement", "rls_evening"):
+        fields[name] = _yes_no(profiles[name])
+    missing = set(FIELDS) - set(fields)
+    assert not missing, f"fields without values: {missing}"
+    return PreparedPanel(
+        as_of=as_of,
+        size=size,
+        volunteer_ids=profiles["volunteer_id"].to_numpy(dtype=object),
+        submission_ids=profiles["submission_id"].to_numpy(dtype=object),
+        submitted_on=submitted_on,
+        fields=fields,
+        codes={
+            "diagnoses": CodeIndex.from_lists(profiles["diagnoses"]),
+            "medicines": CodeIndex.from_lists(profiles["medicines"]),
+        },
+    )
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _known_numbers(values: np.ndarray) -> FieldValues:
+    return FieldValues(values, ~np.isnan(values))
+
+
+def _choices(column: pd.Series) -> np.ndarray:
+    values = np.array(column.astype(object), dtype=object)  # a copy: pandas' own is read-only
+    values[pd.isna(values)] = None
+    return values
+
+
+def _yes_no(column: pd.Series) -> FieldValues:
+    known = column.notna().to_numpy()
+    values = np.zeros(len(column), dtype=bool)
+    values[known] = column[known].astype(bool).to_numpy()
+    return FieldValues(values, known)
+
+
+def _pregnancy(sex: np.ndarray, answer: np.ndarray) -> FieldValues:
+    """Asked of women only: for men and others it is no, not unknown. A woman's empty answer or
+    "Ved ikke" (don't know) is unknown."""
+    woman = sex == "female"
+    values = woman & (answer == "yes")
+    known = ~woman | (answer == "yes") | (answer == "no")
+    return FieldValues(values, known & (sex != None))  # noqa: E711
+
+
+def _whole_years(birth: pd.Series, day: date) -> np.ndarray:
+    """Age in whole years on ``day``; a 29 February birthday counts on 1 March."""
+    before_birthday = (birth.dt.month > day.month) | (
+        (birth.dt.month == day.month) & (birth.dt.day > day.day)
+    )
+    return (day.year - birth.dt.year - before_birthday).to_numpy()
+
+
+def _whole_months(submitted: pd.Series, day: date) -> np.ndarray:
+    months = (day.year - submitted.dt.year) * 12 + (day.month - submitted.dt.month)
+    return (months - (submitted.dt.day > day.day)).to_numpy()
