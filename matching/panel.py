@@ -68,6 +68,8 @@ class CodeIndex:
     def from_lists(cls, lists: pd.Series) -> CodeIndex:
         """From ``|``-joined code lists (``''`` answered none, missing not answered)."""
         text = pa.array(lists, type=pa.string(), from_pandas=True)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
         parts = pc.split_pattern(text, "|")
         codes = pc.list_flatten(parts)
         rows = pc.list_parent_indices(parts).to_numpy()

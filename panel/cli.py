@@ -6,17 +6,24 @@ Commands that run a Prefect flow (``ingest``, ``demo``) import Prefect only when
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 
 from panel import reports
+from panel.console import err, out
 from panel.settings import get_settings
+from panel.study_cli import candidates_app, match, study_app
+
+if TYPE_CHECKING:
+    from store.panel_store import PanelStore
 
 app = typer.Typer(
     name="panel",
@@ -26,8 +33,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+app.add_typer(study_app, name="study")
+app.add_typer(candidates_app, name="candidates")
+app.command("match")(match)
 
 
 @app.command()
@@ -70,10 +78,11 @@ def demo(
         bool, typer.Option("--fresh", help="Start from an empty store (only one the demo made).")
     ] = False,
 ) -> None:
-    """Run the demo end to end on the sample exports in data_samples/.
+    """Run the demo end to end on the samples in data_samples/.
 
-    Ingests a signup export, the same export again, a later full re-export, a withdrawals file
-    and a damaged export, then shows what the panel holds.
+    Ingests a signup export, the same export again, a withdrawals file, a later full re-export
+    and a damaged export; publishes the sample studies and matches them (the RLS trial's
+    funnel); then shows what the panel holds.
     """
     from panel import demo as walkthrough
 
@@ -86,15 +95,14 @@ def demo(
     files = walkthrough.sample_files()
     summary = _run_ingest([path for path, _ in files], None, show_progress=True)
     walkthrough.narrate(out, err, files, summary)
+    walkthrough.publish_and_match(out, err, open_store(), today())
     status()
 
 
 @app.command()
 def status() -> None:
     """What the panel holds now, and the latest ingests (from the audit log)."""
-    from store.panel_store import PanelStore
-
-    store = _open_store(PanelStore)
+    store = open_store()
     reports.print_overview(out, store.overview(), store.recent_ingests())
 
 
@@ -118,9 +126,12 @@ def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  
             raise typer.Exit(1) from None
 
 
-def _open_store(store_class):  # type: ignore[no-untyped-def]
+def open_store() -> PanelStore:
+    """The configured store, or one clear line and exit code 1 when it cannot be opened."""
+    from store.panel_store import PanelStore
+
     try:
-        return store_class.open()
+        return PanelStore.open()
     except Exception as error:
         err.print(f"[red]error:[/] cannot open the panel store: {_plainly(error)}")
         raise typer.Exit(1) from None
@@ -163,9 +174,22 @@ def _progress(enabled: bool) -> Iterator[None]:
         progress.set_reporter(None)
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    app()
+def today() -> date:
+    """Today in Denmark: the default match date."""
+    return datetime.now(ZoneInfo("Europe/Copenhagen")).date()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+def main() -> None:
+    """The ``panel`` console script: no traceback for anything unexpected, one line instead
+    (``PANEL_DEBUG=1`` shows the traceback)."""
+    try:
+        app()
+    except Exception as error:
+        if os.environ.get("PANEL_DEBUG"):
+            raise
+        err.print(f"[red]error:[/] {_plainly(error)} (PANEL_DEBUG=1 shows where)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,9 @@ on what each step shows."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -12,6 +14,10 @@ import data_samples
 from ingest.summary import IngestSummary
 from panel import reports
 from panel.settings import Settings
+from schemas.study_file import load_study
+
+if TYPE_CHECKING:
+    from store.panel_store import PanelStore
 
 SAMPLES = Path(data_samples.__file__).parent
 MARKER = ".made-by-panel-demo"
@@ -42,6 +48,11 @@ STEPS: list[tuple[str, str]] = [
 ]
 
 
+STUDIES = SAMPLES / "studies"
+#: The study whose funnel the demo draws.
+MODEL_STUDY = "rls-magnesium"
+
+
 def sample_files() -> list[tuple[Path, str]]:
     return [(SAMPLES / name, what) for name, what in STEPS]
 
@@ -67,3 +78,38 @@ def narrate(
         out.print(f"[italic]{what}[/]")
         reports.print_file(out, err, file)
     out.rule()
+
+
+def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date) -> None:
+    """Publish the sample studies, match them (a Prefect flow run), show the model study's
+    funnel and every study's candidate counts."""
+    from flows.match_flow import match_studies
+
+    out.rule("step 6: studies", align="left")
+    out.print(
+        "[italic]The sample studies are checked and published; `panel match` matches every "
+        "recruiting one against the volunteers who may be contacted, and keeps the candidate "
+        "lists with why each candidate fits.[/]"
+    )
+    for path in sorted(STUDIES.glob("*.yaml")):
+        loaded = load_study(path)
+        assert loaded.definition is not None, loaded.problems
+        published = store.publish_study(
+            loaded.definition, loaded.text, "panel demo", datetime.now(UTC)
+        )
+        out.print(
+            f"published {published.study_id} version {published.number} ({published.version})"
+        )
+    summaries = match_studies(None, as_of)
+    _, panel_size = store.contactable_profiles()
+    for summary in summaries:
+        if summary.study_id == MODEL_STUDY:
+            definition = store.study_definition(MODEL_STUDY)
+            assert definition is not None
+            reports.print_funnel(out, summary.funnel, definition.title, as_of, panel_size)
+    for summary in summaries:
+        funnel = summary.funnel
+        out.print(
+            f"{summary.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} need "
+            f"screening (`panel candidates export {summary.study_id}`)"
+        )

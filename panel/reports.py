@@ -10,9 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ingest.summary import FileSummary, IngestSummary
+    from matching.funnel import Funnel
     from panel.settings import Settings
+    from schemas.study_file import LoadedStudy
     from store.panel_store import IngestRecord, PanelOverview
+    from store.studies import StudySummary
 
 #: Quarantined rows listed per file on the terminal (``--json`` lists up to 1,000).
 SHOWN_QUARANTINE = 20
@@ -114,3 +119,66 @@ def _hide_password(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def print_study_check(out: Console, err: Console, loaded: LoadedStudy) -> None:
+    for problem in loaded.problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        (err if problem.severity == "error" else out).print(f"[{colour}]{escape(str(problem))}[/]")
+    if loaded.definition is not None:
+        definition = loaded.definition
+        out.print(
+            f"[green]ok[/] {escape(str(loaded.path))}: study {definition.id} "
+            f"({definition.status.value}), version {definition.version}, "
+            f"{len(definition.criteria())} criteria"
+        )
+
+
+def print_studies(out: Console, studies: list[StudySummary]) -> None:
+    if not studies:
+        out.print("no published studies (publish one with `panel study publish FILE`)")
+        return
+    for study in studies:
+        out.print(
+            f"{study.study_id}: {escape(study.title)} — {study.status}, target "
+            f"{study.recruitment_target:,}; version {study.number} of {study.versions} "
+            f"({study.version}), published {study.published_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def print_funnel(out: Console, funnel: Funnel, title: str, as_of: date, panel_size: int) -> None:
+    table = Table(
+        title=f"{escape(title)} ({funnel.study_id}, version {funnel.study_version}) as of "
+        f"{as_of:%d-%m-%Y}",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("step", "left"),
+        ("remaining", "right"),
+        ("lost", "right"),
+        ("lost only here", "right"),
+        ("unknown", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_row("panel (not erased)", f"{panel_size:,}", "", "", "")
+    table.add_row(
+        "may be contacted (consent, not withdrawn)",
+        f"{funnel.start:,}",
+        f"{panel_size - funnel.start:,}",
+        "",
+        "",
+    )
+    for step in funnel.steps:
+        name = step.label if step.kind == "inclusion" else f"not: {step.label}"
+        table.add_row(
+            escape(name),
+            f"{step.remaining:,}",
+            f"{step.lost:,}",
+            f"{step.lost_only_here:,}",
+            f"{step.unknown:,}",
+        )
+    out.print(table)
+    out.print(
+        f"[bold]{funnel.eligible:,} eligible[/], {funnel.needs_screening:,} need screening "
+        "(an unknown answer decides: the coordinator asks)"
+    )

@@ -8,7 +8,7 @@ is stored, quarantined and audited all at once, or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select, update
 
+from matching.funnel import Funnel
 from schemas.exports import ExportKind
-from store import audit
+from schemas.study import StudyDefinition
+from store import audit, candidates, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.database import create_panel_engine, migrate
@@ -161,6 +163,41 @@ class PanelStore:
     def redact_erased(self, sha256: str, now: datetime) -> int:
         """Remove from a newly archived file every erased person it brought back."""
         return self.archive.redact(sha256, self.erasures(), now)
+
+    # --- studies and matching -----------------------------------------------------------
+
+    def publish_study(
+        self, study: StudyDefinition, source: str, actor: str, now: datetime
+    ) -> studies.Published:
+        with self.engine.begin() as connection:
+            return studies.publish(connection, study, source, actor, now)
+
+    def studies(self) -> list[studies.StudySummary]:
+        with self.engine.connect() as connection:
+            return studies.summaries(connection)
+
+    def study_definition(self, study_id: str) -> StudyDefinition | None:
+        with self.engine.connect() as connection:
+            return studies.current_definition(connection, study_id)
+
+    def recruiting_studies(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return studies.recruiting(connection)
+
+    def contactable_profiles(self) -> tuple[pd.DataFrame, int]:
+        """The current profiles of everyone who may be contacted, and the panel's size."""
+        with self.engine.connect() as connection:
+            return candidates.contactable_profiles(connection), candidates.panel_size(connection)
+
+    def record_match(
+        self, funnel: Funnel, found: pd.DataFrame, as_of: date, actor: str, now: datetime
+    ) -> int:
+        with self.engine.begin() as connection:
+            return candidates.record_match(connection, funnel, found, as_of, actor, now)
+
+    def candidate_list(self, study_id: str) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            return candidates.candidate_list(connection, study_id)
 
     # --- reading ------------------------------------------------------------------------
 

@@ -243,3 +243,79 @@ class Erasure(Base):
     erased_at: Mapped[datetime]
     #: When the raw archive was last purged of the person (NULL: still to do).
     archive_purged_at: Mapped[datetime | None]
+
+
+class Study(Base):
+    """A published study; its definition lives in its versions."""
+
+    __tablename__ = "study"
+
+    study_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str]
+    #: draft, recruiting or closed (of the current version)
+    status: Mapped[str] = mapped_column(String(16))
+    recruitment_target: Mapped[int]
+    current_version: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class StudyVersion(Base):
+    """Every definition ever published for a study, by content hash: nothing is overwritten."""
+
+    __tablename__ = "study_version"
+    __table_args__ = (UniqueConstraint("study_id", "version"),)
+
+    study_version_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"))
+    #: Content hash of the definition (``StudyDefinition.version``).
+    version: Mapped[str] = mapped_column(String(16))
+    #: 1, 2, 3, ... in order of publishing.
+    number: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The YAML as the researcher wrote it.
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime]
+    published_by: Mapped[str]
+
+
+class MatchRun(Base):
+    """One study matched against the panel on one date: its funnel and counts."""
+
+    __tablename__ = "match_run"
+
+    match_run_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"), index=True)
+    study_version: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date]
+    started_at: Mapped[datetime]
+    actor: Mapped[str]
+    evaluated: Mapped[int]
+    eligible: Mapped[int]
+    needs_screening: Mapped[int]
+    #: The attrition funnel: [{criterion_id, label, kind, remaining, lost, ...}, ...]
+    funnel: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Candidate(Base):
+    """A volunteer on a study's candidate list, with why they fit (pseudonymous: no contact
+    details). A volunteer who no longer fits keeps the row, marked no_longer_eligible."""
+
+    __tablename__ = "candidate"
+
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(
+        ForeignKey("volunteer.volunteer_id"), primary_key=True
+    )
+    #: eligible, needs_screening or no_longer_eligible
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    match_run_id: Mapped[int] = mapped_column(ForeignKey("match_run.match_run_id"))
+    #: The profile version (submission) and the study version the outcome was found on.
+    submission_id: Mapped[str] = mapped_column(String(36))
+    study_version: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date]
+    #: Criteria whose answer is missing and decides the outcome: what to ask.
+    unknown_criteria: Mapped[list[str]] = mapped_column(JSON)
+    #: Per criterion, in order: [{"id", "label", "outcome", "evidence"}, ...]
+    explanation: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    first_matched_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

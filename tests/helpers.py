@@ -53,6 +53,9 @@ def signup(**cells: str) -> dict[str, str]:
         "kontaktform": "email",
         "andet": "",
     }
+    unknown = set(cells) - set(SIGNUP_COLUMNS)
+    if unknown:
+        raise KeyError(f"not columns of the signups export: {sorted(unknown)}")
     return base | cells
 
 

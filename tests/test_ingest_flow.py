@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,12 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     monkeypatch.delenv("PANEL_DATABASE_URL", raising=False)
     code, out, err = panel("demo", "--fresh")
     assert code == 0, err
-    assert out.count("step ") == 5
+    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 6
     assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
     assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
     assert "column 'postnummer' is renamed 'postnr'" in err
     assert "volunteers" in out and "latest ingests" in out
+    assert "Oral magnesium for restless legs syndrome (RLS-MAG)" in out  # the model study's funnel
+    assert "rls-magnesium: " in out and " eligible, " in out
     # Again: --fresh starts over from the same empty store.
     assert panel("demo", "--fresh")[1].count("stored 432") == 1

@@ -1,0 +1,104 @@
+"""The match flow: published studies against the contactable panel, on one match date.
+
+    load panel -> prepare it for the date -> for each study: match, keep candidates
+
+The panel is read and prepared once and shared by every study; each study is one task (never
+one per volunteer), and publishes its funnel and candidate counts as artifacts: counts only,
+no health data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pandas as pd
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from matching.candidates import candidate_records
+from matching.engine import match_study
+from matching.funnel import Funnel, attrition_funnel
+from matching.panel import PreparedPanel, prepare_panel
+from panel.settings import get_settings
+from store.panel_store import PanelStore
+
+
+@dataclass(frozen=True)
+class StudyMatchSummary:
+    study_id: str
+    study_version: str
+    match_run_id: int
+    funnel: Funnel
+
+
+@task(name="load panel", cache_policy=NO_CACHE, persist_result=False)
+def load_panel(store: PanelStore) -> tuple[pd.DataFrame, int]:
+    return store.contactable_profiles()
+
+
+@task(name="prepare panel", cache_policy=NO_CACHE, persist_result=False)
+def prepare(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
+    return prepare_panel(profiles, as_of)
+
+
+@task(
+    name="match study",
+    task_run_name="match {study_id}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def match_one(
+    store: PanelStore, panel: PreparedPanel, study_id: str, actor: str
+) -> StudyMatchSummary:
+    study = store.study_definition(study_id)
+    if study is None:
+        raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+    match = match_study(study, panel)
+    funnel = attrition_funnel(match)
+    run = store.record_match(
+        funnel, candidate_records(match), panel.as_of, actor, datetime.now(UTC)
+    )
+    _publish_funnel(funnel, panel.as_of)
+    return StudyMatchSummary(study.id, study.version, run, funnel)
+
+
+@flow(name="match-studies", validate_parameters=False)
+def match_studies(
+    study_ids: list[str] | None, as_of: date, actor: str | None = None
+) -> list[StudyMatchSummary]:
+    """Match the given studies (default: every recruiting one) as of ``as_of``."""
+    store = PanelStore.open()
+    ids = study_ids if study_ids is not None else store.recruiting_studies()
+    profiles, _ = load_panel(store)
+    panel = prepare(profiles, as_of)
+    who = actor or get_settings().actor
+    return [match_one(store, panel, study_id, who) for study_id in ids]
+
+
+def _publish_funnel(funnel: Funnel, as_of: date) -> None:
+    key = f"funnel-{funnel.study_id}"
+    create_table_artifact(
+        key=key,
+        table=[
+            {
+                "step": step.label,
+                "kind": step.kind,
+                "remaining": step.remaining,
+                "lost": step.lost,
+                "lost only here": step.lost_only_here,
+                "unknown": step.unknown,
+            }
+            for step in funnel.steps
+        ],
+        description=f"{funnel.study_id} ({funnel.study_version}) as of {as_of}: attrition funnel",
+    )
+    create_markdown_artifact(
+        key=f"candidates-{funnel.study_id}",
+        markdown=(
+            f"**{funnel.study_id}** as of {as_of}: {funnel.start:,} contactable volunteers, "
+            f"{funnel.eligible:,} eligible, {funnel.needs_screening:,} need screening."
+        ),
+        description=f"{funnel.study_id}: candidate counts",
+    )

@@ -1,0 +1,55 @@
+"""A study's candidate list as a spreadsheet (CSV or XLSX): pseudonymous ids, status, what to
+screen, and per criterion the outcome and evidence. Never a name or a contact detail."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from panel.spreadsheet_safe import safe_cell
+
+
+def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:
+    """One row a candidate, one column a criterion's outcome and one its evidence."""
+    rows: list[dict[str, Any]] = []
+    for candidate in candidates.to_dict("records"):
+        row = {
+            "volunteer_id": candidate["volunteer_id"],
+            "status": candidate["status"],
+            "to_screen": ", ".join(candidate["unknown_criteria"]),
+            "profile_version": candidate["submission_id"],
+            "study_version": candidate["study_version"],
+            "as_of": str(candidate["as_of"])[:10],
+        }
+        for item in candidate["explanation"]:
+            row[item["id"]] = item["outcome"]
+            row[f"{item['id']} (evidence)"] = item["evidence"]
+        rows.append(row)
+    return pd.DataFrame(rows).map(safe_cell) if rows else pd.DataFrame(rows)
+
+
+def write_csv(table: pd.DataFrame, out: BinaryIO) -> None:
+    text = io.StringIO()
+    table.to_csv(text, index=False, quoting=csv.QUOTE_MINIMAL)
+    out.write(text.getvalue().encode("utf-8-sig"))
+
+
+def write_xlsx(table: pd.DataFrame, out: BinaryIO, sheet: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    page = book.active
+    assert page is not None
+    page.title = sheet[:31]
+    page.append(list(table.columns))
+    for row in table.itertuples(index=False):
+        page.append(list(row))
+    for number, column in enumerate(table.columns, start=1):
+        width = max([len(str(column)), *(len(str(v)) for v in table[column].head(200))])
+        page.column_dimensions[get_column_letter(number)].width = min(width + 2, 60)
+    page.freeze_panes = "B2"
+    book.save(out)

@@ -1,0 +1,233 @@
+"""``panel study ...``, ``panel match`` and ``panel candidates ...``: writing, checking and
+publishing study definitions, previewing their reach, matching, and exporting candidates.
+
+Only ``panel match`` runs a Prefect flow; the others never import Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from panel import reports
+from panel.console import err, out
+from panel.settings import get_settings
+from schemas.study_file import LoadedStudy, load_study
+
+if TYPE_CHECKING:
+    from store.panel_store import PanelStore
+
+study_app = typer.Typer(
+    help="Write, check, publish and preview study definitions.", no_args_is_help=True
+)
+candidates_app = typer.Typer(help="Candidate lists of published studies.", no_args_is_help=True)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The match date (dd-mm-yyyy or yyyy-mm-dd): ages and months are counted on it. "
+        "Default: today in Denmark.",
+        show_default=False,
+    ),
+]
+
+
+@study_app.command("check")
+def check(
+    files: Annotated[
+        list[Path], typer.Argument(help="Study definition files (YAML).", show_default=False)
+    ],
+) -> None:
+    """Check study files: every error at once (file:line:column, the key, a suggestion), and
+    warnings about contradictions and criteria nobody can meet. Exit code 1 on errors."""
+    loaded = [load_study(path) for path in files]
+    for study in loaded:
+        reports.print_study_check(out, err, study)
+    errors = sum(len(study.errors) for study in loaded)
+    warnings = sum(len(study.problems) for study in loaded) - errors
+    out.print(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+@study_app.command("publish")
+def publish(file: Annotated[Path, typer.Argument(help="A study definition file (YAML).")]) -> None:
+    """Check a study file and store it as the study's current version. A changed file becomes a
+    new version; the old ones are kept."""
+    study = _valid(file)
+    assert study.definition is not None  # _valid exits on errors
+    published = _store().publish_study(
+        study.definition, study.text, get_settings().actor, datetime.now(UTC)
+    )
+    if published.new:
+        out.print(
+            f"published {published.study_id} version {published.number} ({published.version})"
+        )
+    else:
+        out.print(
+            f"unchanged: {published.study_id} version {published.number} "
+            f"({published.version}) is this very definition"
+        )
+
+
+@study_app.command("list")
+def list_studies() -> None:
+    """The published studies, their status and current version."""
+    reports.print_studies(out, _store().studies())
+
+
+@study_app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(help="A study definition file (YAML).")],
+    as_of: AsOf = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw the funnel into this file (.png or .svg).")
+    ] = None,
+) -> None:
+    """How many volunteers the study would reach now: its attrition funnel against the current
+    panel, without publishing or storing anything."""
+    from matching.engine import match_study
+    from matching.funnel import attrition_funnel
+    from matching.panel import prepare_panel
+
+    study = _valid(file)
+    assert study.definition is not None
+    day = _match_date(as_of)
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        err.print(f"[red]error:[/] --chart: {chart} must end in .png or .svg")
+        raise typer.Exit(1)
+    profiles, panel_size = _store().contactable_profiles()
+    funnel = attrition_funnel(match_study(study.definition, prepare_panel(profiles, day)))
+    reports.print_funnel(out, funnel, study.definition.title, day, panel_size)
+    if chart is not None:
+        from panel.funnel_chart import write_funnel_chart
+
+        write_funnel_chart(funnel, study.definition.title, chart)
+        out.print(f"chart: {chart}")
+
+
+@study_app.command("schema")
+def schema(
+    output: Annotated[
+        Path | None, typer.Option(help="Write it here instead of printing it.")
+    ] = None,
+) -> None:
+    """The JSON Schema of study files, for editors' autocompletion."""
+    from schemas.study import StudyDefinition
+
+    text = json.dumps(StudyDefinition.json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def match(
+    study: Annotated[
+        list[str] | None,
+        typer.Option("--study", help="A study id (repeatable).", show_default=False),
+    ] = None,
+    all_studies: Annotated[
+        bool, typer.Option("--all", help="Every recruiting study (the default without --study).")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Match published studies against the panel and store their candidate lists, with why each
+    candidate fits. Runs as a Prefect flow, one task per study."""
+    from flows.match_flow import match_studies
+
+    day = _match_date(as_of)
+    if study and all_studies:
+        err.print("[red]error:[/] give --study or --all, not both")
+        raise typer.Exit(1)
+    store = _store()
+    known = {summary.study_id for summary in store.studies()}
+    unknown = [s for s in study or [] if s not in known]
+    if unknown:
+        err.print(
+            f"[red]error:[/] no published study {', '.join(map(repr, unknown))} "
+            "(see `panel study list`)"
+        )
+        raise typer.Exit(1)
+    try:
+        summaries = match_studies(study or None, day)
+    except Exception as error:
+        err.print(f"[red]error:[/] matching stopped: {type(error).__name__}: {error}")
+        raise typer.Exit(1) from None
+    if not summaries:
+        out.print("no recruiting studies to match (publish one with status: recruiting)")
+    for summary in summaries:
+        funnel = summary.funnel
+        out.print(
+            f"{summary.study_id} (version {summary.study_version}) as of {day:%d-%m-%Y}: "
+            f"{funnel.eligible:,} eligible, {funnel.needs_screening:,} need screening, "
+            f"of {funnel.start:,} contactable volunteers (match run {summary.match_run_id})"
+        )
+
+
+@candidates_app.command("export")
+def export(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """The study's current candidates: pseudonymous volunteer id, status, what to screen, and per
+    criterion the outcome and evidence. No names or contact details; formula-safe cells."""
+    from panel.candidate_export import candidate_table, write_csv, write_xlsx
+
+    if format not in ("csv", "xlsx"):
+        err.print(f"[red]error:[/] --format must be csv or xlsx, not {format!r}")
+        raise typer.Exit(1)
+    store = _store()
+    if store.study_definition(study_id) is None:
+        err.print(f"[red]error:[/] no published study {study_id!r} (see `panel study list`)")
+        raise typer.Exit(1)
+    table = candidate_table(store.candidate_list(study_id))
+    if format == "xlsx" and output is None and sys.stdout.isatty():
+        err.print("[red]error:[/] an XLSX file is binary: give --output or redirect the output")
+        raise typer.Exit(1)
+    with output.open("wb") if output else nullcontext(sys.stdout.buffer) as sink:
+        if format == "csv":
+            write_csv(table, sink)
+        else:
+            write_xlsx(table, sink, study_id)
+    if output is not None:
+        err.print(f"{len(table):,} candidates written to {output}")
+
+
+def _valid(file: Path) -> LoadedStudy:
+    study = load_study(file)
+    if study.errors:
+        reports.print_study_check(out, err, study)
+        raise typer.Exit(1)
+    for warning in study.problems:
+        err.print(f"[yellow]{warning}[/]")
+    return study
+
+
+def _store() -> PanelStore:
+    from panel.cli import open_store
+
+    return open_store()
+
+
+def _match_date(text: str | None) -> date:
+    if text is None:
+        from panel.cli import today
+
+        return today()
+    for shape in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, shape).date()
+        except ValueError:
+            continue
+    err.print(f"[red]error:[/] --as-of {text!r} is not a date (dd-mm-yyyy or yyyy-mm-dd)")
+    raise typer.Exit(1)

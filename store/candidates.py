@@ -1,0 +1,177 @@
+"""What matching reads (the contactable panel) and writes (match runs, candidate lists).
+
+The panel given to matching is every volunteer who may be contacted now: current consent on
+their current profile, not withdrawn since it was submitted, not erased. Nobody else is ever
+evaluated, whatever a study says. Contact details are never read here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+
+from matching.funnel import Funnel
+from store.bulk import insert_frame
+from store.tables import Candidate, MatchRun, Profile, Volunteer
+
+NO_LONGER_ELIGIBLE = "no_longer_eligible"
+
+
+def contactable_profiles(connection: Connection) -> pd.DataFrame:
+    """The current profile of every volunteer who may be contacted now."""
+    statement = (
+        select(
+            Volunteer.volunteer_id,
+            Profile.submission_id,
+            Profile.submitted_at,
+            Profile.birth_date,
+            Profile.sex,
+            Profile.postcode,
+            Profile.height_cm,
+            Profile.weight_kg,
+            Profile.diagnoses,
+            Profile.medicines,
+            Profile.pregnant,
+            Profile.smoker,
+            Profile.rls_urge,
+            Profile.rls_at_rest,
+            Profile.rls_relieved_by_movement,
+            Profile.rls_evening,
+            Profile.rls_nights_per_week,
+            Profile.sleep_quality,
+        )
+        .join(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .where(*contactable())
+        .order_by(Volunteer.volunteer_id)
+    )
+    result = connection.execute(statement)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def contactable() -> list[Any]:
+    """The conditions, on ``volunteer`` joined with its current ``profile``, for being
+    contactable: consent now, no withdrawal since the profile was submitted, not erased."""
+    return [
+        Volunteer.erased_at.is_(None),
+        Profile.consent_contact.is_(True),
+        or_(Volunteer.withdrawn_at.is_(None), Volunteer.withdrawn_at < Profile.submitted_at),
+    ]
+
+
+def panel_size(connection: Connection) -> int:
+    """Every volunteer not erased (contactable or not), for the funnel's first line."""
+    return int(
+        connection.scalar(
+            select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
+        )
+        or 0
+    )
+
+
+def record_match(
+    connection: Connection,
+    funnel: Funnel,
+    candidates: pd.DataFrame,
+    as_of: date,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Record the run and bring the study's candidate list up to date: new candidates are
+    added, known ones updated, and those who no longer fit are marked, not deleted.
+
+    ``candidates``: volunteer_id, submission_id, status, unknown_criteria (list),
+    explanation (list of dicts)."""
+    run = connection.execute(
+        insert(MatchRun).values(
+            study_id=funnel.study_id,
+            study_version=funnel.study_version,
+            as_of=as_of,
+            started_at=now,
+            actor=actor,
+            evaluated=funnel.start,
+            eligible=funnel.eligible,
+            needs_screening=funnel.needs_screening,
+            funnel=[asdict(step) for step in funnel.steps],
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    listed = set(
+        connection.execute(
+            select(Candidate.volunteer_id).where(Candidate.study_id == funnel.study_id)
+        ).scalars()
+    )
+    frame = candidates.assign(
+        study_id=funnel.study_id,
+        match_run_id=run,
+        study_version=funnel.study_version,
+        as_of=pd.Series([as_of] * len(candidates), dtype=pd.ArrowDtype(pa.date32())),
+        updated_at=pd.Timestamp(now),
+        unknown_criteria=candidates["unknown_criteria"].map(json.dumps),
+        explanation=candidates["explanation"].map(lambda e: json.dumps(e, ensure_ascii=False)),
+    )
+    is_known = candidates["volunteer_id"].isin(listed)
+    insert_frame(connection, Candidate, frame[~is_known].assign(first_matched_at=pd.Timestamp(now)))
+    known = candidates[is_known]
+    if len(known):
+        connection.execute(
+            update(Candidate)
+            .where(
+                Candidate.study_id == funnel.study_id,
+                Candidate.volunteer_id == bindparam("b_volunteer_id"),
+            )
+            .values(
+                status=bindparam("b_status"),
+                match_run_id=run,
+                submission_id=bindparam("b_submission_id"),
+                study_version=funnel.study_version,
+                as_of=as_of,
+                unknown_criteria=bindparam("b_unknown"),
+                explanation=bindparam("b_explanation"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_volunteer_id": row["volunteer_id"],
+                    "b_status": row["status"],
+                    "b_submission_id": row["submission_id"],
+                    "b_unknown": row["unknown_criteria"],
+                    "b_explanation": row["explanation"],
+                }
+                for row in known.to_dict("records")
+            ],
+        )
+    dropped = listed - set(candidates["volunteer_id"])
+    if dropped:
+        connection.execute(
+            update(Candidate)
+            .where(
+                Candidate.study_id == funnel.study_id,
+                Candidate.volunteer_id.in_(sorted(dropped)),
+                Candidate.status != NO_LONGER_ELIGIBLE,
+            )
+            .values(status=NO_LONGER_ELIGIBLE, match_run_id=run, as_of=as_of, updated_at=now)
+        )
+    return int(run)
+
+
+def candidate_list(connection: Connection, study_id: str) -> pd.DataFrame:
+    """The study's current candidates (eligible and needing screening), pseudonymous."""
+    result = connection.execute(
+        select(
+            Candidate.volunteer_id,
+            Candidate.status,
+            Candidate.submission_id,
+            Candidate.study_version,
+            Candidate.as_of,
+            Candidate.unknown_criteria,
+            Candidate.explanation,
+        )
+        .where(Candidate.study_id == study_id, Candidate.status != NO_LONGER_ELIGIBLE)
+        .order_by(Candidate.status, Candidate.volunteer_id)
+    )
+    return pd.DataFrame(result.all(), columns=list(result.keys()))

@@ -1,0 +1,125 @@
+"""Published studies: every definition kept as a version (a content hash), never overwritten."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from schemas.study import StudyDefinition, StudyStatus
+from store.tables import Study, StudyVersion
+
+
+@dataclass(frozen=True)
+class Published:
+    study_id: str
+    version: str
+    number: int
+    #: False when this exact definition was published before (nothing changed).
+    new: bool
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    study_id: str
+    title: str
+    status: str
+    recruitment_target: int
+    version: str
+    number: int
+    versions: int
+    published_at: datetime
+
+
+def publish(
+    connection: Connection, study: StudyDefinition, source: str, actor: str, now: datetime
+) -> Published:
+    """Store ``study`` as its study's current version (a new version if its content is new)."""
+    version = study.version
+    known = connection.execute(
+        select(StudyVersion.number).where(
+            StudyVersion.study_id == study.id, StudyVersion.version == version
+        )
+    ).scalar_one_or_none()
+    if known is None:
+        number = (
+            connection.scalar(
+                select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
+            )
+            or 0
+        ) + 1
+    else:
+        number = known
+    values = {
+        "title": study.title,
+        "status": study.status.value,
+        "recruitment_target": study.recruitment_target,
+        "current_version": version,
+        "updated_at": now,
+    }
+    exists = connection.scalar(select(Study.study_id).where(Study.study_id == study.id))
+    if exists is None:
+        connection.execute(insert(Study).values(study_id=study.id, **values))
+    else:
+        connection.execute(update(Study).where(Study.study_id == study.id).values(**values))
+    if known is None:
+        connection.execute(
+            insert(StudyVersion).values(
+                study_id=study.id,
+                version=version,
+                number=number,
+                definition=study.model_dump(mode="json", by_alias=True),
+                source=source,
+                published_at=now,
+                published_by=actor,
+            )
+        )
+    return Published(study.id, version, number, known is None)
+
+
+def current_definition(connection: Connection, study_id: str) -> StudyDefinition | None:
+    row = connection.execute(
+        select(StudyVersion.definition)
+        .join(Study, Study.study_id == StudyVersion.study_id)
+        .where(Study.study_id == study_id, StudyVersion.version == Study.current_version)
+    ).scalar_one_or_none()
+    return None if row is None else StudyDefinition.model_validate(row)
+
+
+def recruiting(connection: Connection) -> list[str]:
+    return list(
+        connection.execute(
+            select(Study.study_id)
+            .where(Study.status == StudyStatus.RECRUITING.value)
+            .order_by(Study.study_id)
+        ).scalars()
+    )
+
+
+def summaries(connection: Connection) -> list[StudySummary]:
+    versions = (
+        select(StudyVersion.study_id, func.count().label("versions"))
+        .group_by(StudyVersion.study_id)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(
+            Study.study_id,
+            Study.title,
+            Study.status,
+            Study.recruitment_target,
+            Study.current_version,
+            StudyVersion.number,
+            versions.c.versions,
+            StudyVersion.published_at,
+        )
+        .join(
+            StudyVersion,
+            (StudyVersion.study_id == Study.study_id)
+            & (StudyVersion.version == Study.current_version),
+        )
+        .join(versions, versions.c.study_id == Study.study_id)
+        .order_by(Study.study_id)
+    )
+    return [StudySummary(*row) for row in rows]

@@ -1,0 +1,149 @@
+"""Publishing studies and keeping candidate lists, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from matching.candidates import candidate_records
+from matching.engine import match_study
+from matching.funnel import attrition_funnel
+from matching.panel import prepare_panel
+from schemas.study_file import load_study
+from store.candidates import NO_LONGER_ELIGIBLE
+from store.panel_store import PanelStore
+from store.tables import Candidate, StudyVersion
+from tests.helpers import ingest, signup, submission_id, write_signups, write_withdrawals
+
+STUDIES = Path(__file__).parent.parent / "data_samples" / "studies"
+SAMPLES = Path(__file__).parent.parent / "data_samples"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+AS_OF = date(2026, 11, 28)
+
+
+def publish(store: PanelStore, path: Path, text: str | None = None) -> object:
+    loaded = load_study(path)
+    assert loaded.definition is not None
+    return store.publish_study(loaded.definition, text or loaded.text, "researcher", NOW)
+
+
+def test_publishing_keeps_every_version(store: PanelStore, tmp_path: Path) -> None:
+    first = publish(store, STUDIES / "rls-magnesium.yaml")
+    again = publish(store, STUDIES / "rls-magnesium.yaml")
+    changed = tmp_path / "rls.yaml"
+    changed.write_text(
+        (STUDIES / "rls-magnesium.yaml").read_text().replace("at_most: 75", "at_most: 70")
+    )
+    second = publish(store, changed)
+    assert (first.number, first.new, again.number, again.new) == (1, True, 1, False)  # type: ignore[attr-defined]
+    assert (second.number, second.new) == (2, True)  # type: ignore[attr-defined]
+    (summary,) = store.studies()
+    assert (summary.number, summary.versions, summary.version) == (2, 2, second.version)  # type: ignore[attr-defined]
+    current = store.study_definition("rls-magnesium")
+    assert current is not None and current.inclusion[0].at_most == 70  # type: ignore[union-attr]
+    with store.engine.connect() as connection:
+        sources = (
+            connection.execute(select(StudyVersion.source).order_by(StudyVersion.number))
+            .scalars()
+            .all()
+        )
+    assert "at_most: 75" in sources[0] and "at_most: 70" in sources[1]
+
+
+def match_and_record(
+    store: PanelStore, study_id: str, as_of: date = AS_OF
+) -> list[tuple[str, str]]:
+    profiles, _ = store.contactable_profiles()
+    study = store.study_definition(study_id)
+    assert study is not None
+    match = match_study(study, prepare_panel(profiles, as_of))
+    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", NOW)
+    with store.engine.connect() as connection:
+        return sorted(
+            (row.volunteer_id, row.status)
+            for row in connection.execute(select(Candidate.volunteer_id, Candidate.status))
+        )
+
+
+def rls_person(number: int, **cells: str) -> dict[str, str]:
+    return signup(
+        **{
+            "indsendelse_id": submission_id(number),
+            "email": f"p{number}@example.dk",
+            "diagnoser": "G25.8",
+            **cells,
+        }
+    )
+
+
+def test_only_contactable_volunteers_are_ever_candidates(store: PanelStore, tmp_path: Path) -> None:
+    people = [
+        rls_person(1),
+        rls_person(2, samtykke_kontakt="Nej", kontaktform=""),  # no consent
+        rls_person(3),  # will withdraw
+        rls_person(4),  # will be erased
+    ] + [
+        signup(
+            indsendelse_id=submission_id(10 + i),
+            email=f"x{i}@example.dk",
+            diagnoser="I10",
+            rls_trang="Nej",
+        )
+        for i in range(20)
+    ]
+    ingest(store, write_signups(tmp_path / "a.csv", people))
+    ingest(
+        store,
+        write_withdrawals(
+            tmp_path / "w.csv",
+            [
+                ("p3@example.dk", "01-04-2026 10:00:00", "afmeld"),
+                ("p4@example.dk", "01-04-2026 10:00:00", "slet"),
+            ],
+        ),
+    )
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    found = match_and_record(store, "rls-magnesium")
+    profiles, panel_size = store.contactable_profiles()
+    assert [status for _, status in found] == ["eligible"]  # p1 only
+    assert len(profiles) == 21 and panel_size == 23
+
+
+def test_a_candidate_who_no_longer_fits_is_marked_not_deleted(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    ingest(
+        store,
+        write_signups(
+            tmp_path / "a.csv", [rls_person(1, medicin="INGEN"), rls_person(2, medicin="INGEN")]
+        ),
+    )
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    before = match_and_record(store, "rls-magnesium")
+    assert [status for _, status in before] == ["eligible", "eligible"]
+    # p2 starts taking magnesium: a newer profile says so.
+    newer = rls_person(3, email="p2@example.dk", medicin="A12CC05", indsendt="01-06-2026 10:00:00")
+    ingest(store, write_signups(tmp_path / "b.csv", [newer]))
+    after = dict(match_and_record(store, "rls-magnesium"))
+    assert sorted(after.values()) == ["eligible", NO_LONGER_ELIGIBLE]
+
+
+def test_the_same_inputs_give_the_same_candidates(store: PanelStore) -> None:
+    ingest(store, SAMPLES / "signups.csv")
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    profiles, _ = store.contactable_profiles()
+    study = store.study_definition("rls-magnesium")
+    assert study is not None
+    first = candidate_records(match_study(study, prepare_panel(profiles, AS_OF)))
+    second = candidate_records(
+        match_study(study, prepare_panel(profiles.sample(frac=1, random_state=3), AS_OF))
+    )
+    key = ["volunteer_id"]
+    assert (
+        first.sort_values(key)
+        .reset_index(drop=True)
+        .equals(second.sort_values(key).reset_index(drop=True))
+    )
+    assert len(first) > 10
