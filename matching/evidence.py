@@ -1,13 +1,22 @@
 """Why each candidate fits: per criterion, the outcome and the evidence in words
-("diagnosis G25.8 reported 02-03-2026", "age 64"), built column by column for the candidates
-only (never per volunteer of the whole panel)."""
+("diagnosis G25.8 reported 02-03-2026", "age 64"), for the candidates only.
+
+Evidence depends on little per row: a field's value, the outcomes of a criterion's parts, the
+codes found and the day they were reported. So it is worded in plain Python once per distinct
+case, and spread to the rows with one Arrow ``take``: a study with 100,000 candidates and 15
+criteria gets its 1.5 million pieces of evidence without a Python loop over them.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching import outcomes
 from matching.engine import StudyMatch
@@ -24,7 +33,8 @@ from schemas.study import (
 )
 from schemas.study_fields import Region
 
-_OUTCOME_NAMES = np.array(["not_met", "unknown", "met"], dtype=object)
+#: Outcome names by value (``matching.outcomes``).
+OUTCOME_WORDS = ("not_met", "unknown", "met")
 #: How a field's value reads in evidence: a prefix, and a unit after it.
 _SAYS = {
     "age": ("age ", ""),
@@ -52,134 +62,151 @@ _MISSING = {
     "rls_nights_per_week": "nights with leg symptoms not answered",
 }
 _CODE_WORDS = {"diagnoses": ("diagnosis", "diagnoses"), "medicines": ("medicine", "medicines")}
+_REGION_NAMES = {region.value: region.display_name for region in Region}
 
 
-def explain(match: StudyMatch, rows: np.ndarray) -> pd.DataFrame:
-    """For the given panel rows: ``<criterion id>`` (outcome name) and ``<criterion id>.evidence``
-    columns, in the order the criteria are written."""
-    columns: dict[str, np.ndarray] = {}
-    reported_on = pd.Series(match.panel.submitted_on[rows]).map(_danish_date).to_numpy(dtype=object)
+@dataclass(frozen=True)
+class Explained:
+    """One criterion over some rows: its distinct cases (an outcome and the evidence) and which
+    case each row is. Texts are spread to rows only when asked for."""
+
+    case: np.ndarray
+    outcome: list[str]
+    evidence: list[str]
+
+    def per_row(self, texts: list[str]) -> pa.Array:
+        """``texts`` (one per case) for every row."""
+        return pa.array(texts, pa.string()).take(pa.array(self.case))
+
+    def outcome_per_row(self) -> pa.Array:
+        return self.per_row(self.outcome)
+
+    def evidence_per_row(self) -> pa.Array:
+        return self.per_row(self.evidence)
+
+
+def explain(match: StudyMatch, rows: np.ndarray) -> dict[str, Explained]:
+    """For the given panel rows (ascending positions), per criterion id in the order written:
+    the outcome and the evidence."""
+    found = {}
     for criterion in match.study.criteria():
-        outcome = match.outcomes[criterion.id][rows]
-        columns[criterion.id] = _OUTCOME_NAMES[outcome]
-        columns[f"{criterion.id}.evidence"] = _evidence(
-            criterion, match, rows, outcome, reported_on
-        )
+        keys, say = _evidence(criterion, match, rows)
+        found[criterion.id] = _by_case(match.outcomes[criterion.id][rows], keys, say)
+    return found
+
+
+def evidence_frame(match: StudyMatch, rows: np.ndarray) -> pd.DataFrame:
+    """``explain`` as a table: ``<id>`` and ``<id>.evidence`` columns."""
+    columns = {}
+    for criterion_id, explained in explain(match, rows).items():
+        columns[criterion_id] = explained.outcome_per_row().to_pylist()
+        columns[f"{criterion_id}.evidence"] = explained.evidence_per_row().to_pylist()
     return pd.DataFrame(columns)
 
 
-def _evidence(
-    criterion: CriterionBase,
-    match: StudyMatch,
-    rows: np.ndarray,
-    outcome: np.ndarray,
-    reported_on: np.ndarray,
-) -> np.ndarray:
+#: What evidence depends on, per row (small non-negative integers), and how to say it.
+Wording = tuple[list[np.ndarray], Callable[..., str]]
+
+
+def _by_case(outcome: np.ndarray, keys: list[np.ndarray], say: Callable[..., str]) -> Explained:
+    """``say(*keys at a row)`` called once per distinct combination, not once per row."""
+    case, first_row = distinct_cases([outcome, *keys])
+    return Explained(
+        case=case,
+        outcome=[OUTCOME_WORDS[outcome[row]] for row in first_row],
+        evidence=[say(*(int(key[row]) for key in keys)) for row in first_row],
+    )
+
+
+def distinct_cases(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the number of its distinct combination of ``keys`` (non-negative integers);
+    and per combination, the first row that has it."""
+    case = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        if len(key):
+            # Renumbered densely after each key, so the combination never overflows.
+            case = pd.factorize(case * (int(key.max()) + 1) + key.astype(np.int64))[0]
+    _, first_row = np.unique(case, return_index=True)
+    return case, first_row
+
+
+def _evidence(criterion: CriterionBase, match: StudyMatch, rows: np.ndarray) -> Wording:
     if isinstance(criterion, FieldComparison):
         return _field_evidence(criterion, match.panel.fields[criterion.field], rows)
     if isinstance(criterion, CodeCriterion):
-        return _code_evidence(criterion, match, rows, outcome, reported_on)
-    parts = children(criterion)
-    states = np.stack([match.outcomes[child.id][rows] for child in parts])
-    met = (states == outcomes.MET).sum(axis=0)
+        return _code_evidence(criterion, match, rows)
+    parts = [child.id for child in children(criterion)]
+    states = [match.outcomes[part][rows].astype(np.int64) for part in parts]
+    return states, lambda *state: _combined(criterion, parts, state)
+
+
+def _combined(criterion: CriterionBase, parts: list[str], state: tuple[int, ...]) -> str:
+    met = [part for part, value in zip(parts, state, strict=True) if value == outcomes.MET]
     if isinstance(criterion, NotCriterion):
-        said = np.where(
-            states[0] == outcomes.MET, f"'{parts[0].id}' is met", f"'{parts[0].id}' is not met"
-        )
-        return np.where(states[0] == outcomes.UNKNOWN, f"'{parts[0].id}' is unknown", said).astype(
-            object
-        )
+        return f"'{parts[0]}' is {OUTCOME_WORDS[state[0]].replace('_', ' ')}"
     if isinstance(criterion, AtLeastOf):
-        need = criterion.at_least
-        return np.array(
-            [f"{m} of {len(parts)} met (needs {need})" for m in range(len(parts) + 1)], dtype=object
-        )[met]
-    names = np.array([child.id for child in parts], dtype=object)
-    if isinstance(criterion, AnyOf):
-        first_met = np.argmax(states == outcomes.MET, axis=0)
-        return np.where(
-            met > 0, "met by '" + names[first_met] + "'", _listing(states, names, "not met")
-        ).astype(object)
-    assert isinstance(criterion, AllOf)
-    return np.where(
-        met == len(parts), f"all {len(parts)} met", _listing(states, names, "not met")
-    ).astype(object)
+        return f"{len(met)} of {len(parts)} met (needs {criterion.at_least})"
+    if isinstance(criterion, AnyOf) and met:
+        return f"met by '{met[0]}'"
+    if isinstance(criterion, AllOf) and len(met) == len(parts):
+        return f"all {len(parts)} met"
+    listing = []
+    for value, heading in ((outcomes.NOT_MET, "not met"), (outcomes.UNKNOWN, "unknown")):
+        named = [part for part, found in zip(parts, state, strict=True) if found == value]
+        if named:
+            listing.append(f"{heading}: {', '.join(named)}")
+    return "; ".join(listing)
 
 
-def _listing(states: np.ndarray, names: np.ndarray, what: str) -> np.ndarray:
-    """ "not met: a, b; unknown: c" for each row, from the children's states."""
-    failing = states == outcomes.NOT_MET
-    unknown = states == outcomes.UNKNOWN
-    said = []
-    for row in range(states.shape[1]):
-        parts = []
-        if failing[:, row].any():
-            parts.append(f"{what}: " + ", ".join(names[failing[:, row]]))
-        if unknown[:, row].any():
-            parts.append("unknown: " + ", ".join(names[unknown[:, row]]))
-        said.append("; ".join(parts))
-    return np.array(said, dtype=object)
-
-
-def _field_evidence(
-    comparison: FieldComparison, column: FieldValues, rows: np.ndarray
-) -> np.ndarray:
-    prefix, unit = _SAYS[comparison.field]
-    values = column.values[rows]
-    known = column.known[rows]
-    if values.dtype == bool:
-        text = np.where(values, "yes", "no").astype(object)
-    elif values.dtype == object:
-        text = np.array([_choice(v) for v in values], dtype=object)
-    else:
-        decimals = 1 if comparison.field in ("bmi", "weight_kg") else 0
-        text = (
-            pd.Series(values)
-            .round(decimals)
-            .map(lambda v: f"{v:.{decimals}f}")
-            .to_numpy(dtype=object)
-        )
-    said = prefix + text + unit
+def _field_evidence(comparison: FieldComparison, column: FieldValues, rows: np.ndarray) -> Wording:
     field = str(comparison.field)
+    prefix, unit = _SAYS[field]
+    distinct, values = pd.factorize(column.values[rows], use_na_sentinel=True)
+    # 0: not known; k: the k-th distinct value.
+    case = np.where(column.known[rows], distinct + 1, 0)
     missing = _MISSING.get(field, f"{prefix.strip(' :')} not answered")
     if comparison.if_unknown.value != "unknown":
         missing += f"; counted as {comparison.if_unknown.value.replace('_', ' ')}"
-    return np.where(known, said, missing).astype(object)
+
+    def say(k: int) -> str:
+        return f"{prefix}{_value_text(field, values[k - 1])}{unit}" if k else missing
+
+    return [case], say
 
 
-def _choice(value: object) -> str:
-    if value is None:
-        return ""
-    if value in Region.__members__.values():
-        return Region(str(value)).display_name
-    return str(value)
+def _value_text(field: str, value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return _REGION_NAMES.get(value, value)
+    if field in ("bmi", "weight_kg"):
+        return f"{round(float(value), 1):g}"  # type: ignore[arg-type]
+    return str(int(value))  # type: ignore[call-overload]
 
 
-def _code_evidence(
-    criterion: CodeCriterion,
-    match: StudyMatch,
-    rows: np.ndarray,
-    outcome: np.ndarray,
-    reported_on: np.ndarray,
-) -> np.ndarray:
+def _code_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray) -> Wording:
     one, many = _CODE_WORDS[criterion.system]
     index = match.panel.codes[criterion.system]
     codes = criterion.codes
-    wanted = ", ".join(codes.any_of)
-    found = index.codes_reported(rows, tuple(codes.any_of), tuple(codes.except_)).to_numpy(
-        dtype=object
+    found = pc.dictionary_encode(
+        index.codes_reported(rows, tuple(codes.any_of), tuple(codes.except_))
     )
-    answered = index.answered[rows]
-    reported_any = np.isin(rows, index.rows)
-    met_text = one + " " + found + " reported " + reported_on
-    none_text = "no " + many + " reported " + reported_on
-    other_text = f"none of {wanted} reported " + reported_on
+    found_codes = found.dictionary.to_pylist()
+    # 0 not answered, 1 answered none, 2 reported other codes, 3 reported codes of the set.
+    state = index.answered[rows].astype(np.int64) + index.reports_any[rows]
+    state[pc.not_equal(found, "").to_numpy(zero_copy_only=False)] = 3
+    day = match.panel.submitted_on[rows].astype(np.int64)
     missing = f"{many} not answered"
     if criterion.if_unknown.value != "unknown":
         missing += f"; counted as {criterion.if_unknown.value.replace('_', ' ')}"
-    said = np.where(found != "", met_text, np.where(reported_any, other_text, none_text))
-    return np.where(answered, said, missing).astype(object)
 
+    def say(state: int, code_list: int, day: int) -> str:
+        on = (date(1970, 1, 1) + timedelta(days=day)).strftime("%d-%m-%Y")
+        if state == 3:
+            listed = found_codes[code_list]
+            return f"{many if ', ' in listed else one} {listed} reported {on}"
+        if state == 2:
+            return f"none of {', '.join(codes.any_of)} reported {on}"
+        return f"no {many} reported {on}" if state == 1 else missing
 
-def _danish_date(day: date) -> str:
-    return day.strftime("%d-%m-%Y")
+    return [state, found.indices.to_numpy(), day], say

@@ -106,25 +106,35 @@ class CodeIndex:
 
     def codes_reported(
         self, rows: np.ndarray, any_of: tuple[str, ...], excepted: tuple[str, ...]
-    ) -> pd.Series:
-        """For the given rows, the reported codes of the set, ``', '``-joined (for evidence)."""
+    ) -> pa.Array:
+        """For the given rows (ascending positions), the reported codes of the set,
+        ``', '``-joined, ``''`` where none (for evidence)."""
         hits = self.vocabulary_matching(any_of, excepted)[self.code_ids]
         wanted = np.zeros(self.size, dtype=bool)
         wanted[rows] = True
         keep = hits & wanted[self.rows]
-        vocabulary = np.array(self.vocabulary, dtype=object)
-        found = pd.Series(vocabulary[self.code_ids[keep]], index=self.rows[keep])
-        joined = found.groupby(level=0).agg(", ".join)
-        return joined.reindex(rows).fillna("")
+        # Entries are in row order, so each wanted row's codes are one contiguous slice.
+        position = np.searchsorted(rows, self.rows[keep])
+        offsets = np.zeros(len(rows) + 1, dtype=np.int32)
+        np.cumsum(np.bincount(position, minlength=len(rows)), out=offsets[1:])
+        codes = pa.array(self.vocabulary, pa.string()).take(pa.array(self.code_ids[keep]))
+        return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), codes), ", ")
+
+    @property
+    def reports_any(self) -> np.ndarray:
+        """Whether each volunteer reported at least one code (``INGEN`` reports none)."""
+        found = np.zeros(self.size, dtype=bool)
+        found[self.rows] = True
+        return found
 
 
 @dataclass
 class PreparedPanel:
     as_of: date
     size: int
-    volunteer_ids: np.ndarray
-    submission_ids: np.ndarray
-    #: The day each current profile was submitted (Danish local date), for evidence.
+    volunteer_ids: pa.Array
+    submission_ids: pa.Array
+    #: The day each current profile was submitted (Danish local date, ``datetime64[D]``).
     submitted_on: np.ndarray
     fields: dict[str, FieldValues]
     codes: dict[str, CodeIndex]
@@ -136,7 +146,7 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     submitted = pd.to_datetime(profiles["submitted_at"], utc=True).dt.tz_convert(
         "Europe/Copenhagen"
     )
-    submitted_on = submitted.dt.date.to_numpy()
+    submitted_on = submitted.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
     birth = pd.to_datetime(profiles["birth_date"])
     height = _numbers(profiles["height_cm"])
     weight = _numbers(profiles["weight_kg"])
@@ -165,8 +175,8 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     return PreparedPanel(
         as_of=as_of,
         size=size,
-        volunteer_ids=profiles["volunteer_id"].to_numpy(dtype=object),
-        submission_ids=profiles["submission_id"].to_numpy(dtype=object),
+        volunteer_ids=_strings(profiles["volunteer_id"]),
+        submission_ids=_strings(profiles["submission_id"]),
         submitted_on=submitted_on,
         fields=fields,
         codes={
@@ -174,6 +184,11 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
             "medicines": CodeIndex.from_lists(profiles["medicines"]),
         },
     )
+
+
+def _strings(column: pd.Series) -> pa.Array:
+    text = pa.array(column, pa.string(), from_pandas=True)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 def _numbers(column: pd.Series) -> np.ndarray:

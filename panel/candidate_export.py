@@ -24,9 +24,9 @@ def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:
             "study_version": candidate["study_version"],
             "as_of": str(candidate["as_of"])[:10],
         }
-        for item in candidate["explanation"]:
-            row[item["id"]] = item["outcome"]
-            row[f"{item['id']} (evidence)"] = item["evidence"]
+        for criterion_id, (outcome, evidence) in candidate["explanation"].items():
+            row[criterion_id] = outcome
+            row[f"{criterion_id} (evidence)"] = evidence
         rows.append(row)
     return pd.DataFrame(rows).map(safe_cell) if rows else pd.DataFrame(rows)
 

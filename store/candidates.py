@@ -7,14 +7,13 @@ evaluated, whatever a study says. Contact details are never read here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, or_, select, update
 
 from matching.funnel import Funnel
 from store.bulk import insert_frame
@@ -85,8 +84,8 @@ def record_match(
     """Record the run and bring the study's candidate list up to date: new candidates are
     added, known ones updated, and those who no longer fit are marked, not deleted.
 
-    ``candidates``: volunteer_id, submission_id, status, unknown_criteria (list),
-    explanation (list of dicts)."""
+    ``candidates``: volunteer_id, submission_id, status, and unknown_criteria and explanation
+    as JSON text (``matching.candidates``)."""
     run = connection.execute(
         insert(MatchRun).values(
             study_id=funnel.study_id,
@@ -111,8 +110,6 @@ def record_match(
         study_version=funnel.study_version,
         as_of=pd.Series([as_of] * len(candidates), dtype=pd.ArrowDtype(pa.date32())),
         updated_at=pd.Timestamp(now),
-        unknown_criteria=candidates["unknown_criteria"].map(json.dumps),
-        explanation=candidates["explanation"].map(lambda e: json.dumps(e, ensure_ascii=False)),
     )
     is_known = candidates["volunteer_id"].isin(listed)
     insert_frame(connection, Candidate, frame[~is_known].assign(first_matched_at=pd.Timestamp(now)))
@@ -130,8 +127,8 @@ def record_match(
                 submission_id=bindparam("b_submission_id"),
                 study_version=funnel.study_version,
                 as_of=as_of,
-                unknown_criteria=bindparam("b_unknown"),
-                explanation=bindparam("b_explanation"),
+                unknown_criteria=_json_text("b_unknown", connection),
+                explanation=_json_text("b_explanation", connection),
                 updated_at=now,
             ),
             [
@@ -157,6 +154,13 @@ def record_match(
             .values(status=NO_LONGER_ELIGIBLE, match_run_id=run, as_of=as_of, updated_at=now)
         )
     return int(run)
+
+
+def _json_text(name: str, connection: Connection) -> Any:
+    """A parameter holding JSON text, for a JSON column: bound as text so it is not encoded
+    twice, and cast on PostgreSQL (whose json column takes no text; SQLite stores text)."""
+    text = bindparam(name, type_=Text)
+    return cast(text, JSON) if connection.dialect.name == "postgresql" else text
 
 
 def candidate_list(connection: Connection, study_id: str) -> pd.DataFrame:

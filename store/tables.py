@@ -315,7 +315,7 @@ class Candidate(Base):
     as_of: Mapped[date]
     #: Criteria whose answer is missing and decides the outcome: what to ask.
     unknown_criteria: Mapped[list[str]] = mapped_column(JSON)
-    #: Per criterion, in order: [{"id", "label", "outcome", "evidence"}, ...]
-    explanation: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    #: Per criterion id, in the order written: [outcome, evidence] (labels: the study version).
+    explanation: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     first_matched_at: Mapped[datetime]
     updated_at: Mapped[datetime]

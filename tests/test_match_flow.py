@@ -43,8 +43,11 @@ def test_match_stores_candidates_with_explanations_and_publishes_counts(store: P
     assert runs == 3 and rls
     one = rls[0]
     assert one.study_version and one.submission_id and str(one.as_of) == "2026-11-28"
-    assert [item["id"] for item in one.explanation][:2] == ["age-18-75", "restless-legs"]
-    assert all({"id", "label", "outcome", "evidence"} <= set(item) for item in one.explanation)
+    assert list(one.explanation)[:2] == ["age-18-75", "restless-legs"]
+    assert all(
+        outcome in ("met", "not_met", "unknown") and evidence
+        for outcome, evidence in one.explanation.values()
+    )
     screening = [c for c in rls if c.status == "needs_screening"]
     assert screening and all(c.unknown_criteria for c in screening)
 

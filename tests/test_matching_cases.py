@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matching.candidates import candidate_records
 from matching.engine import match_study
-from matching.evidence import explain
+from matching.evidence import evidence_frame
 from matching.funnel import attrition_funnel
 from matching.panel import PROFILE_COLUMNS, prepare_panel
 from matching.regions import region_of
@@ -216,12 +218,79 @@ def test_evidence_says_what_was_found_and_when() -> None:
             "contact": {"organiser": "x", "reply_to": "x@example.dk"},
             "inclusion": [
                 {"id": "age", "label": "age", "field": "age", "at_least": 18},
-                {"id": "rls", "label": "rls", "diagnoses": ["G25.8"]},
+                {"id": "rls", "label": "rls", "diagnoses": ["G25.8", "G25.81"]},
+                {"id": "where", "label": "where", "field": "region", "equals": "midtjylland"},
+                {
+                    "id": "either",
+                    "label": "either",
+                    "any": [
+                        {"id": "smokes", "label": "smokes", "field": "smoker", "equals": True},
+                        {"id": "tall", "label": "tall", "field": "height_cm", "at_least": 190},
+                    ],
+                },
+            ],
+            "exclusion": [{"id": "iron", "label": "iron", "medicines": ["B03A"]}],
+        }
+    )
+    people = [
+        person(diagnoses="G25.81|I10|G25.8", medicines="", smoker=True),
+        person(diagnoses="I10", medicines=None, postcode="2100", height_cm=170, smoker=False),
+        person(diagnoses="", medicines="B03AA07", smoker=None),
+    ]
+    match = match_study(study, prepare_panel(pd.DataFrame(people), AS_OF))
+    evidence = evidence_frame(match, np.arange(3))
+    assert list(evidence["age.evidence"]) == ["age 65"] * 3
+    assert list(evidence["rls"]) == ["met", "not_met", "not_met"]
+    assert list(evidence["rls.evidence"]) == [
+        "diagnoses G25.81, G25.8 reported 02-03-2026",
+        "none of G25.8, G25.81 reported 02-03-2026",
+        "no diagnoses reported 02-03-2026",
+    ]
+    assert list(evidence["where.evidence"]) == [
+        "Region Midtjylland",
+        "Region Hovedstaden",
+        "Region Midtjylland",
+    ]
+    assert list(evidence["either.evidence"]) == [
+        "met by 'smokes'",
+        "not met: smokes, tall",
+        "unknown: smokes, tall",
+    ]
+    assert list(evidence["iron.evidence"]) == [
+        "no medicines reported 02-03-2026",
+        "medicines not answered",
+        "medicine B03AA07 reported 02-03-2026",
+    ]
+    assert list(evidence["iron"]) == ["not_met", "unknown", "met"]
+
+
+def test_candidate_records_are_json_with_the_criteria_in_order() -> None:
+    study = StudyDefinition.model_validate(
+        {
+            "id": "quoted",
+            "title": "quoted",
+            "status": "draft",
+            "recruitment_target": 1,
+            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
+            "inclusion": [
+                {"id": "age", "label": "Alder", "field": "age", "at_least": 18},
+                {"id": "where", "label": "Region", "field": "region", "equals": "sjaelland"},
+                {"id": "smokes", "label": "ryger", "field": "smoker", "equals": True},
             ],
         }
     )
-    match = match_study(study, prepare_panel(pd.DataFrame([person(diagnoses="G25.8|I10")]), AS_OF))
-    evidence = explain(match, np.array([0]))
-    assert evidence.loc[0, "age.evidence"] == "age 65"
-    assert evidence.loc[0, "rls.evidence"] == "diagnosis G25.8 reported 02-03-2026"
-    assert evidence.loc[0, "rls"] == "met"
+    people = [
+        person(volunteer_id="V1", postcode="4000", smoker=True),
+        person(volunteer_id="V2", postcode="4000", smoker=None),
+    ]
+    records = candidate_records(match_study(study, prepare_panel(pd.DataFrame(people), AS_OF)))
+    assert list(records["status"]) == ["eligible", "needs_screening"]
+    assert [json.loads(text) for text in records["unknown_criteria"]] == [[], ["smokes"]]
+    first = json.loads(records["explanation"][0])
+    assert first == {
+        "age": ["met", "age 65"],
+        "where": ["met", "Region Sjælland"],
+        "smokes": ["met", "smokes: yes"],
+    }
+    second = json.loads(records["explanation"][1])
+    assert second["smokes"] == ["unknown", "smokes not answered"]

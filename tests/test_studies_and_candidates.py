@@ -128,6 +128,9 @@ def test_a_candidate_who_no_longer_fits_is_marked_not_deleted(
     ingest(store, write_signups(tmp_path / "b.csv", [newer]))
     after = dict(match_and_record(store, "rls-magnesium"))
     assert sorted(after.values()) == ["eligible", NO_LONGER_ELIGIBLE]
+    # The one still eligible was updated in place: its explanation reads back as JSON.
+    (kept,) = store.candidate_list("rls-magnesium").itertuples()
+    assert kept.explanation["age-18-75"] == ["met", "age 65"] and kept.unknown_criteria == []
 
 
 def test_the_same_inputs_give_the_same_candidates(store: PanelStore) -> None:
