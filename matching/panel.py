@@ -143,11 +143,8 @@ class PreparedPanel:
 def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     """The engine's view of ``profiles`` (``PROFILE_COLUMNS``) on the day ``as_of``."""
     size = len(profiles)
-    submitted = pd.to_datetime(profiles["submitted_at"], utc=True).dt.tz_convert(
-        "Europe/Copenhagen"
-    )
-    submitted_on = submitted.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
-    birth = pd.to_datetime(profiles["birth_date"])
+    submitted = _local_days(profiles["submitted_at"])
+    birth = _arrow(profiles["birth_date"]).cast(pa.date32())
     height = _numbers(profiles["height_cm"])
     weight = _numbers(profiles["weight_kg"])
     metres = height / 100
@@ -156,10 +153,10 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     sex = _choices(profiles["sex"])
     regions = regions_of(postcode)
     fields = {
-        "age": _known_numbers(_whole_years(birth, as_of).astype(float)),
+        "age": _known_numbers(_whole_years(birth, as_of)),
         "bmi": _known_numbers(bmi),
         "region": FieldValues(regions, regions != None),  # noqa: E711 (elementwise)
-        "months_since_update": _known_numbers(_whole_months(submitted, as_of).astype(float)),
+        "months_since_update": _known_numbers(_whole_months(submitted, as_of)),
         "sex": FieldValues(sex, sex != None),  # noqa: E711
         "postcode": _known_numbers(postcode),
         "height_cm": _known_numbers(height),
@@ -177,7 +174,7 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
         size=size,
         volunteer_ids=_strings(profiles["volunteer_id"]),
         submission_ids=_strings(profiles["submission_id"]),
-        submitted_on=submitted_on,
+        submitted_on=submitted.to_numpy(zero_copy_only=False).astype("datetime64[D]"),
         fields=fields,
         codes={
             "diagnoses": CodeIndex.from_lists(profiles["diagnoses"]),
@@ -186,13 +183,33 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     )
 
 
+def _arrow(column: pd.Series) -> pa.Array:
+    values = pa.array(column, from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def _strings(column: pd.Series) -> pa.Array:
-    text = pa.array(column, pa.string(), from_pandas=True)
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    return _arrow(column).cast(pa.string())
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    """As floats, NaN where missing (or, never expected after ingest, not a number)."""
+    try:
+        values = _arrow(column).cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pa.array(pd.to_numeric(column, errors="coerce"), pa.float64(), from_pandas=True)
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _local_days(moments: pd.Series) -> pa.Array:
+    """The Danish calendar day of each moment (stored in UTC; naive ones are UTC too)."""
+    values = _arrow(moments)
+    if not pa.types.is_timestamp(values.type):
+        values = pa.array(pd.to_datetime(moments, utc=True), from_pandas=True)
+    if values.type.tz is None:
+        values = pc.assume_timezone(values, "UTC")
+    local = values.cast(pa.timestamp("us", tz="Europe/Copenhagen"))
+    return pc.local_timestamp(local).cast(pa.date32())
 
 
 def _known_numbers(values: np.ndarray) -> FieldValues:
@@ -221,14 +238,22 @@ def _pregnancy(sex: np.ndarray, answer: np.ndarray) -> FieldValues:
     return FieldValues(values, known & (sex != None))  # noqa: E711
 
 
-def _whole_years(birth: pd.Series, day: date) -> np.ndarray:
-    """Age in whole years on ``day``; a 29 February birthday counts on 1 March."""
-    before_birthday = (birth.dt.month > day.month) | (
-        (birth.dt.month == day.month) & (birth.dt.day > day.day)
+def _whole_years(birth: pa.Array, day: date) -> np.ndarray:
+    """Age in whole years on ``day`` (NaN where unknown); a 29 February birthday counts on
+    1 March."""
+    year, month, dom = _calendar(birth)
+    before_birthday = (month > day.month) | ((month == day.month) & (dom > day.day))
+    return day.year - year - before_birthday
+
+
+def _whole_months(submitted: pa.Array, day: date) -> np.ndarray:
+    year, month, dom = _calendar(submitted)
+    return (day.year - year) * 12 + (day.month - month) - (dom > day.day)
+
+
+def _calendar(days: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day as floats (NaN where the date is missing)."""
+    return tuple(
+        part(days).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        for part in (pc.year, pc.month, pc.day)
     )
-    return (day.year - birth.dt.year - before_birthday).to_numpy()
-
-
-def _whole_months(submitted: pd.Series, day: date) -> np.ndarray:
-    months = (day.year - submitted.dt.year) * 12 + (day.month - submitted.dt.month)
-    return (months - (submitted.dt.day > day.day)).to_numpy()

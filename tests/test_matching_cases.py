@@ -158,6 +158,16 @@ def test_months_since_the_profile_was_updated() -> None:
     ) == ["not_met"]
 
 
+def test_months_are_counted_on_the_danish_calendar_day() -> None:
+    # 22:30 UTC on 27 May is 00:30 on 28 May in Copenhagen (summer time): on 27 November,
+    # five whole months have passed, not six.
+    late = person(submitted_at=datetime(2026, 5, 27, 22, 30, tzinfo=UTC))
+    month_27 = date(2026, 11, 27)
+    assert outcomes_of({"field": "months_since_update", "equals": 5}, late, as_of=month_27) == [
+        "met"
+    ]
+
+
 def test_at_least_n_of_counts_unknowns_as_possible() -> None:
     three = {
         "at_least": 2,
