@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lock
+.PHONY: demo test bench bench-matching lock
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "panelmatch needs Python 3.11 or newer")'
@@ -27,6 +27,9 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.ingest_benchmark
+
+bench-matching: $(INSTALLED)
+	$(BIN)/python -m benchmarks.matching_benchmark
 
 # After changing dependencies in pyproject.toml: pin them again.
 lock:

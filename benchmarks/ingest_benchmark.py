@@ -35,7 +35,7 @@ OUT = Path(__file__).parent / "out"
 
 def main() -> None:
     options = _arguments()
-    export = _export(options.rows, options.seed, options.damage_rate)
+    export = generated_export(options.rows, options.seed, options.damage_rate)
     print(f"export: {export} ({export.stat().st_size / 1e6:,.0f} MB, {options.rows:,} rows)")
     with tempfile.TemporaryDirectory(prefix="panel-bench-") as data_dir:
         first, again = (_ingest_in_child(export, Path(data_dir)) for _ in range(2))
@@ -58,7 +58,7 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _export(rows: int, seed: int, damage_rate: float) -> Path:
+def generated_export(rows: int, seed: int, damage_rate: float) -> Path:
     """The generated export, made once and kept in benchmarks/out/ (it is reproducible)."""
     path = OUT / f"signups-{rows}-seed{seed}-damage{damage_rate}.csv"
     if not path.exists():

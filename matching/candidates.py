@@ -9,11 +9,11 @@ candidates needs no Python loop over them.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring as json_string
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from matching.engine import StudyMatch
 from matching.evidence import distinct_cases, explain
@@ -41,6 +41,7 @@ def _explanation(match: StudyMatch, rows: np.ndarray) -> pa.Array:
     if not explained:
         return pa.array(["{}"] * len(rows), pa.string())
     # Every criterion's case fragments in one array; per row, one fragment of each criterion.
+    # Ids (a-z, 0-9, '-', '_') and outcome words need no escaping; evidence does.
     fragments: list[str] = []
     picked = []
     last = len(explained) - 1
@@ -48,13 +49,20 @@ def _explanation(match: StudyMatch, rows: np.ndarray) -> pa.Array:
         picked.append(criterion.case + len(fragments))
         fragments += [
             ("{" if number == 0 else ", ")
-            + f"{json.dumps(ident)}: {json.dumps([outcome, said], ensure_ascii=False)}"
+            + f'"{ident}": ["{outcome}", {json_string(said)}]'
             + ("}" if number == last else "")
             for outcome, said in zip(criterion.outcome, criterion.evidence, strict=True)
         ]
-    row_major = pa.array(fragments, pa.string()).take(pa.array(np.stack(picked, axis=1).ravel()))
-    per_row = np.arange(0, len(rows) * len(picked) + 1, len(picked), dtype=np.int32)
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(per_row), row_major), "")
+    row_major = pa.array(fragments, pa.large_string()).take(
+        pa.array(np.stack(picked, axis=1).ravel())
+    )
+    # The taken fragments lie one row after another in one buffer: every row's JSON already,
+    # so the rows are that buffer with every len(picked)-th fragment boundary (no copy).
+    _, boundaries, text = row_major.buffers()
+    first = row_major.offset
+    fragment_ends = np.frombuffer(boundaries, dtype=np.int64)[first : first + len(row_major) + 1]
+    row_ends = np.ascontiguousarray(fragment_ends[:: len(picked)])
+    return pa.LargeStringArray.from_buffers(len(rows), pa.py_buffer(row_ends), text)
 
 
 def _to_screen(match: StudyMatch, rows: np.ndarray) -> pa.Array:

@@ -26,7 +26,6 @@ from schemas.study import (
     StudyDefinition,
     children,
 )
-from schemas.study_fields import FIELDS, FieldKind
 
 ELIGIBLE, NEEDS_SCREENING = "eligible", "needs_screening"
 
@@ -92,7 +91,10 @@ def _evaluate(
 def _compare(comparison: FieldComparison, panel: PreparedPanel) -> np.ndarray:
     column = panel.fields[comparison.field]
     values = column.values
-    if comparison.equals is not None:
+    wanted = [comparison.equals] if comparison.equals is not None else comparison.one_of
+    if column.choices and wanted is not None:
+        true = np.isin(values, [column.choices.index(str(value)) for value in wanted])
+    elif comparison.equals is not None:
         true = values == comparison.equals
     elif comparison.one_of is not None:
         true = np.isin(values, np.array(comparison.one_of, dtype=values.dtype))
@@ -103,8 +105,6 @@ def _compare(comparison: FieldComparison, panel: PreparedPanel) -> np.ndarray:
                 true &= values >= comparison.at_least
             if comparison.at_most is not None:
                 true &= values <= comparison.at_most
-    if FIELDS[comparison.field].kind is FieldKind.CHOICE:
-        true = np.asarray(true, dtype=bool)
     return outcomes.from_mask(column.known, true)
 
 

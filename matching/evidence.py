@@ -9,6 +9,7 @@ criteria gets its 1.5 million pieces of evidence without a Python loop over them
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -61,6 +62,7 @@ _MISSING = {
     "pregnant": "pregnancy not answered (or 'Ved ikke')",
     "rls_nights_per_week": "nights with leg symptoms not answered",
 }
+_ONE_DECIMAL = ("bmi", "weight_kg")
 _CODE_WORDS = {"diagnoses": ("diagnosis", "diagnoses"), "medicines": ("medicine", "medicines")}
 _REGION_NAMES = {region.value: region.display_name for region in Region}
 
@@ -126,8 +128,9 @@ def distinct_cases(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if len(key):
             # Renumbered densely after each key, so the combination never overflows.
             case = pd.factorize(case * (int(key.max()) + 1) + key.astype(np.int64))[0]
-    _, first_row = np.unique(case, return_index=True)
-    return case, first_row
+    # factorize numbers in order of first appearance: a case starts where the running maximum rises.
+    seen = np.maximum.accumulate(case)
+    return case, np.flatnonzero(np.diff(seen, prepend=-1) > 0)
 
 
 def _evidence(criterion: CriterionBase, match: StudyMatch, rows: np.ndarray) -> Wording:
@@ -161,7 +164,10 @@ def _combined(criterion: CriterionBase, parts: list[str], state: tuple[int, ...]
 def _field_evidence(comparison: FieldComparison, column: FieldValues, rows: np.ndarray) -> Wording:
     field = str(comparison.field)
     prefix, unit = _SAYS[field]
-    distinct, values = pd.factorize(column.values[rows], use_na_sentinel=True)
+    shown = column.values[rows]
+    if field in _ONE_DECIMAL:
+        shown = np.round(shown, 1)  # as said: BMI 27.3, not one case per row
+    distinct, values = pd.factorize(shown, use_na_sentinel=True)
     # 0: not known; k: the k-th distinct value.
     case = np.where(column.known[rows], distinct + 1, 0)
     missing = _MISSING.get(field, f"{prefix.strip(' :')} not answered")
@@ -169,7 +175,10 @@ def _field_evidence(comparison: FieldComparison, column: FieldValues, rows: np.n
         missing += f"; counted as {comparison.if_unknown.value.replace('_', ' ')}"
 
     def say(k: int) -> str:
-        return f"{prefix}{_value_text(field, values[k - 1])}{unit}" if k else missing
+        value = values[k - 1]
+        if column.choices:
+            value = column.choices[value]
+        return f"{prefix}{_value_text(field, value)}{unit}" if k else missing
 
     return [case], say
 
@@ -179,7 +188,7 @@ def _value_text(field: str, value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, str):
         return _REGION_NAMES.get(value, value)
-    if field in ("bmi", "weight_kg"):
+    if field in _ONE_DECIMAL:
         return f"{round(float(value), 1):g}"  # type: ignore[arg-type]
     return str(int(value))  # type: ignore[call-overload]
 
@@ -201,7 +210,7 @@ def _code_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray
         missing += f"; counted as {criterion.if_unknown.value.replace('_', ' ')}"
 
     def say(state: int, code_list: int, day: int) -> str:
-        on = (date(1970, 1, 1) + timedelta(days=day)).strftime("%d-%m-%Y")
+        on = _day_text(day)
         if state == 3:
             listed = found_codes[code_list]
             return f"{many if ', ' in listed else one} {listed} reported {on}"
@@ -210,3 +219,9 @@ def _code_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray
         return f"no {many} reported {on}" if state == 1 else missing
 
     return [state, found.indices.to_numpy(), day], say
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    """A day (days since 1970-01-01) as the form writes dates: 02-03-2026."""
+    return (date(1970, 1, 1) + timedelta(days=day)).strftime("%d-%m-%Y")

@@ -42,9 +42,10 @@ def region_of(postcode: int) -> Region | None:
 
 
 def regions_of(postcodes: np.ndarray) -> np.ndarray:
-    """The region of each postcode (float array, NaN for missing), as an object array of
-    region names (None where there is none)."""
-    regions = np.full(len(postcodes), None, dtype=object)
+    """The region of each postcode (float array, NaN for missing), as its position in
+    ``Region`` (int8; -1 where there is none)."""
+    order = list(Region)
+    regions = np.full(len(postcodes), -1, dtype=np.int8)
     for first, last, region in POSTCODE_RANGES:
-        regions[(postcodes >= first) & (postcodes <= last)] = region.value
+        regions[(postcodes >= first) & (postcodes <= last)] = order.index(region)
     return regions

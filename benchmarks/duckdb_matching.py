@@ -1,0 +1,148 @@
+"""The obvious alternative to the engine, for the benchmark: the same study as DuckDB SQL.
+
+SQL's NULL logic is Kleene's three-valued logic (``NULL AND FALSE`` is ``FALSE``, ``NULL OR
+TRUE`` is ``TRUE``), so a criterion that is unknown is ``NULL`` and ``all``/``any``/``not``
+translate word for word. The derived fields are computed in SQL too, once per run, from the same
+profiles the engine gets (``panel_sql``), as the engine's ``prepare_panel`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from matching.regions import POSTCODE_RANGES
+from schemas.study import (
+    AllOf,
+    AnyOf,
+    AtLeastOf,
+    CodeCriterion,
+    CriterionBase,
+    FieldComparison,
+    NotCriterion,
+    StudyDefinition,
+)
+
+
+def panel_sql(as_of: date) -> str:
+    """``CREATE TABLE panel`` with every field a criterion can name, from ``profiles``."""
+    regions = " ".join(
+        f"WHEN postcode_number BETWEEN {first} AND {last} THEN '{region.value}'"
+        for first, last, region in POSTCODE_RANGES
+    )
+    before_birthday = (
+        f"month(birth_date) > {as_of.month} "
+        f"OR (month(birth_date) = {as_of.month} AND day(birth_date) > {as_of.day})"
+    )
+    return f"""
+        CREATE OR REPLACE TABLE panel AS
+        WITH typed AS (
+            SELECT *,
+                TRY_CAST(postcode AS INTEGER) AS postcode_number,
+                CAST(timezone('Europe/Copenhagen', submitted_at) AS DATE) AS submitted_on
+            FROM profiles
+        )
+        SELECT
+            volunteer_id,
+            {as_of.year} - year(birth_date) - CASE WHEN {before_birthday} THEN 1 ELSE 0 END
+                AS age,
+            weight_kg / ((height_cm / 100.0) * (height_cm / 100.0)) AS bmi,
+            CASE {regions} END AS region,
+            ({as_of.year} - year(submitted_on)) * 12 + {as_of.month} - month(submitted_on)
+                - CASE WHEN day(submitted_on) > {as_of.day} THEN 1 ELSE 0 END
+                AS months_since_update,
+            sex,
+            postcode_number AS postcode,
+            height_cm,
+            weight_kg,
+            CASE WHEN sex IS NULL THEN NULL
+                 WHEN sex <> 'female' THEN FALSE
+                 WHEN pregnant = 'yes' THEN TRUE
+                 WHEN pregnant = 'no' THEN FALSE
+            END AS pregnant,
+            smoker, rls_urge, rls_at_rest, rls_relieved_by_movement, rls_evening,
+            rls_nights_per_week,
+            sleep_quality,
+            list_filter(string_split(diagnoses, '|'), lambda c: c <> '') AS diagnoses,
+            list_filter(string_split(medicines, '|'), lambda c: c <> '') AS medicines
+        FROM typed
+    """
+
+
+def status_counts_sql(study: StudyDefinition) -> str:
+    """Eligible (the whole definition true) and needs screening (it is NULL), over ``panel``."""
+    overall = " AND ".join(
+        [
+            *(_criterion(c) for c in study.inclusion),
+            *(f"NOT {_criterion(c)}" for c in study.exclusion),
+        ]
+    )
+    return f"""
+        SELECT count(*) FILTER (WHERE fits) AS eligible,
+               count(*) FILTER (WHERE fits IS NULL) AS needs_screening
+        FROM (SELECT {overall} AS fits FROM panel)
+    """
+
+
+def _criterion(criterion: CriterionBase) -> str:
+    if isinstance(criterion, FieldComparison):
+        sql = _comparison(criterion)
+    elif isinstance(criterion, CodeCriterion):
+        sql = _codes(criterion)
+    elif isinstance(criterion, AllOf):
+        sql = "(" + " AND ".join(_criterion(c) for c in criterion.all) + ")"
+    elif isinstance(criterion, AnyOf):
+        sql = "(" + " OR ".join(_criterion(c) for c in criterion.any) + ")"
+    elif isinstance(criterion, NotCriterion):
+        sql = f"(NOT {_criterion(criterion.not_)})"
+    elif isinstance(criterion, AtLeastOf):
+        parts = [_criterion(c) for c in criterion.of]
+        met = " + ".join(f"CASE WHEN {p} THEN 1 ELSE 0 END" for p in parts)
+        open_ = " + ".join(f"CASE WHEN {p} IS NULL THEN 1 ELSE 0 END" for p in parts)
+        sql = (
+            f"(CASE WHEN {met} >= {criterion.at_least} THEN TRUE "
+            f"WHEN {met} + {open_} < {criterion.at_least} THEN FALSE END)"
+        )
+    else:  # pragma: no cover
+        raise TypeError(type(criterion))
+    if criterion.if_unknown.value != "unknown":
+        sql = f"COALESCE({sql}, {'TRUE' if criterion.if_unknown.value == 'met' else 'FALSE'})"
+    return sql
+
+
+def _comparison(comparison: FieldComparison) -> str:
+    column = str(comparison.field)
+    if comparison.equals is not None:
+        return f"({column} = {_literal(comparison.equals)})"
+    if comparison.one_of is not None:
+        return f"({column} IN ({', '.join(_literal(v) for v in comparison.one_of)}))"
+    bounds = []
+    if comparison.at_least is not None:
+        bounds.append(f"{column} >= {comparison.at_least}")
+    if comparison.at_most is not None:
+        bounds.append(f"{column} <= {comparison.at_most}")
+    return "(" + " AND ".join(bounds) + ")"
+
+
+def _codes(criterion: CodeCriterion) -> str:
+    codes = criterion.codes
+    counted = " OR ".join(_covers(p) for p in codes.any_of)
+    if codes.except_:
+        counted = f"({counted}) AND NOT ({' OR '.join(_covers(e) for e in codes.except_)})"
+    # A list that was not answered is NULL, and len(list_filter(NULL, ...)) > 0 is NULL.
+    return f"(len(list_filter({criterion.system}, lambda c: {counted})) > 0)"
+
+
+def _covers(pattern: str) -> str:
+    """SQL for ``schemas.study_checks.covers(pattern, c)`` on one reported code ``c``."""
+    if "-" in pattern:
+        low, high = pattern.split("-")
+        return f"(length(c) >= {len(low)} AND c[1:{len(low)}] BETWEEN '{low}' AND '{high}')"
+    return f"starts_with(c, '{pattern}')"
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
