@@ -1,7 +1,8 @@
 """``panel``: the command line of panelmatch.
 
-Commands that run a Prefect flow (``ingest``, ``demo``) import Prefect only when they run:
-``panel --help``, ``panel status`` and ``panel config`` start in a fraction of a second.
+Commands that run a Prefect flow (``ingest``, ``match``, ``demo``) import Prefect only when
+they run: ``panel --help``, ``panel status`` and ``panel config`` start in a fraction of a
+second.
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(study_app, name="study")
-app.add_typer(candidates_app, name="candidates")
-app.command("match")(match)
 
 
 @app.command()
@@ -110,6 +108,12 @@ def status() -> None:
 def config() -> None:
     """The configuration in effect, and where each value can be changed."""
     reports.print_settings(out, get_settings())
+
+
+# The study commands live in panel/study_cli.py; registered here, after the panel's own.
+app.add_typer(study_app, name="study")
+app.add_typer(candidates_app, name="candidates")
+app.command("match")(match)
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]

@@ -45,8 +45,11 @@ def check(
         list[Path], typer.Argument(help="Study definition files (YAML).", show_default=False)
     ],
 ) -> None:
-    """Check study files: every error at once (file:line:column, the key, a suggestion), and
-    warnings about contradictions and criteria nobody can meet. Exit code 1 on errors."""
+    """Check study files, reporting every error at once.
+
+    Each error names file:line:column and the key, with a suggestion for a misspelt name;
+    warnings point out contradictions and criteria nobody can meet. Exit code 1 on errors.
+    """
     loaded = [load_study(path) for path in files]
     for study in loaded:
         reports.print_study_check(out, err, study)
@@ -58,8 +61,10 @@ def check(
 
 @study_app.command("publish")
 def publish(file: Annotated[Path, typer.Argument(help="A study definition file (YAML).")]) -> None:
-    """Check a study file and store it as the study's current version. A changed file becomes a
-    new version; the old ones are kept."""
+    """Check a study file and store it as the study's current version.
+
+    A changed file becomes a new version; the old ones are kept. A broken file is refused.
+    """
     study = _valid(file)
     assert study.definition is not None  # _valid exits on errors
     published = _store().publish_study(
@@ -90,8 +95,10 @@ def preview(
         Path | None, typer.Option(help="Also draw the funnel into this file (.png or .svg).")
     ] = None,
 ) -> None:
-    """How many volunteers the study would reach now: its attrition funnel against the current
-    panel, without publishing or storing anything."""
+    """How many volunteers a study would reach: its attrition funnel.
+
+    Evaluated against the current panel, without publishing or storing anything.
+    """
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
@@ -138,8 +145,10 @@ def match(
     ] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Match published studies against the panel and store their candidate lists, with why each
-    candidate fits. Runs as a Prefect flow, one task per study."""
+    """Match published studies and store their candidate lists.
+
+    Each candidate is kept with why they fit. Runs as a Prefect flow, one task per study.
+    """
     from flows.match_flow import match_studies
 
     day = _match_date(as_of)
@@ -179,8 +188,11 @@ def export(
         Path | None, typer.Option(help="Write here (default: standard output).")
     ] = None,
 ) -> None:
-    """The study's current candidates: pseudonymous volunteer id, status, what to screen, and per
-    criterion the outcome and evidence. No names or contact details; formula-safe cells."""
+    """Export a study's current candidates (CSV or XLSX).
+
+    Pseudonymous volunteer id, status, what to screen, and per criterion the outcome and
+    evidence. No names or contact details; cells are safe against formula injection.
+    """
     from panel.candidate_export import candidate_table, write_csv, write_xlsx
 
     if format not in ("csv", "xlsx"):

@@ -207,10 +207,10 @@ def _plainly(detail: ErrorDetails, model: Any, value: Any) -> str:
     kind = detail["type"]
     last = detail["loc"][-1] if detail["loc"] else ""
     if kind == "extra_forbidden":
-        return f"unknown field '{last}'" + _suggestion(str(last), _allowed_keys(model, value))
+        return f"unknown key '{last}'" + _suggestion(str(last), _allowed_keys(model, value))
     if kind == "criterion_kind":
         unknown = [k for k in (value or {}) if k not in _criterion_keys()]
-        hint = "".join(f"; unknown field '{k}'{_suggestion(k, _criterion_keys())}" for k in unknown)
+        hint = "".join(f"; unknown key '{k}'{_suggestion(k, _criterion_keys())}" for k in unknown)
         return detail["msg"] + hint
     if kind == "literal_error":
         expected = [
@@ -219,9 +219,8 @@ def _plainly(detail: ErrorDetails, model: Any, value: Any) -> str:
             .replace(" or ", ",")
             .split(",")
         ]
-        return f"'{detail.get('input')}' is not one of the allowed values" + _suggestion(
-            str(detail.get("input")), expected
-        )
+        what = "unknown field" if last == "field" else "unknown value"
+        return f"{what} '{detail.get('input')}'" + _suggestion(str(detail.get("input")), expected)
     if kind == "enum":
         choices = str((detail.get("ctx") or {}).get("expected", "")).replace("'", "")
         return f"'{detail.get('input')}' is not one of {choices}"

@@ -38,7 +38,7 @@ def test_check_passes_good_studies_and_fails_broken_ones() -> None:
     )
     assert code == 1
     assert (
-        "misspelt-names.yaml:12:12: error: inclusion[0].field: 'agee' is not one of the allowed values, did you mean 'age'?"
+        "misspelt-names.yaml:12:12: error: inclusion[0].field: unknown field 'agee', did you mean 'age'?"
         in err
     )
     assert "5 error(s)" in out

@@ -72,12 +72,12 @@ def problems_of(name: str) -> list[str]:
 def test_misspelt_names_are_found_with_a_suggestion() -> None:
     assert problems_of("misspelt-names.yaml") == [
         "10:5: error: inclusion[0]: 'label' is required",
-        "11:5: error: inclusion[0]: unknown field 'lable', did you mean 'label'?",
-        "12:12: error: inclusion[0].field: 'agee' is not one of the allowed values, did you mean 'age'?",
+        "11:5: error: inclusion[0]: unknown key 'lable', did you mean 'label'?",
+        "12:12: error: inclusion[0].field: unknown field 'agee', did you mean 'age'?",
         "14:5: error: inclusion[1]: a criterion needs one of: field, diagnoses, medicines, all, any, "
-        "not, or at_least with of; unknown field 'diagnosis', did you mean 'diagnoses'?",
+        "not, or at_least with of; unknown key 'diagnosis', did you mean 'diagnoses'?",
         "18:5: error: exclusion[0]: a criterion needs one of: field, diagnoses, medicines, all, any, "
-        "not, or at_least with of; unknown field 'icd10', did you mean 'diagnoses'?",
+        "not, or at_least with of; unknown key 'icd10', did you mean 'diagnoses'?",
     ]
 
 
