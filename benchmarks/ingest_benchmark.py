@@ -38,7 +38,7 @@ def main() -> None:
     export = generated_export(options.rows, options.seed, options.damage_rate)
     print(f"export: {export} ({export.stat().st_size / 1e6:,.0f} MB, {options.rows:,} rows)")
     with tempfile.TemporaryDirectory(prefix="panel-bench-") as data_dir:
-        first, again = (_ingest_in_child(export, Path(data_dir)) for _ in range(2))
+        first, again = (ingest_in_child(export, Path(data_dir)) for _ in range(2))
     _report_ingest("first ingest", first)
     _report_ingest("same file again", again)
     print(f"re-ingest speed-up: {first['seconds'] / again['seconds']:.1f}x (goal: at least 5x)")
@@ -82,7 +82,7 @@ def generated_export(rows: int, seed: int, damage_rate: float) -> Path:
     return path
 
 
-def _ingest_in_child(export: Path, data_dir: Path) -> dict[str, Any]:
+def ingest_in_child(export: Path, data_dir: Path) -> dict[str, Any]:
     """Ingest in a fresh process (as ``panel ingest`` would), returning what it measured."""
     done = subprocess.run(
         [

@@ -156,12 +156,20 @@ def match(
         err.print("[red]error:[/] give --study or --all, not both")
         raise typer.Exit(1)
     store = _store()
-    known = {summary.study_id for summary in store.studies()}
-    unknown = [s for s in study or [] if s not in known]
+    published = {summary.study_id: summary for summary in store.studies()}
+    unknown = [s for s in study or [] if s not in published]
     if unknown:
         err.print(
             f"[red]error:[/] no published study {', '.join(map(repr, unknown))} "
             "(see `panel study list`)"
+        )
+        raise typer.Exit(1)
+    resting = [s for s in study or [] if published[s].status != "recruiting"]
+    if resting:
+        said = ", ".join(f"'{s}' is {published[s].status}" for s in resting)
+        err.print(
+            f"[red]error:[/] {said}: only recruiting studies are matched "
+            "(`panel study preview FILE` shows any study's funnel)"
         )
         raise typer.Exit(1)
     try:

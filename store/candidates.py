@@ -13,44 +13,62 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from matching.funnel import Funnel
+from store.arrow_read import read_arrow
 from store.bulk import insert_frame
 from store.tables import Candidate, MatchRun, Profile, Volunteer
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
 
 
+#: The columns matching reads, as Arrow types.
+PROFILE_SCHEMA = pa.schema(
+    [
+        ("volunteer_id", pa.string()),
+        ("submission_id", pa.string()),
+        ("submitted_at", pa.timestamp("us", tz="UTC")),
+        ("birth_date", pa.date32()),
+        ("sex", pa.string()),
+        ("postcode", pa.string()),
+        ("height_cm", pa.int32()),
+        ("weight_kg", pa.float64()),
+        ("diagnoses", pa.string()),
+        ("medicines", pa.string()),
+        ("pregnant", pa.string()),
+        ("smoker", pa.bool_()),
+        ("rls_urge", pa.bool_()),
+        ("rls_at_rest", pa.bool_()),
+        ("rls_relieved_by_movement", pa.bool_()),
+        ("rls_evening", pa.bool_()),
+        ("rls_nights_per_week", pa.int32()),
+        ("sleep_quality", pa.int32()),
+    ]
+)
+
+
 def contactable_profiles(connection: Connection) -> pd.DataFrame:
-    """The current profile of every volunteer who may be contacted now."""
-    statement = (
-        select(
-            Volunteer.volunteer_id,
-            Profile.submission_id,
-            Profile.submitted_at,
-            Profile.birth_date,
-            Profile.sex,
-            Profile.postcode,
-            Profile.height_cm,
-            Profile.weight_kg,
-            Profile.diagnoses,
-            Profile.medicines,
-            Profile.pregnant,
-            Profile.smoker,
-            Profile.rls_urge,
-            Profile.rls_at_rest,
-            Profile.rls_relieved_by_movement,
-            Profile.rls_evening,
-            Profile.rls_nights_per_week,
-            Profile.sleep_quality,
-        )
-        .join(Profile, Profile.submission_id == Volunteer.current_submission_id)
-        .where(*contactable())
-        .order_by(Volunteer.volunteer_id)
-    )
-    result = connection.execute(statement)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    """The current profile of every volunteer who may be contacted now, in volunteer id order
+    (Arrow-backed columns: see ``store.arrow_read``)."""
+    statement = select(
+        Volunteer.volunteer_id,
+        *(getattr(Profile, name) for name in PROFILE_SCHEMA.names[1:]),
+    ).join(Profile, Profile.submission_id == Volunteer.current_submission_id)
+    # Sorting here, not in SQL: ORDER BY walks the volunteer index row by row (2 s a million).
+    table = read_arrow(connection, statement.where(*contactable()), PROFILE_SCHEMA)
+    return table.sort_by("volunteer_id").to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def contactable() -> list[Any]:

@@ -63,3 +63,16 @@ def test_match_stores_candidates_with_explanations_and_publishes_counts(store: P
 def test_matching_an_unknown_study_is_one_clear_error(store: PanelStore) -> None:
     code, _, err = panel("match", "--study", "nope")
     assert code == 1 and "no published study 'nope'" in err
+
+
+def test_only_recruiting_studies_are_matched(store: PanelStore, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(
+        (STUDIES / "sleep-healthy.yaml").read_text().replace("status: recruiting", "status: draft")
+    )
+    assert panel("study", "publish", draft)[0] == 0
+    code, _, err = panel("match", "--study", "sleep-healthy")
+    assert code == 1
+    assert "'sleep-healthy' is draft" in err and "panel study preview" in err
+    with store.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(MatchRun)) == 0

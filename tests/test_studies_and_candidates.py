@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import select
 
 from matching.candidates import candidate_records
@@ -150,3 +151,39 @@ def test_the_same_inputs_give_the_same_candidates(store: PanelStore) -> None:
         .equals(second.sort_values(key).reset_index(drop=True))
     )
     assert len(first) > 10
+
+
+def test_the_panel_reads_back_as_stored(store: PanelStore, tmp_path: Path) -> None:
+    empty, size = store.contactable_profiles()
+    assert empty.empty and size == 0 and "submitted_at" in empty.columns
+    answered = rls_person(1)
+    unanswered = rls_person(
+        2,
+        koen="Kvinde",
+        gravid="Ved ikke",
+        hoejde_cm="",
+        vaegt_kg="",
+        diagnoser="",
+        medicin="",
+        ryger="",
+        rls_trang="",
+        rls_hvile="",
+        rls_bevaegelse="",
+        rls_aften="",
+        rls_naetter_pr_uge="",
+        soevnkvalitet="",
+    )
+    ingest(store, write_signups(tmp_path / "a.csv", [unanswered, answered]))
+    profiles, _ = store.contactable_profiles()
+    assert list(profiles["volunteer_id"]) == sorted(profiles["volunteer_id"])
+    by_submission = {row["submission_id"]: row for row in profiles.to_dict("records")}
+    first, second = by_submission[submission_id(1)], by_submission[submission_id(2)]
+    assert first["submitted_at"] == datetime(2026, 3, 2, 20, 14, 5, tzinfo=UTC)  # 21:14 in CET
+    assert first["birth_date"] == date(1961, 7, 14) and first["postcode"] == "8000"
+    assert (first["height_cm"], first["weight_kg"], first["sex"]) == (182, 88.5, "male")
+    assert (first["diagnoses"], first["medicines"], first["pregnant"]) == ("G25.8", "", None)
+    assert first["smoker"] is False and first["rls_urge"] is True
+    assert (first["rls_nights_per_week"], first["sleep_quality"]) == (5, 2)
+    assert second["pregnant"] == "unknown" and second["sex"] == "female"
+    for name in ("height_cm", "weight_kg", "diagnoses", "medicines", "smoker", "rls_urge"):
+        assert second[name] is None or second[name] is pd.NA, name

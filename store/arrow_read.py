@@ -1,0 +1,58 @@
+"""Reading many rows as Arrow columns, straight from the database driver.
+
+SQLAlchemy's result rows run every cell through its type processor (parsing SQLite's text
+dates, making each time timezone-aware), and a DataFrame built from row objects converts
+them once more: 14 s for the 800,000 current profiles of a million-volunteer panel, where
+matching them takes a fraction of a second. Here the statement is still built by SQLAlchemy
+and compiled for the store's dialect, but runs on the driver's own cursor, and each slice of
+rows becomes Arrow columns at once, converted per column (vectorised): about half the time.
+
+(ADBC's drivers would fill Arrow columns in C, but its SQLite driver, with its own copy of
+SQLite, broke the write-ahead log of connections open on the same file: disk I/O errors.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection
+from sqlalchemy.sql import Select
+
+#: Rows converted at once: keeps the driver's Python objects to a slice of the result.
+SLICE = 100_000
+
+
+def read_arrow(connection: Connection, statement: Select[Any], schema: pa.Schema) -> pa.Table:
+    """Run ``statement`` (its columns named as ``schema``'s) and return the rows as an Arrow
+    table of ``schema``."""
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.cursor()  # the driver's: rows of plain tuples
+    try:
+        cursor.execute(str(sql))
+        slices = [_columns(schema, [])]
+        while rows := cursor.fetchmany(SLICE):
+            slices.append(_columns(schema, rows))
+    finally:
+        cursor.close()
+    return pa.concat_tables(slices)
+
+
+def _columns(schema: pa.Schema, rows: Sequence[Any]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.table(
+        [_as(pa.array(column), field.type) for column, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+def _as(column: pa.Array, wanted: pa.DataType) -> pa.Array:
+    if column.type == wanted:
+        return column
+    if pa.types.is_timestamp(wanted) and pa.types.is_string(column.type):
+        # SQLite keeps times as text ('2025-01-22 21:27:56.000000'), in UTC (store.tables).
+        naive = column.cast(pa.timestamp(wanted.unit))
+        return pc.assume_timezone(naive, wanted.tz) if wanted.tz else naive
+    return column.cast(wanted)
