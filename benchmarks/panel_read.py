@@ -47,7 +47,8 @@ def main() -> None:
 def _read_both_ways(data_dir: Path, runs: int) -> tuple[list[float], list[float]]:
     from sqlalchemy import select
 
-    from store.candidates import PROFILE_SCHEMA, contactable, contactable_profiles
+    from matching.panel import PROFILE_SCHEMA
+    from store.candidates import contactable, contactable_profiles
     from store.panel_store import PanelStore
     from store.tables import Profile, Volunteer
 

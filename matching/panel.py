@@ -18,27 +18,31 @@ from matching.regions import regions_of
 from schemas.study_checks import covers
 from schemas.study_fields import FIELDS
 
-#: The columns ``prepare_panel`` reads: a volunteer's current profile (``store.matching``).
-PROFILE_COLUMNS = (
-    "volunteer_id",
-    "submission_id",
-    "submitted_at",
-    "birth_date",
-    "sex",
-    "postcode",
-    "height_cm",
-    "weight_kg",
-    "diagnoses",
-    "medicines",
-    "pregnant",
-    "smoker",
-    "rls_urge",
-    "rls_at_rest",
-    "rls_relieved_by_movement",
-    "rls_evening",
-    "rls_nights_per_week",
-    "sleep_quality",
+#: What ``prepare_panel`` reads: each volunteer's current profile, as ``store.candidates``
+#: reads it from the store (a DataFrame of these columns; Arrow-backed or not).
+PROFILE_SCHEMA = pa.schema(
+    [
+        ("volunteer_id", pa.string()),
+        ("submission_id", pa.string()),
+        ("submitted_at", pa.timestamp("us", tz="UTC")),
+        ("birth_date", pa.date32()),
+        ("sex", pa.string()),
+        ("postcode", pa.string()),
+        ("height_cm", pa.int32()),
+        ("weight_kg", pa.float64()),
+        ("diagnoses", pa.string()),
+        ("medicines", pa.string()),
+        ("pregnant", pa.string()),
+        ("smoker", pa.bool_()),
+        ("rls_urge", pa.bool_()),
+        ("rls_at_rest", pa.bool_()),
+        ("rls_relieved_by_movement", pa.bool_()),
+        ("rls_evening", pa.bool_()),
+        ("rls_nights_per_week", pa.int32()),
+        ("sleep_quality", pa.int32()),
+    ]
 )
+PROFILE_COLUMNS = tuple(PROFILE_SCHEMA.names)
 
 
 @dataclass(frozen=True)

@@ -27,36 +27,12 @@ from sqlalchemy import (
 )
 
 from matching.funnel import Funnel
+from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
 from store.bulk import insert_frame
 from store.tables import Candidate, MatchRun, Profile, Volunteer
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
-
-
-#: The columns matching reads, as Arrow types.
-PROFILE_SCHEMA = pa.schema(
-    [
-        ("volunteer_id", pa.string()),
-        ("submission_id", pa.string()),
-        ("submitted_at", pa.timestamp("us", tz="UTC")),
-        ("birth_date", pa.date32()),
-        ("sex", pa.string()),
-        ("postcode", pa.string()),
-        ("height_cm", pa.int32()),
-        ("weight_kg", pa.float64()),
-        ("diagnoses", pa.string()),
-        ("medicines", pa.string()),
-        ("pregnant", pa.string()),
-        ("smoker", pa.bool_()),
-        ("rls_urge", pa.bool_()),
-        ("rls_at_rest", pa.bool_()),
-        ("rls_relieved_by_movement", pa.bool_()),
-        ("rls_evening", pa.bool_()),
-        ("rls_nights_per_week", pa.int32()),
-        ("sleep_quality", pa.int32()),
-    ]
-)
 
 
 def contactable_profiles(connection: Connection) -> pd.DataFrame:

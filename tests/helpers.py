@@ -13,6 +13,7 @@ from flows.ingest_flow import PLAIN_STEPS, ingest_file
 from ingest.summary import IngestSummary
 from panel.settings import get_settings
 from schemas.signup import SIGNUP_COLUMNS
+from schemas.study import StudyDefinition
 from schemas.withdrawal import WITHDRAWAL_COLUMNS
 from store.panel_store import PanelStore
 from store.tables import Base
@@ -94,3 +95,24 @@ def snapshot(store: PanelStore) -> dict[str, list[tuple[Any, ...]]]:
             )
             for table in PANEL_TABLES
         }
+
+
+def study_of(
+    inclusion: list[dict[str, Any]],
+    exclusion: Sequence[dict[str, Any]] = (),
+    *,
+    study_id: str = "case",
+    status: str = "draft",
+) -> StudyDefinition:
+    """A study of these criteria (dicts as a study file writes them), the rest filled in."""
+    return StudyDefinition.model_validate(
+        {
+            "id": study_id,
+            "title": study_id,
+            "status": status,
+            "recruitment_target": 1,
+            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
+            "inclusion": inclusion,
+            "exclusion": list(exclusion),
+        }
+    )

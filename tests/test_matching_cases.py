@@ -16,8 +16,8 @@ from matching.evidence import evidence_frame
 from matching.funnel import attrition_funnel
 from matching.panel import PROFILE_COLUMNS, prepare_panel
 from matching.regions import region_of
-from schemas.study import StudyDefinition
 from schemas.study_fields import Region
+from tests.helpers import study_of
 
 AS_OF = date(2026, 11, 28)
 
@@ -38,16 +38,7 @@ def person(**values: Any) -> dict[str, Any]:
 def outcomes_of(
     criterion: dict[str, Any], *people: dict[str, Any], as_of: date = AS_OF
 ) -> list[str]:
-    study = StudyDefinition.model_validate(
-        {
-            "id": "case",
-            "title": "case",
-            "status": "draft",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [{"id": "c", "label": "c", **criterion}],
-        }
-    )
+    study = study_of([{"id": "c", "label": "c", **criterion}])
     match = match_study(study, prepare_panel(pd.DataFrame(list(people)), as_of))
     return [["not_met", "unknown", "met"][v] for v in match.outcomes["c"]]
 
@@ -186,18 +177,10 @@ def test_at_least_n_of_counts_unknowns_as_possible() -> None:
 
 
 def test_the_funnel_counts_remaining_lost_and_lost_only_here() -> None:
-    study = StudyDefinition.model_validate(
-        {
-            "id": "funnel",
-            "title": "funnel",
-            "status": "draft",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [
-                {"id": "adult", "label": "18-75", "field": "age", "at_least": 18, "at_most": 75}
-            ],
-            "exclusion": [{"id": "smokes", "label": "smokes", "field": "smoker", "equals": True}],
-        }
+    study = study_of(
+        [{"id": "adult", "label": "18-75", "field": "age", "at_least": 18, "at_most": 75}],
+        [{"id": "smokes", "label": "smokes", "field": "smoker", "equals": True}],
+        study_id="funnel",
     )
     people = pd.DataFrame(
         [
@@ -219,28 +202,22 @@ def test_the_funnel_counts_remaining_lost_and_lost_only_here() -> None:
 
 
 def test_evidence_says_what_was_found_and_when() -> None:
-    study = StudyDefinition.model_validate(
-        {
-            "id": "evidence",
-            "title": "evidence",
-            "status": "draft",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [
-                {"id": "age", "label": "age", "field": "age", "at_least": 18},
-                {"id": "rls", "label": "rls", "diagnoses": ["G25.8", "G25.81"]},
-                {"id": "where", "label": "where", "field": "region", "equals": "midtjylland"},
-                {
-                    "id": "either",
-                    "label": "either",
-                    "any": [
-                        {"id": "smokes", "label": "smokes", "field": "smoker", "equals": True},
-                        {"id": "tall", "label": "tall", "field": "height_cm", "at_least": 190},
-                    ],
-                },
-            ],
-            "exclusion": [{"id": "iron", "label": "iron", "medicines": ["B03A"]}],
-        }
+    study = study_of(
+        [
+            {"id": "age", "label": "age", "field": "age", "at_least": 18},
+            {"id": "rls", "label": "rls", "diagnoses": ["G25.8", "G25.81"]},
+            {"id": "where", "label": "where", "field": "region", "equals": "midtjylland"},
+            {
+                "id": "either",
+                "label": "either",
+                "any": [
+                    {"id": "smokes", "label": "smokes", "field": "smoker", "equals": True},
+                    {"id": "tall", "label": "tall", "field": "height_cm", "at_least": 190},
+                ],
+            },
+        ],
+        [{"id": "iron", "label": "iron", "medicines": ["B03A"]}],
+        study_id="evidence",
     )
     people = [
         person(diagnoses="G25.81|I10|G25.8", medicines="", smoker=True),
@@ -275,19 +252,13 @@ def test_evidence_says_what_was_found_and_when() -> None:
 
 
 def test_candidate_records_are_json_with_the_criteria_in_order() -> None:
-    study = StudyDefinition.model_validate(
-        {
-            "id": "quoted",
-            "title": "quoted",
-            "status": "draft",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [
-                {"id": "age", "label": "Alder", "field": "age", "at_least": 18},
-                {"id": "where", "label": "Region", "field": "region", "equals": "sjaelland"},
-                {"id": "smokes", "label": "ryger", "field": "smoker", "equals": True},
-            ],
-        }
+    study = study_of(
+        [
+            {"id": "age", "label": "Alder", "field": "age", "at_least": 18},
+            {"id": "where", "label": "Region", "field": "region", "equals": "sjaelland"},
+            {"id": "smokes", "label": "ryger", "field": "smoker", "equals": True},
+        ],
+        study_id="quoted",
     )
     people = [
         person(volunteer_id="V1", postcode="4000", smoker=True),

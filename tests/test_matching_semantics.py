@@ -17,6 +17,7 @@ from matching.panel import PROFILE_COLUMNS, prepare_panel
 from matching.reference import evaluate
 from schemas.study import StudyDefinition
 from schemas.study_fields import FIELDS, FieldKind
+from tests.helpers import study_of
 
 DIAGNOSES = [
     "G25.8",
@@ -152,16 +153,10 @@ def studies(draw: st.DrawFn) -> StudyDefinition:
             node["not"] = named(node["not"])
         return node
 
-    return StudyDefinition.model_validate(
-        {
-            "id": "random",
-            "title": "random",
-            "status": "draft",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [named(t) for t in draw(st.lists(trees, min_size=1, max_size=3))],
-            "exclusion": [named(t) for t in draw(st.lists(trees, max_size=2))],
-        }
+    return study_of(
+        [named(t) for t in draw(st.lists(trees, min_size=1, max_size=3))],
+        [named(t) for t in draw(st.lists(trees, max_size=2))],
+        study_id="random",
     )
 
 

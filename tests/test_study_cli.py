@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from panel import console
 from panel.cli import app
 from store.panel_store import PanelStore
-from tests.helpers import ingest, signup, submission_id, write_signups
+from tests.helpers import ingest, signup, study_of, submission_id, write_signups
 
 STUDIES = Path(__file__).parent.parent / "data_samples" / "studies"
 SAMPLES = Path(__file__).parent.parent / "data_samples"
@@ -111,24 +111,16 @@ def test_candidates_export_is_pseudonymous_and_formula_safe(
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
-    from schemas.study import StudyDefinition
 
     people = [
         signup(indsendelse_id=submission_id(i), email=f"p{i}@example.dk", fornavn="Hemmelig")
         for i in range(3)
     ]
     ingest(store, write_signups(tmp_path / "a.csv", people))
-    study = StudyDefinition.model_validate(
-        {
-            "id": "formula",
-            "title": "formula",
-            "status": "recruiting",
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": [
-                {"id": "adult", "label": '=HYPERLINK("http://x")', "field": "age", "at_least": 18}
-            ],
-        }
+    study = study_of(
+        [{"id": "adult", "label": '=HYPERLINK("http://x")', "field": "age", "at_least": 18}],
+        study_id="formula",
+        status="recruiting",
     )
     store.publish_study(study, "", "test", datetime.now(UTC))
     profiles, _ = store.contactable_profiles()
