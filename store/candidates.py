@@ -13,18 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import (
-    JSON,
-    Connection,
-    Text,
-    bindparam,
-    cast,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, or_, select, update
 
 from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
