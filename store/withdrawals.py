@@ -35,7 +35,15 @@ from sqlalchemy import (
 
 from store.bulk import insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
-from store.tables import Contact, Erasure, Profile, QuarantinedRecord, Volunteer, Withdrawal
+from store.tables import (
+    Candidate,
+    Contact,
+    Erasure,
+    Profile,
+    QuarantinedRecord,
+    Volunteer,
+    Withdrawal,
+)
 
 #: How actions are stored (``WithdrawalAction`` member names): afmeld and slet in the export.
 UNSUBSCRIBE, ERASE = "unsubscribe", "erase"
@@ -162,6 +170,8 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
         .where(Volunteer.volunteer_id == volunteer_id)
         .values(email_hash=None, current_submission_id=None, erased_at=erased_at)
     )
+    # Candidate rows carry health evidence ("diagnosis G25.8 reported ..."): they go too.
+    connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
     connection.execute(
         delete(Profile).where(
             and_(Profile.volunteer_id == volunteer_id, Profile.submitted_at <= erased_at)

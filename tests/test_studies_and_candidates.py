@@ -187,3 +187,19 @@ def test_the_panel_reads_back_as_stored(store: PanelStore, tmp_path: Path) -> No
     assert second["pregnant"] == "unknown" and second["sex"] == "female"
     for name in ("height_cm", "weight_kg", "diagnoses", "medicines", "smoker", "rls_urge"):
         assert second[name] is None or second[name] is pd.NA, name
+
+
+def test_erasure_removes_the_candidate_rows_and_their_evidence(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(1), rls_person(2)]))
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    assert len(match_and_record(store, "rls-magnesium")) == 2
+    ingest(
+        store,
+        write_withdrawals(tmp_path / "w.csv", [("p2@example.dk", "01-04-2026 10:00:00", "slet")]),
+    )
+    with store.engine.connect() as connection:
+        left = connection.execute(select(Candidate.volunteer_id, Candidate.explanation)).all()
+    assert len(left) == 1 and "G25.8" in str(left[0].explanation)
+    assert len(store.candidate_list("rls-magnesium")) == 1
