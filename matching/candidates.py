@@ -22,7 +22,7 @@ from matching.evidence import distinct_cases, explain
 def candidate_records(match: StudyMatch) -> pd.DataFrame:
     """volunteer_id, submission_id, status, and as JSON text: unknown_criteria (the criterion
     ids to screen) and explanation (``{criterion id: [outcome, evidence], ...}`` in the order
-    written; the labels are in the study version)."""
+    written; the labels are in the study version); then age, sex and region."""
     rows = match.candidates
     taken = pa.array(rows, pa.int64())
     return pa.table(
@@ -32,8 +32,21 @@ def candidate_records(match: StudyMatch) -> pd.DataFrame:
             "status": pa.array(match.status(rows), pa.string()),
             "unknown_criteria": _to_screen(match, rows),
             "explanation": _explanation(match, rows),
+            **_filters(match, rows),
         }
     ).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _filters(match: StudyMatch, rows: np.ndarray) -> dict[str, pa.Array]:
+    """Age, sex and region on the match date: what coordinators filter candidate lists by."""
+    fields = match.panel.fields
+    age = fields["age"]
+    columns = {"age": pa.array(age.values[rows], mask=~age.known[rows]).cast(pa.int16())}
+    for name in ("sex", "region"):
+        field = fields[name]
+        positions = pa.array(field.values[rows], pa.int8(), mask=~field.known[rows])
+        columns[name] = pa.array(field.choices, pa.string()).take(positions)
+    return columns
 
 
 def _explanation(match: StudyMatch, rows: np.ndarray) -> pa.Array:

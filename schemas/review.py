@@ -8,6 +8,11 @@ study and profile versions it was made on.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.study_fields import Region
 
 
 class Role(StrEnum):
@@ -62,3 +67,33 @@ LOCKOUT_AFTER = 5
 LOCKOUT_MINUTES = 15
 #: A session ends after this long without a request.
 SESSION_IDLE_MINUTES = 60
+
+
+class CandidateQuery(BaseModel):
+    """A filtered, sorted page of a candidate list, as the review app's address states it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["eligible", "needs_screening"] | None = None
+    state: ReviewState | None = None
+    region: Region | None = None
+    sex: Literal["female", "male", "other"] | None = None
+    age_min: int | None = Field(None, ge=0, le=130)
+    age_max: int | None = Field(None, ge=0, le=130)
+    #: Needs screening on this criterion (its id).
+    screen: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
+    sort: Literal["volunteer_id", "age", "region", "status", "state"] = "status"
+    descending: bool = False
+    page: int = Field(1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_unset(cls, values: Any) -> Any:
+        """A form's empty select ("any region") sends ``region=``: no filter."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if v != ""}
+        return values
+
+
+#: Candidates on one page of the list.
+PAGE_SIZE = 50

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, or_, select, update
@@ -67,8 +68,8 @@ def record_match(
     """Record the run and bring the study's candidate list up to date: new candidates are
     added, known ones updated, and those who no longer fit are marked, not deleted.
 
-    ``candidates``: volunteer_id, submission_id, status, and unknown_criteria and explanation
-    as JSON text (``matching.candidates``)."""
+    ``candidates``: volunteer_id, submission_id, status, unknown_criteria and explanation as
+    JSON text, age, sex and region (``matching.candidates``)."""
     run = connection.execute(
         insert(MatchRun).values(
             study_id=funnel.study_id,
@@ -112,6 +113,9 @@ def record_match(
                 as_of=as_of,
                 unknown_criteria=_json_text("b_unknown", connection),
                 explanation=_json_text("b_explanation", connection),
+                age=bindparam("b_age"),
+                sex=bindparam("b_sex"),
+                region=bindparam("b_region"),
                 updated_at=now,
             ),
             [
@@ -121,6 +125,7 @@ def record_match(
                     "b_submission_id": row["submission_id"],
                     "b_unknown": row["unknown_criteria"],
                     "b_explanation": row["explanation"],
+                    **{f"b_{name}": _plain(row[name]) for name in ("age", "sex", "region")},
                 }
                 for row in known.to_dict("records")
             ],
@@ -137,6 +142,13 @@ def record_match(
             .values(status=NO_LONGER_ELIGIBLE, match_run_id=run, as_of=as_of, updated_at=now)
         )
     return int(run)
+
+
+def _plain(value: Any) -> Any:
+    """A driver value: None for a missing one, Python int for a NumPy/Arrow integer."""
+    if value is None or value is pd.NA:
+        return None
+    return int(value) if isinstance(value, int | np.integer) else value
 
 
 def _json_text(name: str, connection: Connection) -> Any:

@@ -317,5 +317,96 @@ class Candidate(Base):
     unknown_criteria: Mapped[list[str]] = mapped_column(JSON)
     #: Per criterion id, in the order written: [outcome, evidence] (labels: the study version).
     explanation: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    #: What coordinators filter on, as of the match: age in years, sex, region (or NULL).
+    age: Mapped[int | None]
+    sex: Mapped[str | None] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(16))
     first_matched_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: undecided, approved, rejected or deferred (``schemas.review.ReviewState``).
+    review_state: Mapped[str] = mapped_column(String(12), server_default="undecided")
+    #: Raised by every decision: a decision names the version it saw (optimistic locking).
+    review_version: Mapped[int] = mapped_column(server_default="0")
+
+    __table_args__ = (Index(None, "study_id", "status", "review_state"),)
+
+
+class ReviewUser(Base):
+    """Someone who may log in to the review app (staff, never volunteers)."""
+
+    __tablename__ = "review_user"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    #: Lower case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: coordinator, researcher or admin (``schemas.review.Role``)
+    role: Mapped[str] = mapped_column(String(12))
+    #: argon2id, with its parameters and salt.
+    password_hash: Mapped[str]
+    failed_logins: Mapped[int] = mapped_column(server_default="0")
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class StudyGrant(Base):
+    """A study a user may see (admins see every study without one)."""
+
+    __tablename__ = "study_grant"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_user.user_id"), primary_key=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"), primary_key=True)
+    granted_at: Mapped[datetime]
+    granted_by: Mapped[str]
+
+
+class UserSession(Base):
+    """A logged-in browser: the cookie holds a random token, the store only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_user.user_id"), index=True)
+    #: Every form and htmx request of the session carries it (CSRF).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Decision(Base):
+    """Every decision on a candidate, kept for good: who, when, on which versions."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index(None, "study_id", "volunteer_id"),)
+
+    decision_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"))
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteer.volunteer_id"))
+    #: approve, reject, defer or note (``schemas.review.Action``)
+    action: Mapped[str] = mapped_column(String(8))
+    #: For a rejection: a key of ``schemas.review.REJECT_REASONS``.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str]
+    decided_at: Mapped[datetime]
+    #: The study version and the profile version (submission) the decision was made on.
+    study_version: Mapped[str] = mapped_column(String(16))
+    submission_id: Mapped[str] = mapped_column(String(36))
+
+
+class AccessLog(Base):
+    """Who looked at which candidate list or candidate, and when (GDPR accountability)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index(None, "study_id", "at"),)
+
+    access_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    study_id: Mapped[str] = mapped_column(String(64))
+    #: e.g. "candidate list", "candidate", "export csv"
+    what: Mapped[str] = mapped_column(String(32))
+    #: The candidate, when one was looked at.
+    volunteer_id: Mapped[str | None] = mapped_column(String(16))
+    #: The filters in effect, as the address shows them.
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -38,6 +38,7 @@ from store.pseudonyms import new_volunteer_ids
 from store.tables import (
     Candidate,
     Contact,
+    Decision,
     Erasure,
     Profile,
     QuarantinedRecord,
@@ -172,6 +173,10 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
     )
     # Candidate rows carry health evidence ("diagnosis G25.8 reported ..."): they go too.
     connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
+    # Coordinators' notes may repeat what they learned; the decisions themselves stay.
+    connection.execute(
+        update(Decision).where(Decision.volunteer_id == volunteer_id).values(note=None)
+    )
     connection.execute(
         delete(Profile).where(
             and_(Profile.volunteer_id == volunteer_id, Profile.submitted_at <= erased_at)

@@ -1,0 +1,221 @@
+"""Candidate review in the store: pages and filters, decisions with optimistic locking, stale
+profiles, bulk decisions, users, lockout and sessions; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Role
+from store import decisions, review_users
+from store.decisions import DecisionConflict, DecisionRefused
+from store.panel_store import PanelStore
+from tests.helpers import ingest, write_signups, write_withdrawals
+from tests.test_studies_and_candidates import STUDIES, match_and_record, publish, rls_person
+
+SAMPLES = Path(__file__).parent.parent / "data_samples"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+RLS = "rls-magnesium"
+
+
+@pytest.fixture
+def matched(store: PanelStore) -> PanelStore:
+    """The sample panel, with the RLS trial published and matched."""
+    ingest(store, SAMPLES / "signups.csv")
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    return store
+
+
+def everyone(store: PanelStore, **filters: object) -> list[decisions.CandidateRow]:
+    rows, page = [], 1
+    while True:
+        query = CandidateQuery.model_validate({**filters, "page": page})
+        with store.engine.connect() as connection:
+            found = decisions.candidate_page(connection, RLS, query)
+        rows += found.rows
+        if page >= found.pages:
+            return rows
+        page += 1
+
+
+def test_filters_select_exactly_the_matching_candidates(matched: PanelStore) -> None:
+    all_rows = everyone(matched)
+    assert len(all_rows) > 10 and len({r.volunteer_id for r in all_rows}) == len(all_rows)
+    screen = next(r.unknown_criteria[0] for r in all_rows if r.unknown_criteria)
+    cases = {
+        "status": ({"status": "eligible"}, lambda r: r.status == "eligible"),
+        "region": ({"region": "midtjylland"}, lambda r: r.region == "midtjylland"),
+        "sex": ({"sex": "female"}, lambda r: r.sex == "female"),
+        "age": ({"age_min": 40, "age_max": 59}, lambda r: r.age is not None and 40 <= r.age <= 59),
+        "screen": ({"screen": screen}, lambda r: screen in r.unknown_criteria),
+    }
+    for name, (filters, wanted) in cases.items():
+        found = {r.volunteer_id for r in everyone(matched, **filters)}
+        assert found == {r.volunteer_id for r in all_rows if wanted(r)}, name
+        assert found, name
+
+
+def test_pages_are_sorted_and_complete(matched: PanelStore) -> None:
+    by_age = everyone(matched, sort="age", descending="true")
+    ages = [r.age for r in by_age if r.age is not None]
+    assert ages == sorted(ages, reverse=True)
+    with matched.engine.connect() as connection:
+        first = decisions.candidate_page(connection, RLS, CandidateQuery())
+    assert len(first.rows) == min(PAGE_SIZE, first.total) and first.total == len(by_age)
+
+
+def test_a_decision_is_kept_with_who_when_and_the_versions(matched: PanelStore) -> None:
+    (one, *_) = everyone(matched, status="eligible")
+    with matched.engine.begin() as connection:
+        after = decisions.decide(
+            connection, RLS, one.volunteer_id, Action.APPROVE, actor="anna@example.dk",
+            now=NOW, seen_version=one.review_version,
+        )  # fmt: skip
+        decisions.decide(
+            connection, RLS, one.volunteer_id, Action.NOTE, actor="bo@example.dk",
+            now=NOW + timedelta(minutes=1), seen_version=None, note="called, keen",
+        )  # fmt: skip
+        history = decisions.history(connection, RLS, one.volunteer_id)
+    assert after.review_state == "approved" and after.review_version == one.review_version + 1
+    assert [(d.action, d.decided_by, d.note) for d in history] == [
+        ("note", "bo@example.dk", "called, keen"),
+        ("approve", "anna@example.dk", None),
+    ]
+    assert history[1].study_version == one.study_version
+    assert history[1].submission_id == one.submission_id
+
+
+def test_the_second_of_two_concurrent_decisions_is_told_not_lost(matched: PanelStore) -> None:
+    (one, *_) = everyone(matched, status="eligible")
+    seen = one.review_version
+    with matched.engine.begin() as connection:
+        decisions.decide(
+            connection, RLS, one.volunteer_id, Action.APPROVE, actor="a", now=NOW,
+            seen_version=seen,
+        )  # fmt: skip
+    with matched.engine.begin() as connection, pytest.raises(DecisionConflict) as conflict:
+        decisions.decide(
+            connection, RLS, one.volunteer_id, Action.REJECT, actor="b", now=NOW,
+            seen_version=seen, reason="declined",
+        )  # fmt: skip
+    assert conflict.value.current.review_state == "approved"
+    with matched.engine.connect() as connection:
+        assert len(decisions.history(connection, RLS, one.volunteer_id)) == 1
+
+
+def test_rejections_need_a_reason_and_other_needs_a_note(matched: PanelStore) -> None:
+    (one, *_) = everyone(matched)
+    with matched.engine.begin() as connection:
+        for reason, note in ((None, None), ("because", None), ("other", " ")):
+            with pytest.raises(DecisionRefused):
+                decisions.decide(
+                    connection, RLS, one.volunteer_id, Action.REJECT, actor="a", now=NOW,
+                    seen_version=None, reason=reason, note=note,
+                )  # fmt: skip
+        with pytest.raises(DecisionRefused, match="not on the candidate list"):
+            decisions.decide(
+                connection, RLS, "VNOTACANDIDAT", Action.DEFER, actor="a", now=NOW,
+                seen_version=None,
+            )  # fmt: skip
+
+
+def test_a_changed_profile_cannot_be_approved_until_matched_again(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(1), rls_person(2)]))
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    newer = rls_person(3, email="p2@example.dk", indsendt="01-06-2026 10:00:00", postnummer="2100")
+    ingest(store, write_signups(tmp_path / "b.csv", [newer]))
+    stale = [r for r in everyone(store) if r.stale]
+    assert len(stale) == 1 and not stale[0].approvable
+    with store.engine.begin() as connection, pytest.raises(DecisionRefused, match="changed"):
+        decisions.decide(
+            connection, RLS, stale[0].volunteer_id, Action.APPROVE, actor="a", now=NOW,
+            seen_version=None,
+        )  # fmt: skip
+    with store.engine.begin() as connection:  # deferring is fine
+        decisions.decide(
+            connection, RLS, stale[0].volunteer_id, Action.DEFER, actor="a", now=NOW,
+            seen_version=None,
+        )  # fmt: skip
+    match_and_record(store, RLS)
+    (fresh,) = [r for r in everyone(store) if r.volunteer_id == stale[0].volunteer_id]
+    assert fresh.approvable and fresh.region == "hovedstaden"
+
+
+def test_bulk_approval_takes_the_open_ones_of_the_filter(matched: PanelStore) -> None:
+    eligible = everyone(matched, status="eligible")
+    first = eligible[0]
+    with matched.engine.begin() as connection:
+        decisions.decide(
+            connection, RLS, first.volunteer_id, Action.REJECT, actor="a", now=NOW,
+            seen_version=None, reason="declined",
+        )  # fmt: skip
+        result = decisions.decide_all(
+            connection, RLS, CandidateQuery(status="eligible"), Action.APPROVE,
+            actor="b", now=NOW,
+        )  # fmt: skip
+    assert result.decided == len(eligible) - 1 and result.skipped == {"already rejected": 1}
+    states = {r.volunteer_id: r.review_state for r in everyone(matched, status="eligible")}
+    assert states.pop(first.volunteer_id) == "rejected"
+    assert set(states.values()) == {"approved"}
+    assert all(r.review_state == "undecided" for r in everyone(matched, status="needs_screening"))
+
+
+def test_erasure_keeps_decisions_but_not_their_notes(store: PanelStore, tmp_path: Path) -> None:
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(1)]))
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    (one,) = everyone(store)
+    with store.engine.begin() as connection:
+        decisions.decide(
+            connection, RLS, one.volunteer_id, Action.NOTE, actor="a", now=NOW,
+            seen_version=None, note="mentioned a kidney problem",
+        )  # fmt: skip
+    ingest(store, write_withdrawals(tmp_path / "w.csv", [("p1@example.dk", "01-04-2026 10:00:00", "slet")]))  # fmt: skip
+    with store.engine.connect() as connection:
+        (kept,) = decisions.history(connection, RLS, one.volunteer_id)
+    assert kept.action == "note" and kept.note is None
+
+
+def test_users_grants_lockout_and_sessions(matched: PanelStore) -> None:
+    with matched.engine.begin() as connection:
+        user_id = review_users.add_user(
+            connection, " Anna@Example.DK ", Role.COORDINATOR, "hash", "admin", NOW
+        )
+        with pytest.raises(review_users.UserExists):
+            review_users.add_user(connection, "anna@example.dk", Role.ADMIN, "h", "admin", NOW)
+        with pytest.raises(review_users.UnknownStudy):
+            review_users.grant(connection, user_id, ["nope"], "admin", NOW)
+        review_users.grant(connection, user_id, [RLS], "admin", NOW)
+        found = review_users.user_by_email(connection, "ANNA@example.dk")
+        assert found is not None
+        user, password_hash = found
+        assert user.may_review(RLS) and not user.may_see("other") and password_hash == "hash"
+        for _ in range(LOCKOUT_AFTER - 1):
+            review_users.record_failed_login(connection, user_id, NOW)
+        assert review_users.locked_until(connection, user_id, NOW) is None
+        review_users.record_failed_login(connection, user_id, NOW)
+        until = review_users.locked_until(connection, user_id, NOW)
+        assert until is not None and until > NOW
+        assert review_users.locked_until(connection, user_id, until + timedelta(seconds=1)) is None
+        token = review_users.start_session(connection, user_id, NOW)
+        session = review_users.current_session(connection, token, NOW + timedelta(minutes=30))
+        assert session is not None and session.user.email == "anna@example.dk"
+        assert review_users.current_session(connection, "forged", NOW) is None
+        assert review_users.current_session(connection, token, NOW + timedelta(hours=2)) is None
+        token = review_users.start_session(connection, user_id, NOW)
+        review_users.end_session(connection, token)
+        assert review_users.current_session(connection, token, NOW) is None
+
+
+def test_a_researcher_never_reviews(matched: PanelStore) -> None:
+    with matched.engine.begin() as connection:
+        user_id = review_users.add_user(connection, "r@example.dk", Role.RESEARCHER, "h", "a", NOW)
+        review_users.grant(connection, user_id, [RLS], "admin", NOW)
+        user = review_users.user_by_id(connection, user_id)
+    assert user is not None and user.may_see(RLS) and not user.may_review(RLS)
