@@ -20,6 +20,7 @@ import typer
 
 from panel import reports
 from panel.console import err, out
+from panel.review_cli import decide, users_app
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
 
@@ -110,10 +111,13 @@ def config() -> None:
     reports.print_settings(out, get_settings())
 
 
-# The study commands live in panel/study_cli.py; registered here, after the panel's own.
+# Study and review commands live in panel/study_cli.py and panel/review_cli.py; registered
+# here, after the panel's own.
 app.add_typer(study_app, name="study")
 app.add_typer(candidates_app, name="candidates")
 app.command("match")(match)
+candidates_app.command("decide")(decide)
+app.add_typer(users_app, name="users")
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from panel.settings import Settings, get_settings  # noqa: E402
 from store.database import create_panel_engine, migrate  # noqa: E402
 from store.panel_store import PanelStore  # noqa: E402
 from store.tables import Base  # noqa: E402
+from tests.helpers import RLS, SAMPLES, STUDIES, ingest, match_and_record, publish  # noqa: E402
 
 POSTGRES_URL = os.environ.get("PANEL_TEST_POSTGRES_URL")
 #: A fixed key, so tests can compute the hashes the store keeps.
@@ -115,3 +116,12 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def matched(store: PanelStore) -> PanelStore:
+    """The sample panel, with the RLS trial published and matched."""
+    ingest(store, SAMPLES / "signups.csv")
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,19 @@ from sqlalchemy import select
 from data_samples.export_writer import write_export
 from flows.ingest_flow import PLAIN_STEPS, ingest_file
 from ingest.summary import IngestSummary
+from matching.candidates import candidate_records
+from matching.engine import match_study
+from matching.funnel import attrition_funnel
+from matching.panel import prepare_panel
 from panel.settings import get_settings
+from schemas.review import CandidateQuery
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
+from schemas.study_file import load_study
 from schemas.withdrawal import WITHDRAWAL_COLUMNS
+from store import decisions
 from store.panel_store import PanelStore
-from store.tables import Base
+from store.tables import Base, Candidate
 
 #: Tables holding panel data (the audit log and the archive register are not panel data).
 PANEL_TABLES = [
@@ -116,3 +124,56 @@ def study_of(
             "exclusion": list(exclusion),
         }
     )
+
+
+# --- studies and candidate lists ----------------------------------------------------------
+
+SAMPLES = Path(__file__).parent.parent / "data_samples"
+STUDIES = SAMPLES / "studies"
+RLS = "rls-magnesium"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+AS_OF = date(2026, 11, 28)
+
+
+def publish(store: PanelStore, path: Path, text: str | None = None) -> object:
+    loaded = load_study(path)
+    assert loaded.definition is not None
+    return store.publish_study(loaded.definition, text or loaded.text, "researcher", NOW)
+
+
+def rls_person(number: int, **cells: str) -> dict[str, str]:
+    return signup(
+        **{
+            "indsendelse_id": submission_id(number),
+            "email": f"p{number}@example.dk",
+            "diagnoser": "G25.8",
+            **cells,
+        }
+    )
+
+
+def match_and_record(
+    store: PanelStore, study_id: str, as_of: date = AS_OF
+) -> list[tuple[str, str]]:
+    profiles, _ = store.contactable_profiles()
+    study = store.study_definition(study_id)
+    assert study is not None
+    match = match_study(study, prepare_panel(profiles, as_of))
+    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", NOW)
+    with store.engine.connect() as connection:
+        return sorted(
+            (row.volunteer_id, row.status)
+            for row in connection.execute(select(Candidate.volunteer_id, Candidate.status))
+        )
+
+
+def everyone(store: PanelStore, **filters: object) -> list[decisions.CandidateRow]:
+    rows, page = [], 1
+    while True:
+        query = CandidateQuery.model_validate({**filters, "page": page})
+        with store.engine.connect() as connection:
+            found = decisions.candidate_page(connection, RLS, query)
+        rows += found.rows
+        if page >= found.pages:
+            return rows
+        page += 1

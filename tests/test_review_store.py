@@ -3,7 +3,7 @@ profiles, bulk decisions, users, lockout and sessions; on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,33 +12,18 @@ from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Rol
 from store import decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
 from store.panel_store import PanelStore
-from tests.helpers import ingest, write_signups, write_withdrawals
-from tests.test_studies_and_candidates import STUDIES, match_and_record, publish, rls_person
-
-SAMPLES = Path(__file__).parent.parent / "data_samples"
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-RLS = "rls-magnesium"
-
-
-@pytest.fixture
-def matched(store: PanelStore) -> PanelStore:
-    """The sample panel, with the RLS trial published and matched."""
-    ingest(store, SAMPLES / "signups.csv")
-    publish(store, STUDIES / f"{RLS}.yaml")
-    match_and_record(store, RLS)
-    return store
-
-
-def everyone(store: PanelStore, **filters: object) -> list[decisions.CandidateRow]:
-    rows, page = [], 1
-    while True:
-        query = CandidateQuery.model_validate({**filters, "page": page})
-        with store.engine.connect() as connection:
-            found = decisions.candidate_page(connection, RLS, query)
-        rows += found.rows
-        if page >= found.pages:
-            return rows
-        page += 1
+from tests.helpers import (
+    NOW,
+    RLS,
+    STUDIES,
+    everyone,
+    ingest,
+    match_and_record,
+    publish,
+    rls_person,
+    write_signups,
+    write_withdrawals,
+)
 
 
 def test_filters_select_exactly_the_matching_candidates(matched: PanelStore) -> None:

@@ -10,24 +10,23 @@ from sqlalchemy import select
 
 from matching.candidates import candidate_records
 from matching.engine import match_study
-from matching.funnel import attrition_funnel
 from matching.panel import prepare_panel
-from schemas.study_file import load_study
 from store.candidates import NO_LONGER_ELIGIBLE
 from store.panel_store import PanelStore
 from store.tables import Candidate, StudyVersion
-from tests.helpers import ingest, signup, submission_id, write_signups, write_withdrawals
-
-STUDIES = Path(__file__).parent.parent / "data_samples" / "studies"
-SAMPLES = Path(__file__).parent.parent / "data_samples"
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-AS_OF = date(2026, 11, 28)
-
-
-def publish(store: PanelStore, path: Path, text: str | None = None) -> object:
-    loaded = load_study(path)
-    assert loaded.definition is not None
-    return store.publish_study(loaded.definition, text or loaded.text, "researcher", NOW)
+from tests.helpers import (
+    AS_OF,
+    SAMPLES,
+    STUDIES,
+    ingest,
+    match_and_record,
+    publish,
+    rls_person,
+    signup,
+    submission_id,
+    write_signups,
+    write_withdrawals,
+)
 
 
 def test_publishing_keeps_every_version(store: PanelStore, tmp_path: Path) -> None:
@@ -51,32 +50,6 @@ def test_publishing_keeps_every_version(store: PanelStore, tmp_path: Path) -> No
             .all()
         )
     assert "at_most: 75" in sources[0] and "at_most: 70" in sources[1]
-
-
-def match_and_record(
-    store: PanelStore, study_id: str, as_of: date = AS_OF
-) -> list[tuple[str, str]]:
-    profiles, _ = store.contactable_profiles()
-    study = store.study_definition(study_id)
-    assert study is not None
-    match = match_study(study, prepare_panel(profiles, as_of))
-    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", NOW)
-    with store.engine.connect() as connection:
-        return sorted(
-            (row.volunteer_id, row.status)
-            for row in connection.execute(select(Candidate.volunteer_id, Candidate.status))
-        )
-
-
-def rls_person(number: int, **cells: str) -> dict[str, str]:
-    return signup(
-        **{
-            "indsendelse_id": submission_id(number),
-            "email": f"p{number}@example.dk",
-            "diagnoser": "G25.8",
-            **cells,
-        }
-    )
 
 
 def test_only_contactable_volunteers_are_ever_candidates(store: PanelStore, tmp_path: Path) -> None:

@@ -1,0 +1,237 @@
+"""``panel users ...``, ``panel candidates decide`` and ``panel review``: who may review, deciding
+from scripts, and the review web app."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from panel.console import err, out
+from panel.settings import get_settings
+from schemas.review import REJECT_REASONS, Action, CandidateQuery, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from store.panel_store import PanelStore
+    from store.review_users import User
+
+users_app = typer.Typer(help="Who may use the review app.", no_args_is_help=True)
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+]
+Studies = Annotated[
+    list[str] | None,
+    typer.Option("--study", help="A study id to grant (repeatable).", show_default=False),
+]
+
+
+@users_app.command("add")
+def add_user(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address (their login).")],
+    role: Annotated[Role, typer.Option(help="What they may do.")],
+    study: Studies = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a user with a password (asked for twice, or read with --password-stdin)."""
+    from review.passwords import hash_password
+    from store import review_users
+
+    if "@" not in email:
+        _fail(f"'{email}' is not an e-mail address")
+    password = _new_password(password_stdin)
+    store = _store()
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        try:
+            user_id = review_users.add_user(
+                connection, email, role, hash_password(password), get_settings().actor, now
+            )
+            review_users.grant(connection, user_id, study or [], get_settings().actor, now)
+        except (review_users.UserExists, review_users.UnknownStudy) as problem:
+            _fail(str(problem))
+    granted = f", granted {', '.join(study)}" if study else ""
+    out.print(f"added {email.strip().lower()} as {role.value}{granted}")
+
+
+@users_app.command("grant")
+def grant(email: str, study: Studies = None) -> None:
+    """Grant a user more studies."""
+    from store import review_users
+
+    store = _store()
+    with store.engine.begin() as connection:
+        user = _user(connection, email)
+        try:
+            review_users.grant(
+                connection, user.user_id, study or [], get_settings().actor, datetime.now(UTC)
+            )
+        except review_users.UnknownStudy as problem:
+            _fail(str(problem))
+    out.print(f"{user.email} may now see {', '.join(sorted({*user.studies, *(study or [])}))}")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Every user, their role and the studies granted."""
+    from store import review_users
+
+    with _store().engine.connect() as connection:
+        users = review_users.all_users(connection)
+    if not users:
+        out.print("no users yet: `panel users add EMAIL --role coordinator --study ID`")
+    for user in users:
+        studies = "every study" if user.role is Role.ADMIN else ", ".join(sorted(user.studies))
+        out.print(f"{user.email}  {user.role.value}  {studies or 'no study granted'}")
+
+
+@users_app.command("unlock")
+def unlock(email: str) -> None:
+    """Lift a lockout after repeated failed logins."""
+    from store import review_users
+
+    with _store().engine.begin() as connection:
+        user = _user(connection, email)
+        review_users.unlock(connection, user.user_id)
+    out.print(f"{user.email} unlocked")
+
+
+@users_app.command("password")
+def password(email: str, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password (ends nobody's session: use it with care)."""
+    from review.passwords import hash_password
+    from store import review_users
+
+    new = _new_password(password_stdin)
+    with _store().engine.begin() as connection:
+        user = _user(connection, email)
+        review_users.set_password(connection, user.user_id, hash_password(new))
+        review_users.unlock(connection, user.user_id)
+    out.print(f"new password set for {user.email}")
+
+
+def decide(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    volunteer_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Candidates' volunteer ids (or --all-eligible).", show_default=False),
+    ] = None,
+    action: Annotated[
+        str, typer.Argument(help="approve, reject or defer.", show_default=False)
+    ] = "",
+    all_eligible: Annotated[
+        bool,
+        typer.Option("--all-eligible", help="Every eligible candidate still undecided."),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why (rejections): " + ", ".join(REJECT_REASONS) + ", or any text."),
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Who decides (default: PANEL_ACTOR).")] = None,
+) -> None:
+    """Approve, reject or defer candidates, for scripted use.
+
+    Each decision is kept with who, when, and the study and profile versions it was made on.
+    Approval is refused for a candidate whose profile changed since the match.
+    """
+    from store import decisions
+
+    ids = list(volunteer_ids or [])
+    if action not in (Action.APPROVE, Action.REJECT, Action.DEFER):
+        _fail(f"say what to do: approve, reject or defer (not '{action}')")
+    what = Action(action)
+    if bool(ids) == all_eligible:
+        _fail("name the candidates, or give --all-eligible (not both)")
+    key, note = _reason(reason)
+    who = actor or get_settings().actor
+    store = _store()
+    if store.study_definition(study_id) is None:
+        _fail(f"no published study {study_id!r} (see `panel study list`)")
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        if all_eligible:
+            try:
+                result = decisions.decide_all(
+                    connection,
+                    study_id,
+                    CandidateQuery(status="eligible"),
+                    what,
+                    actor=who,
+                    now=now,
+                    reason=key,
+                    note=note,
+                )
+            except decisions.DecisionRefused as problem:
+                _fail(str(problem))
+            skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items())
+            out.print(
+                f"{what.value}: {result.decided}" + (f"; skipped {skipped}" if skipped else "")
+            )
+            return
+        problems = []
+        for volunteer_id in ids:
+            try:
+                decisions.decide(
+                    connection,
+                    study_id,
+                    volunteer_id,
+                    what,
+                    actor=who,
+                    now=now,
+                    seen_version=None,
+                    reason=key,
+                    note=note,
+                )
+            except decisions.DecisionRefused as problem:
+                problems.append(str(problem))
+        if problems:
+            connection.rollback()
+            _fail("nothing decided: " + "; ".join(problems))
+    out.print(f"{what.value}: {len(ids)}")
+
+
+def _reason(text: str | None) -> tuple[str | None, str | None]:
+    """A listed reason's key, or 'other' with the text as the note."""
+    if text is None:
+        return None, None
+    return (text, None) if text in REJECT_REASONS else ("other", text)
+
+
+def _new_password(from_stdin: bool) -> str:
+    from review.passwords import password_problem
+
+    if from_stdin:
+        new = sys.stdin.readline().rstrip("\n")
+    else:
+        new = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(new)
+    if problem:
+        _fail(problem)
+    return new
+
+
+def _user(connection: Connection, email: str) -> User:
+    from store import review_users
+
+    found = review_users.user_by_email(connection, email)
+    if found is None:
+        _fail(f"no user {email.strip().lower()} (see `panel users list`)")
+    return found[0]
+
+
+def _store() -> PanelStore:
+    from panel.cli import open_store
+
+    return open_store()
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(1)

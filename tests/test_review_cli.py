@@ -1,0 +1,122 @@
+"""`panel users ...` and `panel candidates decide`: setting up reviewers and deciding from
+scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panel import console
+from panel.cli import app
+from store import decisions, review_users
+from store.panel_store import PanelStore
+from tests.helpers import (
+    RLS,
+    STUDIES,
+    everyone,
+    ingest,
+    match_and_record,
+    publish,
+    rls_person,
+    write_signups,
+)
+
+PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console.out, "width", 200)
+    monkeypatch.setattr(console.err, "width", 200)
+
+
+def panel(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_users_are_added_granted_and_listed(matched: PanelStore) -> None:
+    code, said, problem = panel(
+        "users", "add", "Anna@Example.dk", "--role", "coordinator", "--study", RLS,
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert code == 0, problem
+    assert "added anna@example.dk as coordinator, granted rls-magnesium" in said
+    assert panel("users", "add", "r@example.dk", "--role", "researcher", "--password-stdin",
+                 stdin=PASSWORD + "\n")[0] == 0  # fmt: skip
+    assert panel("users", "grant", "r@example.dk", "--study", RLS)[0] == 0
+    listed = panel("users", "list")[1]
+    assert "anna@example.dk  coordinator  rls-magnesium" in listed
+    assert "r@example.dk  researcher  rls-magnesium" in listed
+    with matched.engine.connect() as connection:
+        found = review_users.user_by_email(connection, "anna@example.dk")
+    assert found is not None and found[1].startswith("$argon2id$") and PASSWORD not in found[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--role", "coordinator"], "short\n", "at least 12 characters"),
+        (
+            ["--role", "coordinator", "--study", "nope"],
+            PASSWORD + "\n",
+            "no published study 'nope'",
+        ),
+        (["--role", "boss"], PASSWORD + "\n", "boss"),
+    ],
+)
+def test_bad_users_are_refused_with_one_line(
+    matched: PanelStore, args: list[str], stdin: str, message: str
+) -> None:
+    code, _, problem = panel("users", "add", "x@example.dk", *args, "--password-stdin", stdin=stdin)
+    assert code != 0 and message in problem
+    with matched.engine.connect() as connection:
+        assert review_users.user_by_email(connection, "x@example.dk") is None
+
+
+def test_a_second_user_with_the_same_address_is_refused(matched: PanelStore) -> None:
+    for expected in (0, 1):
+        code, _, problem = panel("users", "add", "a@example.dk", "--role", "admin",
+                                 "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        assert code == expected
+    assert "exists already" in problem
+
+
+def test_decide_by_id_and_for_all_eligible(matched: PanelStore) -> None:
+    eligible = everyone(matched, status="eligible")
+    first, second = eligible[0].volunteer_id, eligible[1].volunteer_id
+    code, said, problem = panel("candidates", "decide", RLS, first, "reject", "--reason",
+                                "moved abroad", "--actor", "anna")  # fmt: skip
+    assert code == 0 and "reject: 1" in said, problem
+    code, said, _ = panel("candidates", "decide", RLS, "--all-eligible", "approve")
+    assert code == 0 and f"approve: {len(eligible) - 1}; skipped 1 already rejected" in said
+    with matched.engine.connect() as connection:
+        (rejected,) = decisions.history(connection, RLS, first)
+        assert decisions.history(connection, RLS, second)[0].action == "approve"
+    assert (rejected.reason, rejected.note, rejected.decided_by) == (
+        "other",
+        "moved abroad",
+        "anna",
+    )
+
+
+def test_deciding_wrongly_changes_nothing(store: PanelStore, tmp_path: Path) -> None:
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(1), rls_person(2)]))
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    ids = [r.volunteer_id for r in everyone(store)]
+    newer = rls_person(3, email="p2@example.dk", indsendt="01-06-2026 10:00:00")
+    ingest(store, write_signups(tmp_path / "b.csv", [newer]))
+    code, _, problem = panel("candidates", "decide", RLS, *ids, "approve")
+    assert code == 1 and "nothing decided" in problem and "changed after the match" in problem
+    assert {r.review_state for r in everyone(store)} == {"undecided"}
+    for args, message in [
+        (["nope", ids[0], "approve"], "no published study 'nope'"),
+        ([RLS, ids[0]], "say what to do"),
+        ([RLS, "--all-eligible", ids[0], "defer"], "not both"),
+        ([RLS, ids[0], "reject"], "needs a reason"),
+    ]:
+        code, _, problem = panel("candidates", "decide", *args)
+        assert code == 1 and message in problem, args
