@@ -19,6 +19,7 @@ def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:
         row = {
             "volunteer_id": candidate["volunteer_id"],
             "status": candidate["status"],
+            **({"review": candidate["review_state"]} if "review_state" in candidate else {}),
             "to_screen": ", ".join(candidate["unknown_criteria"]),
             "profile_version": candidate["submission_id"],
             "study_version": candidate["study_version"],

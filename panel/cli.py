@@ -20,7 +20,7 @@ import typer
 
 from panel import reports
 from panel.console import err, out
-from panel.review_cli import decide, users_app
+from panel.review_cli import decide, review, users_app
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
 
@@ -118,6 +118,7 @@ app.add_typer(candidates_app, name="candidates")
 app.command("match")(match)
 candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
+app.command("review")(review)
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]

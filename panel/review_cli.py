@@ -235,3 +235,20 @@ def _store() -> PanelStore:
 def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)
+
+
+def review(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the review web app (default http://127.0.0.1:8000).
+
+    Coordinators log in with accounts from `panel users add`. Cookies are Secure: browsers
+    keep them on localhost; anywhere else, serve it behind HTTPS.
+    """
+    import uvicorn
+
+    from review.app import create_app
+
+    out.print(f"review app on http://{host}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(create_app(_store()), host=host, port=port, log_level="warning")

@@ -7,7 +7,7 @@ evaluated, whatever a study says. Contact details are never read here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -174,3 +174,35 @@ def candidate_list(connection: Connection, study_id: str) -> pd.DataFrame:
         .order_by(Candidate.status, Candidate.volunteer_id)
     )
     return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+@dataclass(frozen=True)
+class LatestMatch:
+    match_run_id: int
+    study_version: str
+    as_of: date
+    started_at: datetime
+    evaluated: int
+    eligible: int
+    needs_screening: int
+    funnel: list[dict[str, Any]]
+
+
+def latest_match(connection: Connection, study_id: str) -> LatestMatch | None:
+    """The study's most recent match run: its funnel and counts."""
+    row = connection.execute(
+        select(
+            MatchRun.match_run_id,
+            MatchRun.study_version,
+            MatchRun.as_of,
+            MatchRun.started_at,
+            MatchRun.evaluated,
+            MatchRun.eligible,
+            MatchRun.needs_screening,
+            MatchRun.funnel,
+        )
+        .where(MatchRun.study_id == study_id)
+        .order_by(MatchRun.match_run_id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else LatestMatch(*row)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -400,3 +401,14 @@ def _row(row: Any) -> CandidateRow:
         stale=bool(row.stale),
         contactable=bool(row.contactable),
     )
+
+
+def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -> pd.DataFrame:
+    """Every candidate the filter selects (all pages), with explanations, for a spreadsheet
+    (``panel.candidate_export``)."""
+    statement = _filtered(_candidates(study_id), query).add_columns(Candidate.explanation)
+    key = _SORTS[query.sort]
+    result = connection.execute(
+        statement.order_by(key.desc() if query.descending else key.asc(), Candidate.volunteer_id)
+    )
+    return pd.DataFrame(result.all(), columns=list(result.keys()))

@@ -87,6 +87,16 @@ def current_definition(connection: Connection, study_id: str) -> StudyDefinition
     return None if row is None else StudyDefinition.model_validate(row)
 
 
+def definition_at(connection: Connection, study_id: str, version: str) -> StudyDefinition | None:
+    """The definition as published in ``version`` (what a candidate was matched on)."""
+    row = connection.execute(
+        select(StudyVersion.definition).where(
+            StudyVersion.study_id == study_id, StudyVersion.version == version
+        )
+    ).scalar_one_or_none()
+    return None if row is None else StudyDefinition.model_validate(row)
+
+
 def recruiting(connection: Connection) -> list[str]:
     return list(
         connection.execute(

@@ -1,0 +1,155 @@
+"""Logging in and out, the session behind every page, and CSRF protection of every form.
+
+The session cookie holds a random token (HttpOnly, Secure, SameSite=Strict); the store keeps
+only its hash. Every state-changing request carries the session's CSRF token (a hidden form
+field, or the ``X-CSRF-Token`` header htmx sends); the login form, before any session, is
+protected by a double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from review import passwords
+from review.templating import COPENHAGEN, templates
+from store import review_users
+from store.panel_store import PanelStore
+from store.review_users import Session
+
+router = APIRouter()
+SESSION_COOKIE = "panel_session"
+LOGIN_COOKIE = "panel_login_csrf"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def store_of(request: Request) -> PanelStore:
+    store: PanelStore = request.app.state.store
+    return store
+
+
+def current_session(request: Request) -> Session:
+    """The logged-in session, or 401 (which the app turns into a redirect to the login)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with store_of(request).engine.begin() as connection:
+            session = review_users.current_session(connection, token, now())
+        if session is not None:
+            return session
+    raise HTTPException(401)
+
+
+async def csrf_checked(
+    request: Request, session: Annotated[Session, Depends(current_session)]
+) -> Session:
+    """The session, for a request that changes something and proves it comes from our page."""
+    sent = request.headers.get("X-CSRF-Token")
+    if sent is None:
+        form = await request.form()
+        sent = str(form.get("csrf_token", ""))
+    if not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise HTTPException(403, "This form has expired or did not come from this app; reload.")
+    return session
+
+
+LoggedIn = Annotated[Session, Depends(current_session)]
+Checked = Annotated[Session, Depends(csrf_checked)]
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    return _login_form(request, next, None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_form(request, next, "The login form expired; please try again.", 403)
+    moment = now()
+    with store_of(request).engine.begin() as connection:
+        found = review_users.user_by_email(connection, email)
+        if found is not None:
+            user, password_hash = found
+            until = review_users.locked_until(connection, user.user_id, moment)
+            if until is not None:
+                return _login_form(
+                    request,
+                    next,
+                    "This account is locked after repeated failed logins until "
+                    f"{until.astimezone(COPENHAGEN):%H:%M}; an admin can unlock it sooner.",
+                    429,
+                )
+        if not passwords.verify(found[1] if found else None, password):
+            if found is not None:
+                review_users.record_failed_login(connection, found[0].user_id, moment)
+            return _login_form(request, next, "Wrong e-mail or password.", 401)
+        assert found is not None
+        user, password_hash = found
+        if passwords.needs_rehash(password_hash):
+            review_users.set_password(connection, user.user_id, passwords.hash_password(password))
+        token = review_users.start_session(connection, user.user_id, moment)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=request.app.state.secure_cookies,
+        samesite="strict",
+    )
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: Checked) -> Response:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    with store_of(request).engine.begin() as connection:
+        review_users.end_session(connection, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _login_form(request: Request, next: str, message: str | None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"session": None, "next": _safe_next(next), "message": message, "csrf_token": token},
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        secure=request.app.state.secure_cookies,
+        samesite="strict",
+    )
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this app (no other site, no scheme-relative //host)."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target

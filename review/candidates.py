@@ -1,0 +1,219 @@
+"""Working a candidate list: the filtered, sorted, paginated list; one candidate with every
+criterion's outcome and evidence and the decision history; decisions one at a time or in
+bulk; and the export. Pseudonymous throughout: no name, e-mail or phone is ever read here.
+
+Every route checks that the user may review this study, and every candidate is looked up
+within the study (a volunteer id of another study is "not found"). Each view of a list, a
+candidate or an export is written to the access log.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from panel.candidate_export import candidate_table, write_csv, write_xlsx
+from review.auth import Checked, LoggedIn, now, store_of
+from review.studies import visible_study
+from review.templating import templates
+from schemas.review import Action, CandidateQuery
+from store import decisions
+from store.review_users import Session, User
+from store.studies import StudySummary, definition_at
+
+router = APIRouter(prefix="/studies/{study_id}")
+
+
+def reviewable_study(request: Request, user: User, study_id: str) -> StudySummary:
+    study = visible_study(request, user, study_id)
+    if not user.may_review(study_id):
+        raise HTTPException(403, "Researchers see funnels and counts, not candidates.")
+    return study
+
+
+def _query(values: dict[str, str]) -> CandidateQuery:
+    try:
+        return CandidateQuery.model_validate(values)
+    except ValidationError as problem:
+        where = ", ".join(str(e["loc"][0]) for e in problem.errors() if e["loc"])
+        raise HTTPException(400, f"These filters are not valid: {where}.") from None
+
+
+@router.get("/candidates")
+def candidate_list(request: Request, study_id: str, session: LoggedIn) -> Response:
+    study = reviewable_study(request, session.user, study_id)
+    query = _query(dict(request.query_params))
+    store = store_of(request)
+    with store.engine.begin() as connection:
+        page = decisions.candidate_page(connection, study_id, query)
+        decisions.log_access(
+            connection, session.user.email, study_id, "candidate list", now(),
+            detail=str(request.url.query) or None,
+        )  # fmt: skip
+    definition = store.study_definition(study_id)
+    criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []
+    partial = request.headers.get("HX-Request") == "true"
+    return templates.TemplateResponse(
+        request,
+        "candidate_table.html" if partial else "candidates.html",
+        {
+            "session": session,
+            "study": study,
+            "page": page,
+            "query": query,
+            "criteria": criteria,
+            "filters": _without(request, "page"),
+            "unsorted": _without(request, "page", "sort", "descending"),
+            "message": request.query_params.get("done"),
+        },
+    )
+
+
+@router.get("/candidates.{kind}")
+def export(request: Request, study_id: str, kind: str, session: LoggedIn) -> Response:
+    reviewable_study(request, session.user, study_id)
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "Exports are CSV or XLSX.")
+    query = _query(dict(request.query_params))
+    with store_of(request).engine.begin() as connection:
+        table = candidate_table(decisions.export_frame(connection, study_id, query))
+        decisions.log_access(
+            connection, session.user.email, study_id, f"export {kind}", now(),
+            detail=str(request.url.query) or None,
+        )  # fmt: skip
+    body = io.BytesIO()
+    if kind == "csv":
+        write_csv(table, body)
+        media = "text/csv; charset=utf-8"
+    else:
+        write_xlsx(table, body, study_id)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body.getvalue(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{study_id}-candidates.{kind}"'},
+    )
+
+
+@router.get("/candidates/{volunteer_id}")
+def candidate_detail(
+    request: Request, study_id: str, volunteer_id: str, session: LoggedIn
+) -> Response:
+    return _detail(request, study_id, volunteer_id, session, request.query_params.get("done"))
+
+
+@router.post("/candidates/{volunteer_id}/decision")
+def decide(
+    request: Request,
+    study_id: str,
+    volunteer_id: str,
+    session: Checked,
+    action: Annotated[str, Form()],
+    seen_version: Annotated[int | None, Form()] = None,
+    reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    reviewable_study(request, session.user, study_id)
+    if action not in {a.value for a in Action}:
+        raise HTTPException(400, "Choose approve, reject, defer or note.")
+    with store_of(request).engine.begin() as connection:
+        try:
+            decisions.decide(
+                connection, study_id, volunteer_id, Action(action), actor=session.user.email,
+                now=now(), seen_version=seen_version, reason=reason or None, note=note or None,
+            )  # fmt: skip
+        except decisions.DecisionConflict as conflict:
+            problem, status = (
+                f"Not saved: someone else decided first. {volunteer_id} is now "
+                f"{conflict.current.review_state}; here is the current state.",
+                409,
+            )
+        except decisions.DecisionRefused as refusal:
+            problem, status = f"Not saved: {refusal}.", 422
+        else:
+            return RedirectResponse(
+                f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
+                status_code=303,
+            )
+    return _detail(request, study_id, volunteer_id, session, None, problem, status)
+
+
+@router.post("/candidates-bulk")
+async def decide_in_bulk(request: Request, study_id: str, session: Checked) -> Response:
+    reviewable_study(request, session.user, study_id)
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items()}
+    action = fields.pop("action", "")
+    if action not in (Action.APPROVE, Action.REJECT, Action.DEFER):
+        raise HTTPException(400, "Choose approve, reject or defer.")
+    reason, note = fields.pop("reason", "") or None, fields.pop("note", "") or None
+    query = _query({k: v for k, v in fields.items() if k != "csrf_token"} | {"page": "1"})
+    with store_of(request).engine.begin() as connection:
+        try:
+            result = decisions.decide_all(
+                connection, study_id, query, Action(action), actor=session.user.email,
+                now=now(), reason=reason, note=note,
+            )  # fmt: skip
+        except decisions.DecisionRefused as refusal:
+            raise HTTPException(422, f"Nothing saved: {refusal}.") from None
+    skipped = "; ".join(f"{n} {why}" for why, n in result.skipped.items())
+    message = f"{_said(action)} {result.decided}" + (f" (left alone: {skipped})" if skipped else "")
+    kept = {k: v for k, v in fields.items() if v and k != "csrf_token"}
+    target = f"/studies/{study_id}/candidates?{urlencode(kept | {'done': message})}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _detail(
+    request: Request,
+    study_id: str,
+    volunteer_id: str,
+    session: Session,
+    message: str | None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    study = reviewable_study(request, session.user, study_id)
+    with store_of(request).engine.begin() as connection:
+        row = decisions.candidate(connection, study_id, volunteer_id)
+        if row is None:
+            raise HTTPException(404, "No such candidate on this study's list.")
+        explanation = decisions.explanation(connection, study_id, volunteer_id)
+        history = decisions.history(connection, study_id, volunteer_id)
+        definition = definition_at(connection, study_id, row.study_version)
+        decisions.log_access(
+            connection, session.user.email, study_id, "candidate", now(), volunteer_id
+        )
+    labels = {c.id: c.label for c in definition.criteria()} if definition else {}
+    return templates.TemplateResponse(
+        request,
+        "candidate.html",
+        {
+            "session": session,
+            "study": study,
+            "row": row,
+            "criteria": [
+                (ident, labels.get(ident, ident), outcome, evidence)
+                for ident, (outcome, evidence) in explanation.items()
+            ],
+            "to_screen": [(i, labels.get(i, i)) for i in row.unknown_criteria],
+            "history": history,
+            "message": message,
+            "problem": problem,
+        },
+        status_code=status,
+    )
+
+
+def _said(action: str) -> str:
+    return {"approve": "approved", "reject": "rejected", "defer": "deferred"}.get(action, "noted")
+
+
+def _without(request: Request, *names: str) -> str:
+    """The address's filters, without ``names`` (for links that change them)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in (*names, "done")]
+    return urlencode([(k, v) for k, v in kept if v])
