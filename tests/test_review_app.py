@@ -1,0 +1,290 @@
+"""The review app over HTTP: login, lockout, sessions, CSRF, security headers, authorisation on
+every route and object, decisions (with conflicts), exports and the access log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from review.app import create_app
+from review.passwords import hash_password
+from schemas.review import LOCKOUT_AFTER, Role
+from store import review_users
+from store.panel_store import PanelStore
+from store.tables import AccessLog, Contact
+from tests.helpers import RLS, STUDIES, everyone, publish
+
+PASSWORD = "a long enough passphrase"
+OTHER = "sleep-healthy"
+
+
+def add_user(store: PanelStore, email: str, role: Role, *studies: str) -> None:
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        user_id = review_users.add_user(connection, email, role, hash_password(PASSWORD), "t", now)
+        review_users.grant(connection, user_id, list(studies), "t", now)
+
+
+@pytest.fixture
+def reviewed(matched: PanelStore) -> PanelStore:
+    publish(matched, STUDIES / f"{OTHER}.yaml")
+    add_user(matched, "coord@example.org", Role.COORDINATOR, RLS)
+    add_user(matched, "other@example.org", Role.COORDINATOR, OTHER)
+    add_user(matched, "research@example.org", Role.RESEARCHER, RLS)
+    add_user(matched, "admin@example.org", Role.ADMIN)
+    return matched
+
+
+@pytest.fixture
+def client(reviewed: PanelStore) -> Iterator[TestClient]:
+    with TestClient(create_app(reviewed), base_url="https://testserver") as client:
+        yield client
+
+
+def log_in(client: TestClient, email: str, password: str = PASSWORD) -> TestClient:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token[1], "next": "/"},
+        follow_redirects=False,
+    )
+    return client
+
+
+def csrf(client: TestClient, path: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert token is not None, path
+    return token[1]
+
+
+def test_every_page_needs_a_login_and_carries_security_headers(client: TestClient) -> None:
+    for path in ("/", f"/studies/{RLS}", f"/studies/{RLS}/candidates"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    page = client.get("/login")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_login_sets_a_strict_cookie_and_logout_ends_the_session(client: TestClient) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"email": "COORD@example.org", "password": PASSWORD, "csrf_token": token[1]},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    assert client.get("/").status_code == 200
+    session = client.cookies.get("panel_session")
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    client.cookies.set("panel_session", session or "", domain="testserver")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_without_its_form_token_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/login", data={"email": "coord@example.org", "password": PASSWORD, "csrf_token": "x"}
+    )
+    assert response.status_code == 403 and "panel_session" not in client.cookies
+
+
+def test_repeated_failures_lock_the_account(client: TestClient) -> None:
+    for _ in range(LOCKOUT_AFTER):
+        log_in(client, "coord@example.org", "wrong password!")
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    locked = client.post(
+        "/login",
+        data={"email": "coord@example.org", "password": PASSWORD, "csrf_token": token[1]},
+    )
+    assert locked.status_code == 429 and "locked" in locked.text
+    assert "panel_session" not in client.cookies
+
+
+def test_unknown_users_and_wrong_passwords_get_the_same_answer(client: TestClient) -> None:
+    answers = []
+    for email, password in (("nobody@example.org", PASSWORD), ("coord@example.org", "wrong!")):
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        answer = client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token[1]}
+        )
+        answers.append((answer.status_code, "Wrong e-mail or password." in answer.text))
+    assert answers == [(401, True), (401, True)]
+
+
+def study_routes(study_id: str, volunteer_id: str) -> list[tuple[str, str]]:
+    base = f"/studies/{study_id}"
+    return [
+        ("GET", base),
+        ("GET", f"{base}/candidates"),
+        ("GET", f"{base}/candidates.csv"),
+        ("GET", f"{base}/candidates.xlsx"),
+        ("GET", f"{base}/candidates/{volunteer_id}"),
+        ("POST", f"{base}/candidates/{volunteer_id}/decision"),
+        ("POST", f"{base}/candidates-bulk"),
+    ]
+
+
+def test_a_study_not_granted_is_not_found_on_any_route(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    volunteer = everyone(reviewed)[0].volunteer_id
+    log_in(client, "other@example.org")
+    token = csrf(client, "/")
+    assert RLS not in client.get("/").text
+    for method, path in study_routes(RLS, volunteer):
+        data = {"csrf_token": token, "action": "approve", "status": "eligible"}
+        response = client.request(method, path, data=data if method == "POST" else None)
+        assert response.status_code == 404, (method, path)
+    assert {r.review_state for r in everyone(reviewed)} == {"undecided"}
+
+
+def test_a_researcher_sees_counts_but_never_candidates(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    volunteer = everyone(reviewed)[0].volunteer_id
+    log_in(client, "research@example.org")
+    token = csrf(client, "/")
+    overview = client.get(f"/studies/{RLS}")
+    assert overview.status_code == 200 and "Attrition funnel" in overview.text
+    assert volunteer not in overview.text and "/candidates" not in overview.text
+    for method, path in study_routes(RLS, volunteer)[1:]:
+        data = {"csrf_token": token, "action": "approve", "status": "eligible"}
+        response = client.request(method, path, data=data if method == "POST" else None)
+        assert response.status_code == 403, (method, path)
+
+
+def test_a_candidate_of_another_study_is_not_found_here(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    listed = {r.volunteer_id for r in everyone(reviewed)}
+    with reviewed.engine.connect() as connection:
+        outsider = connection.execute(
+            select(Contact.volunteer_id).where(Contact.volunteer_id.not_in(listed)).limit(1)
+        ).scalar_one()
+    log_in(client, "coord@example.org")
+    assert client.get(f"/studies/{RLS}/candidates/{outsider}").status_code == 404
+
+
+def test_an_admin_sees_every_study(client: TestClient) -> None:
+    log_in(client, "admin@example.org")
+    page = client.get("/")
+    assert RLS in page.text and OTHER in page.text
+    assert client.get(f"/studies/{OTHER}/candidates").status_code == 200
+
+
+def test_no_name_e_mail_or_phone_reaches_a_page(client: TestClient, reviewed: PanelStore) -> None:
+    rows = everyone(reviewed)
+    with reviewed.engine.connect() as connection:
+        contacts = connection.execute(
+            select(Contact.first_name, Contact.last_name, Contact.email, Contact.phone).where(
+                Contact.volunteer_id.in_([r.volunteer_id for r in rows])
+            )
+        ).all()
+    log_in(client, "coord@example.org")
+    pages = [client.get(f"/studies/{RLS}/candidates").text]
+    pages += [client.get(f"/studies/{RLS}/candidates/{r.volunteer_id}").text for r in rows[:10]]
+    pages.append(client.get(f"/studies/{RLS}/candidates.csv").text)
+    text = "\n".join(pages)
+    for first, last, email, phone in contacts:
+        assert email not in text and f"{first} {last}" not in text
+        assert phone is None or phone not in text
+
+
+def test_deciding_keeps_history_and_a_conflict_is_told(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    one = everyone(reviewed, status="eligible")[0]
+    log_in(client, "coord@example.org")
+    path = f"/studies/{RLS}/candidates/{one.volunteer_id}"
+    token = csrf(client, path)
+    form = {"csrf_token": token, "seen_version": str(one.review_version)}
+    done = client.post(f"{path}/decision", data=form | {"action": "approve"})
+    assert done.status_code == 200 and "Saved: approved" in done.text
+    assert "coord@example.org" in done.text  # the history names who decided
+    late = client.post(f"{path}/decision", data=form | {"action": "reject", "reason": "declined"})
+    assert late.status_code == 409 and "someone else decided first" in late.text
+    assert "is now approved" in late.text
+    note = client.post(
+        f"{path}/decision",
+        data={"csrf_token": token, "action": "note", "note": "<script>alert(1)</script>"},
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in note.text
+    assert "<script>alert(1)" not in note.text
+
+
+def test_a_form_without_the_session_token_changes_nothing(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    one = everyone(reviewed, status="eligible")[0]
+    log_in(client, "coord@example.org")
+    path = f"/studies/{RLS}/candidates/{one.volunteer_id}/decision"
+    for token in ("", "forged"):
+        response = client.post(path, data={"csrf_token": token, "action": "approve"})
+        assert response.status_code == 403
+    assert everyone(reviewed, status="eligible")[0].review_state == "undecided"
+
+
+def test_bulk_approval_of_a_filtered_selection(client: TestClient, reviewed: PanelStore) -> None:
+    log_in(client, "coord@example.org")
+    token = csrf(client, f"/studies/{RLS}/candidates")
+    response = client.post(
+        f"/studies/{RLS}/candidates-bulk",
+        data={"csrf_token": token, "action": "approve", "status": "eligible", "region": ""},
+    )
+    eligible = everyone(reviewed, status="eligible")
+    assert response.status_code == 200 and f"approved {len(eligible)}" in response.text
+    assert {r.review_state for r in eligible} == {"approved"}
+    assert {r.review_state for r in everyone(reviewed, status="needs_screening")} == {"undecided"}
+
+
+def test_filters_pages_and_bad_filters(client: TestClient, reviewed: PanelStore) -> None:
+    log_in(client, "coord@example.org")
+    page = client.get(f"/studies/{RLS}/candidates", params={"status": "needs_screening"})
+    shown = set(re.findall(r"<code>(V[0-9A-Z]+)</code>", page.text))
+    assert shown == {r.volunteer_id for r in everyone(reviewed, status="needs_screening")}
+    partial = client.get(
+        f"/studies/{RLS}/candidates", params={"status": "eligible"}, headers={"HX-Request": "true"}
+    )
+    assert partial.status_code == 200 and "<html" not in partial.text
+    bad = client.get(f"/studies/{RLS}/candidates", params={"age_min": "old"})
+    assert bad.status_code == 400 and "age_min" in bad.text
+
+
+def test_exports_are_formula_safe_and_every_view_is_logged(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    log_in(client, "coord@example.org")
+    one = everyone(reviewed)[0]
+    client.get(f"/studies/{RLS}/candidates", params={"region": "midtjylland"})
+    client.get(f"/studies/{RLS}/candidates/{one.volunteer_id}")
+    exported = client.get(f"/studies/{RLS}/candidates.csv")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {r["volunteer_id"] for r in rows} == {r.volunteer_id for r in everyone(reviewed)}
+    assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+    assert client.get(f"/studies/{RLS}/candidates.xlsx").content[:2] == b"PK"
+    with reviewed.engine.connect() as connection:
+        logged = connection.execute(
+            select(AccessLog.actor, AccessLog.what, AccessLog.volunteer_id, AccessLog.detail)
+        ).all()
+    assert ("coord@example.org", "candidate list", None, "region=midtjylland") in logged
+    assert ("coord@example.org", "candidate", one.volunteer_id, None) in logged
+    assert {"export csv", "export xlsx"} <= {what for _, what, _, _ in logged}
