@@ -19,11 +19,19 @@ $(INSTALLED): pyproject.toml requirements.lock
 demo: $(INSTALLED)
 	$(BIN)/panel demo --fresh
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto --dist loadgroup
+
+# The browser tests drive Debian's chromium (never a browser downloaded at run time).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.ingest_benchmark
