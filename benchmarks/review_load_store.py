@@ -1,0 +1,77 @@
+"""The review benchmark's store, made once (run in a process of its own, with the store's
+settings in its environment): a generated export ingested, a broad study matched, and a
+coordinator. Prints the candidate count, then one candidate id a line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+STUDY_ID, USER, PASSWORD = "review-load", "bench@example.org", "benchmark passphrase"
+#: Share of generated rows that end up candidates (contactable, aged 18 to 110).
+YIELD = 0.8
+
+
+def prepare(candidates: int) -> None:
+    from benchmarks.ingest_benchmark import generated_export
+    from flows.ingest_flow import PLAIN_STEPS, ingest_file
+    from matching.candidates import candidate_records
+    from matching.engine import match_study
+    from matching.funnel import attrition_funnel
+    from matching.panel import prepare_panel
+    from panel.settings import get_settings
+    from review.passwords import hash_password
+    from schemas.review import Role
+    from schemas.study import StudyDefinition
+    from store import review_users
+    from store.panel_store import PanelStore
+    from store.tables import Candidate
+
+    store = PanelStore.open()
+    now = datetime.now(UTC)
+    if store.study_definition(STUDY_ID) is None:
+        rows = int(candidates / YIELD * 1.05)
+        ingest_file(
+            store, generated_export(rows, 11, 0.0), "benchmark", get_settings(), run=PLAIN_STEPS
+        )
+        study = StudyDefinition.model_validate(
+            {
+                "id": STUDY_ID,
+                "title": "Review load benchmark",
+                "status": "recruiting",
+                "recruitment_target": 500,
+                "contact": {"organiser": "Benchmark", "reply_to": "bench@example.org"},
+                "inclusion": [{"id": "adult", "label": "Adult", "field": "age", "at_least": 18}],
+                "exclusion": [
+                    {"id": "pregnant", "label": "Pregnant", "field": "pregnant", "equals": True}
+                ],
+            }
+        )
+        store.publish_study(study, "", "benchmark", now)
+        profiles, _ = store.contactable_profiles()
+        match = match_study(study, prepare_panel(profiles, now.date()))
+        store.record_match(
+            attrition_funnel(match), candidate_records(match), now.date(), "benchmark", now
+        )
+        with store.engine.begin() as connection:
+            user_id = review_users.add_user(
+                connection, USER, Role.COORDINATOR, hash_password(PASSWORD), "benchmark", now
+            )
+            review_users.grant(connection, user_id, [STUDY_ID], "benchmark", now)
+    with store.engine.connect() as connection:
+        ids = list(
+            connection.execute(
+                select(Candidate.volunteer_id).where(Candidate.study_id == STUDY_ID)
+            ).scalars()
+        )
+        assert connection.execute(select(func.count()).select_from(Candidate)).scalar_one() == len(
+            ids
+        )
+    print(len(ids))
+    print("\n".join(ids))
+
+
+if __name__ == "__main__":
+    prepare(int(sys.argv[1]))
