@@ -1,6 +1,6 @@
 """The review benchmark's store, made once (run in a process of its own, with the store's
 settings in its environment): a generated export ingested, a broad study matched, and a
-coordinator. Prints the candidate count, then one candidate id a line."""
+coordinator. Prints "candidates: N", then one candidate id a line."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def prepare(candidates: int) -> None:
         assert connection.execute(select(func.count()).select_from(Candidate)).scalar_one() == len(
             ids
         )
-    print(len(ids))
+    print(f"candidates: {len(ids)}")
     print("\n".join(ids))
 
 

@@ -9,12 +9,16 @@ protected by a double-submit cookie.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection
 
 from review import passwords
 from review.templating import COPENHAGEN, templates
@@ -36,12 +40,27 @@ def store_of(request: Request) -> PanelStore:
     return store
 
 
+#: SQLite lets one writer in at a time and makes the others sleep and retry; the app's own
+#: threads queue here instead, and wake up as soon as the write before them is done.
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def writing(request: Request) -> Iterator[Connection]:
+    """A short write transaction on the store."""
+    engine = store_of(request).engine
+    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+    with lock, engine.begin() as connection:
+        yield connection
+
+
 def current_session(request: Request) -> Session:
     """The logged-in session, or 401 (which the app turns into a redirect to the login)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        with store_of(request).engine.begin() as connection:
+        with store_of(request).engine.connect() as connection:
             session = review_users.current_session(connection, token, now())
+            connection.commit()  # keeps the session alive (written at most once a minute)
         if session is not None:
             return session
     raise HTTPException(401)
@@ -86,7 +105,7 @@ def login(
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next, "The login form expired; please try again.", 403)
     moment = now()
-    with store_of(request).engine.begin() as connection:
+    with writing(request) as connection:
         found = review_users.user_by_email(connection, email)
         if found is not None:
             user, password_hash = found
@@ -123,7 +142,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, session: Checked) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
-    with store_of(request).engine.begin() as connection:
+    with writing(request) as connection:
         review_users.end_session(connection, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

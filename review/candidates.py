@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
-from review.auth import Checked, LoggedIn, now, store_of
+from review.auth import Checked, LoggedIn, now, store_of, writing
 from review.studies import visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
@@ -49,8 +49,9 @@ def candidate_list(request: Request, study_id: str, session: LoggedIn) -> Respon
     study = reviewable_study(request, session.user, study_id)
     query = _query(dict(request.query_params))
     store = store_of(request)
-    with store.engine.begin() as connection:
+    with store.engine.connect() as connection:
         page = decisions.candidate_page(connection, study_id, query)
+    with writing(request) as connection:
         decisions.log_access(
             connection, session.user.email, study_id, "candidate list", now(),
             detail=str(request.url.query) or None,
@@ -80,8 +81,9 @@ def export(request: Request, study_id: str, kind: str, session: LoggedIn) -> Res
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "Exports are CSV or XLSX.")
     query = _query(dict(request.query_params))
-    with store_of(request).engine.begin() as connection:
+    with store_of(request).engine.connect() as connection:
         table = candidate_table(decisions.export_frame(connection, study_id, query))
+    with writing(request) as connection:
         decisions.log_access(
             connection, session.user.email, study_id, f"export {kind}", now(),
             detail=str(request.url.query) or None,
@@ -121,11 +123,14 @@ def decide(
     reviewable_study(request, session.user, study_id)
     if action not in {a.value for a in Action}:
         raise HTTPException(400, "Choose approve, reject, defer or note.")
-    with store_of(request).engine.begin() as connection:
+    with store_of(request).engine.connect() as connection:
+        current = decisions.candidate(connection, study_id, volunteer_id)
+    with writing(request) as connection:
         try:
             decisions.decide(
                 connection, study_id, volunteer_id, Action(action), actor=session.user.email,
                 now=now(), seen_version=seen_version, reason=reason or None, note=note or None,
+                current=current,
             )  # fmt: skip
         except decisions.DecisionConflict as conflict:
             problem, status = (
@@ -153,7 +158,7 @@ async def decide_in_bulk(request: Request, study_id: str, session: Checked) -> R
         raise HTTPException(400, "Choose approve, reject or defer.")
     reason, note = fields.pop("reason", "") or None, fields.pop("note", "") or None
     query = _query({k: v for k, v in fields.items() if k != "csrf_token"} | {"page": "1"})
-    with store_of(request).engine.begin() as connection:
+    with writing(request) as connection:
         try:
             result = decisions.decide_all(
                 connection, study_id, query, Action(action), actor=session.user.email,
@@ -178,13 +183,14 @@ def _detail(
     status: int = 200,
 ) -> Response:
     study = reviewable_study(request, session.user, study_id)
-    with store_of(request).engine.begin() as connection:
+    with store_of(request).engine.connect() as connection:
         row = decisions.candidate(connection, study_id, volunteer_id)
         if row is None:
             raise HTTPException(404, "No such candidate on this study's list.")
         explanation = decisions.explanation(connection, study_id, volunteer_id)
         history = decisions.history(connection, study_id, volunteer_id)
         definition = definition_at(connection, study_id, row.study_version)
+    with writing(request) as connection:
         decisions.log_access(
             connection, session.user.email, study_id, "candidate", now(), volunteer_id
         )

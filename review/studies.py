@@ -36,10 +36,9 @@ class FunnelBar:
 def visible_study(request: Request, user: User, study_id: str) -> StudySummary:
     """The study, if this user may see it; otherwise 404, the same as for no such study, so
     guessing ids tells nothing."""
-    if user.may_see(study_id):
-        for study in store_of(request).studies():
-            if study.study_id == study_id:
-                return study
+    study = store_of(request).study(study_id) if user.may_see(study_id) else None
+    if study is not None:
+        return study
     raise HTTPException(404, "No such study, or it is not granted to you.")
 
 

@@ -10,7 +10,7 @@ until a new match has looked at them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -161,18 +161,26 @@ _SORTS = {
 
 
 def candidate_page(connection: Connection, study_id: str, query: CandidateQuery) -> CandidatePage:
-    statement = _filtered(_candidates(study_id), query)
-    total = connection.execute(
-        select(func.count()).select_from(
-            statement.with_only_columns(Candidate.volunteer_id).subquery()
-        )
-    ).scalar_one()
+    """One page of the filtered, sorted list. Filters and order touch the candidate table
+    only, so counting and choosing the page join nothing; only the page's 50 rows are joined
+    to their volunteers (stale? contactable?)."""
+    chosen = _filtered(
+        select(Candidate.volunteer_id).where(
+            Candidate.study_id == study_id, Candidate.status != NO_LONGER_ELIGIBLE
+        ),
+        query,
+    )
+    total = connection.execute(select(func.count()).select_from(chosen.subquery())).scalar_one()
     key = _SORTS[query.sort]
     order = [key.desc() if query.descending else key.asc(), Candidate.volunteer_id]
-    rows = connection.execute(
-        statement.order_by(*order).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
-    ).all()
-    return CandidatePage([_row(r) for r in rows], total, query.page)
+    page = chosen.order_by(*order).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
+    ids = list(connection.execute(page).scalars())
+    # By primary key (as a subquery, SQLite would walk the whole study's index instead).
+    found = {
+        row.volunteer_id: _row(row)
+        for row in connection.execute(_candidates(study_id).where(Candidate.volunteer_id.in_(ids)))
+    }
+    return CandidatePage([found[i] for i in ids], total, query.page)
 
 
 def candidate(connection: Connection, study_id: str, volunteer_id: str) -> CandidateRow | None:
@@ -229,10 +237,13 @@ def decide(
     seen_version: int | None,
     reason: str | None = None,
     note: str | None = None,
+    current: CandidateRow | None = None,
 ) -> CandidateRow:
     """Decide on one candidate, as seen at ``seen_version`` (None: whatever it is now).
-    Returns the candidate as it is after the decision."""
-    current = candidate(connection, study_id, volunteer_id)
+    Returns the candidate as it is after the decision. ``current``: the candidate as just
+    read (so a caller can read before its write transaction; the version check in the
+    UPDATE still catches anyone deciding in between)."""
+    current = current or candidate(connection, study_id, volunteer_id)
     if current is None:
         raise DecisionRefused(f"{volunteer_id} is not on the candidate list of {study_id}")
     _check(current, action, reason, note)
@@ -253,9 +264,11 @@ def decide(
             assert now_row is not None
             raise DecisionConflict(now_row)
     _record(connection, study_id, [current], action, actor, now, reason, note)
-    after = candidate(connection, study_id, volunteer_id)
-    assert after is not None
-    return after
+    if action.state is None:
+        return current
+    return replace(
+        current, review_state=action.state.value, review_version=current.review_version + 1
+    )
 
 
 def decide_all(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, true, update
 
 from schemas.study import StudyDefinition, StudyStatus
 from store.tables import Study, StudyVersion
@@ -107,7 +107,12 @@ def recruiting(connection: Connection) -> list[str]:
     )
 
 
-def summaries(connection: Connection) -> list[StudySummary]:
+def summary(connection: Connection, study_id: str) -> StudySummary | None:
+    found = summaries(connection, study_id)
+    return found[0] if found else None
+
+
+def summaries(connection: Connection, only: str | None = None) -> list[StudySummary]:
     versions = (
         select(StudyVersion.study_id, func.count().label("versions"))
         .group_by(StudyVersion.study_id)
@@ -130,6 +135,7 @@ def summaries(connection: Connection) -> list[StudySummary]:
             & (StudyVersion.version == Study.current_version),
         )
         .join(versions, versions.c.study_id == Study.study_id)
+        .where(Study.study_id == only if only is not None else true())
         .order_by(Study.study_id)
     )
     return [StudySummary(*row) for row in rows]

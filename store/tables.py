@@ -328,7 +328,13 @@ class Candidate(Base):
     #: Raised by every decision: a decision names the version it saw (optimistic locking).
     review_version: Mapped[int] = mapped_column(server_default="0")
 
-    __table_args__ = (Index(None, "study_id", "status", "review_state"),)
+    # The review app's list: counts and state counts, and pages sorted by status or by age,
+    # answered from these indexes without reading the (large) candidate rows.
+    __table_args__ = (
+        Index(None, "study_id", "status", "review_state"),
+        Index(None, "study_id", "status", "volunteer_id"),
+        Index(None, "study_id", "age", "volunteer_id"),
+    )
 
 
 class ReviewUser(Base):

@@ -122,10 +122,22 @@ def upgrade() -> None:
             ["study_id", "status", "review_state"],
             unique=False,
         )
+        batch_op.create_index(
+            batch_op.f("ix_candidate_study_id_status_volunteer_id"),
+            ["study_id", "status", "volunteer_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_candidate_study_id_age_volunteer_id"),
+            ["study_id", "age", "volunteer_id"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("candidate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_candidate_study_id_age_volunteer_id"))
+        batch_op.drop_index(batch_op.f("ix_candidate_study_id_status_volunteer_id"))
         batch_op.drop_index(batch_op.f("ix_candidate_study_id_status_review_state"))
         batch_op.drop_column("review_version")
         batch_op.drop_column("review_state")
