@@ -56,11 +56,18 @@ def main() -> None:
         with _server(env, options.port, options.workers) as base:
             # Warm-up, not measured: templates compiled, statements cached, connections open.
             asyncio.run(_load(base, volunteers, options.clients, WARM_UP, 0.0))
+            floor = asyncio.run(_floor(base, options.clients, options.seconds / 2))
             for think in options.think:
                 timings = asyncio.run(
                     _load(base, volunteers, options.clients, options.seconds, think)
                 )
                 _report(name, size, options, think, timings)
+            ms = sorted(v * 1000 for v in floor)
+            print(
+                f"  floor, GET /healthz (no database, no template) without pause: "
+                f"{len(ms) / (options.seconds / 2):,.0f}/s  p50 {statistics.median(ms):.1f} ms  "
+                f"p95 {_percentile(ms, 95):.1f} ms"
+            )
 
 
 def _arguments() -> argparse.Namespace:
@@ -173,6 +180,24 @@ async def _load(
     return timings
 
 
+async def _floor(base: str, clients: int, seconds: float) -> list[float]:
+    """The same closed loop on an endpoint that does nothing: what the framework, the
+    server and this load generator cost on these 2 cores before any page is made."""
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await http.get("/healthz")
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies
+
+
 async def _log_in(http: httpx.AsyncClient) -> tuple[str, str]:
     page = await http.get("/login")
     form_token = _found(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -201,6 +226,7 @@ async def _coordinator(
     chance: random.Random,
 ) -> None:
     headers = {"Cookie": cookie}
+    await asyncio.sleep(think * chance.random())  # coordinators do not all start at once
     while time.perf_counter() < deadline:
         params: dict[str, str | int] = {
             "page": chance.randint(1, pages),
