@@ -96,6 +96,7 @@ def demo(
     walkthrough.narrate(out, err, files, summary)
     walkthrough.publish_and_match(out, err, open_store(), today())
     status()
+    walkthrough.how_to_review(out)
 
 
 @app.command()

@@ -113,3 +113,13 @@ def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date
             f"{summary.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} need "
             f"screening (`panel candidates export {summary.study_id}`)"
         )
+
+
+def how_to_review(out: Console) -> None:
+    out.rule("next: review the candidates", align="left")
+    out.print(
+        "[italic]The candidate lists are ready for coordinators. Create an account and start the "
+        "review app:[/]\n"
+        f"  panel users add you@example.dk --role coordinator --study {MODEL_STUDY}\n"
+        "  panel review        # then open http://127.0.0.1:8000 and log in"
+    )
