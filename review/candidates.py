@@ -10,6 +10,7 @@ candidate or an export is written to the access log.
 from __future__ import annotations
 
 import io
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -70,7 +71,7 @@ def candidate_list(request: Request, study_id: str, session: LoggedIn) -> Respon
             "criteria": criteria,
             "filters": _without(request, "page"),
             "unsorted": _without(request, "page", "sort", "descending"),
-            "message": request.query_params.get("done"),
+            "message": _done(request),
         },
     )
 
@@ -106,7 +107,7 @@ def export(request: Request, study_id: str, kind: str, session: LoggedIn) -> Res
 def candidate_detail(
     request: Request, study_id: str, volunteer_id: str, session: LoggedIn
 ) -> Response:
-    return _detail(request, study_id, volunteer_id, session, request.query_params.get("done"))
+    return _detail(request, study_id, volunteer_id, session, _done(request))
 
 
 @router.post("/candidates/{volunteer_id}/decision")
@@ -213,6 +214,16 @@ def _detail(
         },
         status_code=status,
     )
+
+
+#: What a redirect after a decision may say (nothing else from an address is shown: a
+#: crafted link cannot put words on the page).
+_DONE = re.compile(r"(approved|rejected|deferred|noted)( [0-9]+( \(left alone: [a-z0-9 ,;]+\))?)?")
+
+
+def _done(request: Request) -> str | None:
+    said = request.query_params.get("done")
+    return said if said and _DONE.fullmatch(said) else None
 
 
 def _said(action: str) -> str:

@@ -288,3 +288,10 @@ def test_exports_are_formula_safe_and_every_view_is_logged(
     assert ("coord@example.org", "candidate list", None, "region=midtjylland") in logged
     assert ("coord@example.org", "candidate", one.volunteer_id, None) in logged
     assert {"export csv", "export xlsx"} <= {what for _, what, _, _ in logged}
+
+
+def test_a_crafted_link_cannot_put_words_on_a_page(client: TestClient) -> None:
+    log_in(client, "coord@example.org")
+    path = f"/studies/{RLS}/candidates"
+    assert "call 5550100" not in client.get(path, params={"done": "call 5550100"}).text
+    assert "approved 3" in client.get(path, params={"done": "approved 3"}).text
