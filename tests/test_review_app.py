@@ -48,13 +48,16 @@ def client(reviewed: PanelStore) -> Iterator[TestClient]:
         yield client
 
 
+def login_token(client: TestClient) -> str:
+    """The login form's CSRF token (its cookie is set on the client too)."""
+    return csrf(client, "/login")
+
+
 def log_in(client: TestClient, email: str, password: str = PASSWORD) -> TestClient:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
+    token = login_token(client)
     client.post(
         "/login",
-        data={"email": email, "password": password, "csrf_token": token[1], "next": "/"},
+        data={"email": email, "password": password, "csrf_token": token, "next": "/"},
         follow_redirects=False,
     )
     return client
@@ -78,12 +81,10 @@ def test_every_page_needs_a_login_and_carries_security_headers(client: TestClien
 
 
 def test_login_sets_a_strict_cookie_and_logout_ends_the_session(client: TestClient) -> None:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
+    token = login_token(client)
     response = client.post(
         "/login",
-        data={"email": "COORD@example.org", "password": PASSWORD, "csrf_token": token[1]},
+        data={"email": "COORD@example.org", "password": PASSWORD, "csrf_token": token},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -106,12 +107,10 @@ def test_login_without_its_form_token_is_refused(client: TestClient) -> None:
 def test_repeated_failures_lock_the_account(client: TestClient) -> None:
     for _ in range(LOCKOUT_AFTER):
         log_in(client, "coord@example.org", "wrong password!")
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
+    token = login_token(client)
     locked = client.post(
         "/login",
-        data={"email": "coord@example.org", "password": PASSWORD, "csrf_token": token[1]},
+        data={"email": "coord@example.org", "password": PASSWORD, "csrf_token": token},
     )
     assert locked.status_code == 429 and "locked" in locked.text
     assert "panel_session" not in client.cookies
@@ -120,11 +119,9 @@ def test_repeated_failures_lock_the_account(client: TestClient) -> None:
 def test_unknown_users_and_wrong_passwords_get_the_same_answer(client: TestClient) -> None:
     answers = []
     for email, password in (("nobody@example.org", PASSWORD), ("coord@example.org", "wrong!")):
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token is not None
+        token = login_token(client)
         answer = client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token[1]}
+            "/login", data={"email": email, "password": password, "csrf_token": token}
         )
         answers.append((answer.status_code, "Wrong e-mail or password." in answer.text))
     assert answers == [(401, True), (401, True)]
