@@ -105,27 +105,31 @@ def login(
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next, "The login form expired; please try again.", 403)
     moment = now()
-    with writing(request) as connection:
+    with store_of(request).engine.connect() as connection:
         found = review_users.user_by_email(connection, email)
+        until = review_users.locked_until(connection, found[0].user_id, moment) if found else None
+    if until is not None:
+        return _login_form(
+            request,
+            next,
+            "This account is locked after repeated failed logins until "
+            f"{until.astimezone(COPENHAGEN):%H:%M}; an admin can unlock it sooner.",
+            429,
+        )
+    # argon2 takes tens of milliseconds on purpose: outside any transaction or lock.
+    if not passwords.verify(found[1] if found else None, password):
         if found is not None:
-            user, password_hash = found
-            until = review_users.locked_until(connection, user.user_id, moment)
-            if until is not None:
-                return _login_form(
-                    request,
-                    next,
-                    "This account is locked after repeated failed logins until "
-                    f"{until.astimezone(COPENHAGEN):%H:%M}; an admin can unlock it sooner.",
-                    429,
-                )
-        if not passwords.verify(found[1] if found else None, password):
-            if found is not None:
+            with writing(request) as connection:
                 review_users.record_failed_login(connection, found[0].user_id, moment)
-            return _login_form(request, next, "Wrong e-mail or password.", 401)
-        assert found is not None
-        user, password_hash = found
-        if passwords.needs_rehash(password_hash):
-            review_users.set_password(connection, user.user_id, passwords.hash_password(password))
+        return _login_form(request, next, "Wrong e-mail or password.", 401)
+    assert found is not None
+    user, password_hash = found
+    fresh_hash = (
+        passwords.hash_password(password) if passwords.needs_rehash(password_hash) else None
+    )
+    with writing(request) as connection:
+        if fresh_hash:
+            review_users.set_password(connection, user.user_id, fresh_hash)
         token = review_users.start_session(connection, user.user_id, moment)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
