@@ -286,6 +286,7 @@ def decide_all(
     deferred; decided ones, and for approval those whose data is not current, are skipped."""
     if action is Action.NOTE:
         raise DecisionRefused("notes are written one candidate at a time")
+    _check_words(action, reason, note)
     rows = [_row(r) for r in connection.execute(_filtered(_candidates(study_id), query)).all()]
     skipped: dict[str, int] = {}
     chosen = []
@@ -301,7 +302,6 @@ def decide_all(
         else:
             chosen.append(row)
     if chosen:
-        _check(chosen[0], action, reason, note)
         assert action.state is not None
         updated: set[str] = set()
         ids = [row.volunteer_id for row in chosen]
@@ -360,6 +360,10 @@ def _check(row: CandidateRow, action: Action, reason: str | None, note: str | No
                 f"{row.as_of:%d-%m-%Y}: run `panel match` again before approving"
             )
         raise DecisionRefused(f"{row.volunteer_id} may no longer be contacted")
+    _check_words(action, reason, note)
+
+
+def _check_words(action: Action, reason: str | None, note: str | None) -> None:
     if action is Action.REJECT:
         if reason not in REJECT_REASONS:
             raise DecisionRefused("a rejection needs a reason: " + ", ".join(REJECT_REASONS))

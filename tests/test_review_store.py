@@ -204,3 +204,10 @@ def test_a_researcher_never_reviews(matched: PanelStore) -> None:
         review_users.grant(connection, user_id, [RLS], "admin", NOW)
         user = review_users.user_by_id(connection, user_id)
     assert user is not None and user.may_see(RLS) and not user.may_review(RLS)
+
+
+def test_a_bulk_rejection_needs_a_reason_even_when_nobody_is_open(matched: PanelStore) -> None:
+    with matched.engine.begin() as connection, pytest.raises(DecisionRefused, match="reason"):
+        decisions.decide_all(
+            connection, RLS, CandidateQuery(state="approved"), Action.REJECT, actor="a", now=NOW
+        )
