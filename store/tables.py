@@ -333,7 +333,7 @@ class Candidate(Base):
     __table_args__ = (
         Index(None, "study_id", "status", "review_state"),
         Index(None, "study_id", "status", "volunteer_id"),
-        Index(None, "study_id", "age", "volunteer_id"),
+        Index(None, "study_id", "age", "volunteer_id", "status"),
     )
 
 

@@ -128,15 +128,15 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_candidate_study_id_age_volunteer_id"),
-            ["study_id", "age", "volunteer_id"],
+            batch_op.f("ix_candidate_study_id_age_volunteer_id_status"),
+            ["study_id", "age", "volunteer_id", "status"],
             unique=False,
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("candidate", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_candidate_study_id_age_volunteer_id"))
+        batch_op.drop_index(batch_op.f("ix_candidate_study_id_age_volunteer_id_status"))
         batch_op.drop_index(batch_op.f("ix_candidate_study_id_status_volunteer_id"))
         batch_op.drop_index(batch_op.f("ix_candidate_study_id_status_review_state"))
         batch_op.drop_column("review_version")
