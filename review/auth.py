@@ -54,13 +54,21 @@ def writing(request: Request) -> Iterator[Connection]:
         yield connection
 
 
-def current_session(request: Request) -> Session:
+def reading(request: Request) -> Iterator[Connection]:
+    """The request's one connection for reading (the session's and the page's)."""
+    with store_of(request).engine.connect() as connection:
+        yield connection
+
+
+Reads = Annotated[Connection, Depends(reading)]
+
+
+def current_session(request: Request, connection: Reads) -> Session:
     """The logged-in session, or 401 (which the app turns into a redirect to the login)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        with store_of(request).engine.connect() as connection:
-            session = review_users.current_session(connection, token, now())
-            connection.commit()  # keeps the session alive (written at most once a minute)
+        session = review_users.current_session(connection, token, now())
+        connection.commit()  # keeps the session alive (written at most once a minute)
         if session is not None:
             return session
     raise HTTPException(401)

@@ -17,9 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
-from review.auth import Checked, LoggedIn, now, store_of, writing
+from review.auth import Checked, LoggedIn, Reads, now, writing
 from review.studies import visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
@@ -30,8 +31,8 @@ from store.studies import StudySummary, definition_at
 router = APIRouter(prefix="/studies/{study_id}")
 
 
-def reviewable_study(request: Request, user: User, study_id: str) -> StudySummary:
-    study = visible_study(request, user, study_id)
+def reviewable_study(connection: Connection, user: User, study_id: str) -> StudySummary:
+    study = visible_study(connection, user, study_id)
     if not user.may_review(study_id):
         raise HTTPException(403, "Researchers see funnels and counts, not candidates.")
     return study
@@ -46,18 +47,18 @@ def _query(values: dict[str, str]) -> CandidateQuery:
 
 
 @router.get("/candidates")
-def candidate_list(request: Request, study_id: str, session: LoggedIn) -> Response:
-    study = reviewable_study(request, session.user, study_id)
+def candidate_list(
+    request: Request, study_id: str, session: LoggedIn, connection: Reads
+) -> Response:
+    study = reviewable_study(connection, session.user, study_id)
     query = _query(dict(request.query_params))
-    store = store_of(request)
-    with store.engine.connect() as connection:
-        page = decisions.candidate_page(connection, study_id, query)
-    with writing(request) as connection:
+    page = decisions.candidate_page(connection, study_id, query)
+    definition = definition_at(connection, study_id, study.version)
+    with writing(request) as log:
         decisions.log_access(
-            connection, session.user.email, study_id, "candidate list", now(),
+            log, session.user.email, study_id, "candidate list", now(),
             detail=str(request.url.query) or None,
         )  # fmt: skip
-    definition = store.study_definition(study_id)
     criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []
     partial = request.headers.get("HX-Request") == "true"
     return templates.TemplateResponse(
@@ -77,16 +78,17 @@ def candidate_list(request: Request, study_id: str, session: LoggedIn) -> Respon
 
 
 @router.get("/candidates.{kind}")
-def export(request: Request, study_id: str, kind: str, session: LoggedIn) -> Response:
-    reviewable_study(request, session.user, study_id)
+def export(
+    request: Request, study_id: str, kind: str, session: LoggedIn, connection: Reads
+) -> Response:
+    reviewable_study(connection, session.user, study_id)
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "Exports are CSV or XLSX.")
     query = _query(dict(request.query_params))
-    with store_of(request).engine.connect() as connection:
-        table = candidate_table(decisions.export_frame(connection, study_id, query))
-    with writing(request) as connection:
+    table = candidate_table(decisions.export_frame(connection, study_id, query))
+    with writing(request) as log:
         decisions.log_access(
-            connection, session.user.email, study_id, f"export {kind}", now(),
+            log, session.user.email, study_id, f"export {kind}", now(),
             detail=str(request.url.query) or None,
         )  # fmt: skip
     body = io.BytesIO()
@@ -105,9 +107,9 @@ def export(request: Request, study_id: str, kind: str, session: LoggedIn) -> Res
 
 @router.get("/candidates/{volunteer_id}")
 def candidate_detail(
-    request: Request, study_id: str, volunteer_id: str, session: LoggedIn
+    request: Request, study_id: str, volunteer_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
-    return _detail(request, study_id, volunteer_id, session, _done(request))
+    return _detail(request, connection, study_id, volunteer_id, session, _done(request))
 
 
 @router.post("/candidates/{volunteer_id}/decision")
@@ -116,20 +118,20 @@ def decide(
     study_id: str,
     volunteer_id: str,
     session: Checked,
+    connection: Reads,
     action: Annotated[str, Form()],
     seen_version: Annotated[int | None, Form()] = None,
     reason: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    reviewable_study(request, session.user, study_id)
+    reviewable_study(connection, session.user, study_id)
     if action not in {a.value for a in Action}:
         raise HTTPException(400, "Choose approve, reject, defer or note.")
-    with store_of(request).engine.connect() as connection:
-        current = decisions.candidate(connection, study_id, volunteer_id)
-    with writing(request) as connection:
+    current = decisions.candidate(connection, study_id, volunteer_id)
+    with writing(request) as write:
         try:
             decisions.decide(
-                connection, study_id, volunteer_id, Action(action), actor=session.user.email,
+                write, study_id, volunteer_id, Action(action), actor=session.user.email,
                 now=now(), seen_version=seen_version, reason=reason or None, note=note or None,
                 current=current,
             )  # fmt: skip
@@ -146,36 +148,52 @@ def decide(
                 f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
                 status_code=303,
             )
-    return _detail(request, study_id, volunteer_id, session, None, problem, status)
+    return _detail(request, connection, study_id, volunteer_id, session, None, problem, status)
 
 
 @router.post("/candidates-bulk")
-async def decide_in_bulk(request: Request, study_id: str, session: Checked) -> Response:
-    reviewable_study(request, session.user, study_id)
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
-    action = fields.pop("action", "")
+def decide_in_bulk(
+    request: Request,
+    study_id: str,
+    session: Checked,
+    connection: Reads,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+    state: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
+    sex: Annotated[str, Form()] = "",
+    age_min: Annotated[str, Form()] = "",
+    age_max: Annotated[str, Form()] = "",
+    screen: Annotated[str, Form()] = "",
+) -> Response:
+    reviewable_study(connection, session.user, study_id)
     if action not in (Action.APPROVE, Action.REJECT, Action.DEFER):
         raise HTTPException(400, "Choose approve, reject or defer.")
-    reason, note = fields.pop("reason", "") or None, fields.pop("note", "") or None
-    query = _query({k: v for k, v in fields.items() if k != "csrf_token"} | {"page": "1"})
-    with writing(request) as connection:
+    fields = {
+        "status": status, "state": state, "region": region, "sex": sex,
+        "age_min": age_min, "age_max": age_max, "screen": screen,
+    }  # fmt: skip
+    query = _query(fields)
+    with writing(request) as write:
         try:
             result = decisions.decide_all(
-                connection, study_id, query, Action(action), actor=session.user.email,
+                write, study_id, query, Action(action), actor=session.user.email,
                 now=now(), reason=reason, note=note,
             )  # fmt: skip
         except decisions.DecisionRefused as refusal:
             raise HTTPException(422, f"Nothing saved: {refusal}.") from None
     skipped = "; ".join(f"{n} {why}" for why, n in result.skipped.items())
     message = f"{_said(action)} {result.decided}" + (f" (left alone: {skipped})" if skipped else "")
-    kept = {k: v for k, v in fields.items() if v and k != "csrf_token"}
+    kept = {k: v for k, v in fields.items() if v}
     target = f"/studies/{study_id}/candidates?{urlencode(kept | {'done': message})}"
     return RedirectResponse(target, status_code=303)
 
 
 def _detail(
     request: Request,
+    connection: Connection,
     study_id: str,
     volunteer_id: str,
     session: Session,
@@ -183,18 +201,16 @@ def _detail(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
-    study = reviewable_study(request, session.user, study_id)
-    with store_of(request).engine.connect() as connection:
-        row = decisions.candidate(connection, study_id, volunteer_id)
-        if row is None:
-            raise HTTPException(404, "No such candidate on this study's list.")
-        explanation = decisions.explanation(connection, study_id, volunteer_id)
-        history = decisions.history(connection, study_id, volunteer_id)
-        definition = definition_at(connection, study_id, row.study_version)
-    with writing(request) as connection:
-        decisions.log_access(
-            connection, session.user.email, study_id, "candidate", now(), volunteer_id
-        )
+    connection.rollback()  # a fresh snapshot: after a decision, show what is stored now
+    study = reviewable_study(connection, session.user, study_id)
+    row = decisions.candidate(connection, study_id, volunteer_id)
+    if row is None:
+        raise HTTPException(404, "No such candidate on this study's list.")
+    explanation = decisions.explanation(connection, study_id, volunteer_id)
+    history = decisions.history(connection, study_id, volunteer_id)
+    definition = definition_at(connection, study_id, row.study_version)
+    with writing(request) as log:
+        decisions.log_access(log, session.user.email, study_id, "candidate", now(), volunteer_id)
     labels = {c.id: c.label for c in definition.criteria()} if definition else {}
     return templates.TemplateResponse(
         request,

@@ -9,14 +9,15 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
-from review.auth import LoggedIn, store_of
+from review.auth import LoggedIn, Reads
 from review.templating import templates
 from schemas.review import ReviewState
 from store import decisions
 from store.candidates import latest_match
 from store.review_users import User
-from store.studies import StudySummary
+from store.studies import StudySummary, summaries, summary
 
 router = APIRouter()
 
@@ -33,29 +34,30 @@ class FunnelBar:
     width: float
 
 
-def visible_study(request: Request, user: User, study_id: str) -> StudySummary:
+def visible_study(connection: Connection, user: User, study_id: str) -> StudySummary:
     """The study, if this user may see it; otherwise 404, the same as for no such study, so
     guessing ids tells nothing."""
-    study = store_of(request).study(study_id) if user.may_see(study_id) else None
+    study = summary(connection, study_id) if user.may_see(study_id) else None
     if study is not None:
         return study
     raise HTTPException(404, "No such study, or it is not granted to you.")
 
 
 @router.get("/")
-def study_list(request: Request, session: LoggedIn) -> Response:
-    studies = [s for s in store_of(request).studies() if session.user.may_see(s.study_id)]
+def study_list(request: Request, session: LoggedIn, connection: Reads) -> Response:
+    studies = [s for s in summaries(connection) if session.user.may_see(s.study_id)]
     return templates.TemplateResponse(
         request, "studies.html", {"session": session, "studies": studies}
     )
 
 
 @router.get("/studies/{study_id}")
-def study_overview(request: Request, study_id: str, session: LoggedIn) -> Response:
-    study = visible_study(request, session.user, study_id)
-    with store_of(request).engine.connect() as connection:
-        run = latest_match(connection, study_id)
-        counts = decisions.state_counts(connection, study_id)
+def study_overview(
+    request: Request, study_id: str, session: LoggedIn, connection: Reads
+) -> Response:
+    study = visible_study(connection, session.user, study_id)
+    run = latest_match(connection, study_id)
+    counts = decisions.state_counts(connection, study_id)
     return templates.TemplateResponse(
         request,
         "study.html",

@@ -87,14 +87,24 @@ def current_definition(connection: Connection, study_id: str) -> StudyDefinition
     return None if row is None else StudyDefinition.model_validate(row)
 
 
+#: Parsed definitions by (study, version). A version is a hash of the content, so an entry
+#: never goes stale, whichever store it was read from.
+_PARSED: dict[tuple[str, str], StudyDefinition] = {}
+
+
 def definition_at(connection: Connection, study_id: str, version: str) -> StudyDefinition | None:
     """The definition as published in ``version`` (what a candidate was matched on)."""
+    if (study_id, version) in _PARSED:
+        return _PARSED[study_id, version]
     row = connection.execute(
         select(StudyVersion.definition).where(
             StudyVersion.study_id == study_id, StudyVersion.version == version
         )
     ).scalar_one_or_none()
-    return None if row is None else StudyDefinition.model_validate(row)
+    if row is None:
+        return None
+    parsed = _PARSED[study_id, version] = StudyDefinition.model_validate(row)
+    return parsed
 
 
 def recruiting(connection: Connection) -> list[str]:
