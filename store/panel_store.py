@@ -25,7 +25,6 @@ from store.bulk import fetch_column
 from store.database import create_panel_engine, migrate
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
-from store.studies import StudySummary
 from store.submissions import SignupsStored, store_signups
 from store.tables import Erasure, IngestRun, Profile, QuarantinedRecord, Volunteer
 from store.withdrawals import WithdrawalsStored, store_withdrawals
@@ -176,10 +175,6 @@ class PanelStore:
     def studies(self) -> list[studies.StudySummary]:
         with self.engine.connect() as connection:
             return studies.summaries(connection)
-
-    def study(self, study_id: str) -> StudySummary | None:
-        with self.engine.connect() as connection:
-            return studies.summary(connection, study_id)
 
     def study_definition(self, study_id: str) -> StudyDefinition | None:
         with self.engine.connect() as connection:
