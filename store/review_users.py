@@ -104,10 +104,15 @@ def user_by_id(connection: Connection, user_id: int) -> User | None:
     ).first()
     if row is None:
         return None
-    studies = connection.execute(
-        select(StudyGrant.study_id).where(StudyGrant.user_id == user_id)
-    ).scalars()
-    return User(user_id, row.email, Role(row.role), frozenset(studies))
+    return User(user_id, row.email, Role(row.role), _granted(connection, user_id))
+
+
+def _granted(connection: Connection, user_id: int) -> frozenset[str]:
+    return frozenset(
+        connection.execute(
+            select(StudyGrant.study_id).where(StudyGrant.user_id == user_id)
+        ).scalars()
+    )
 
 
 def all_users(connection: Connection) -> list[User]:
@@ -171,18 +176,22 @@ def start_session(connection: Connection, user_id: int, now: datetime) -> str:
 def current_session(connection: Connection, token: str, now: datetime) -> Session | None:
     """The session a cookie names, if it is still alive (and then it is kept alive)."""
     row = connection.execute(
-        select(UserSession.user_id, UserSession.csrf_token, UserSession.last_seen_at).where(
-            UserSession.token_hash == _digest(token)
+        select(
+            UserSession.user_id,
+            UserSession.csrf_token,
+            UserSession.last_seen_at,
+            ReviewUser.email,
+            ReviewUser.role,
         )
+        .join(ReviewUser, ReviewUser.user_id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(token))
     ).first()
     if row is None:
         return None
     if row.last_seen_at < now - timedelta(minutes=SESSION_IDLE_MINUTES):
         end_session(connection, token)
         return None
-    user = user_by_id(connection, row.user_id)
-    if user is None:
-        return None
+    user = User(row.user_id, row.email, Role(row.role), _granted(connection, row.user_id))
     if now - row.last_seen_at > timedelta(minutes=1):  # not a write per request
         connection.execute(
             update(UserSession)
