@@ -140,13 +140,7 @@ def login(
             review_users.set_password(connection, user.user_id, fresh_hash)
         token = review_users.start_session(connection, user.user_id, moment)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        secure=request.app.state.secure_cookies,
-        samesite="strict",
-    )
+    _set_cookie(request, response, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
@@ -169,14 +163,15 @@ def _login_form(request: Request, next: str, message: str | None, status: int = 
         {"session": None, "next": _safe_next(next), "message": message, "csrf_token": token},
         status_code=status,
     )
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        httponly=True,
-        secure=request.app.state.secure_cookies,
-        samesite="strict",
-    )
+    _set_cookie(request, response, LOGIN_COOKIE, token)
     return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """Out of reach of scripts, sent over HTTPS only, and never on requests from elsewhere."""
+    response.set_cookie(
+        name, value, httponly=True, secure=request.app.state.secure_cookies, samesite="strict"
+    )
 
 
 def _safe_next(target: str) -> str:

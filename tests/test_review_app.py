@@ -140,17 +140,25 @@ def study_routes(study_id: str, volunteer_id: str) -> list[tuple[str, str]]:
     ]
 
 
+def answers(client: TestClient, study_id: str, volunteer_id: str) -> dict[str, int]:
+    """Every study route's status for this client (forms carry its CSRF token)."""
+    data = {"csrf_token": csrf(client, "/"), "action": "approve", "status": "eligible"}
+    return {
+        f"{method} {path}": client.request(
+            method, path, data=data if method == "POST" else None
+        ).status_code
+        for method, path in study_routes(study_id, volunteer_id)
+    }
+
+
 def test_a_study_not_granted_is_not_found_on_any_route(
     client: TestClient, reviewed: PanelStore
 ) -> None:
     volunteer = everyone(reviewed)[0].volunteer_id
     log_in(client, "other@example.org")
-    token = csrf(client, "/")
     assert RLS not in client.get("/").text
-    for method, path in study_routes(RLS, volunteer):
-        data = {"csrf_token": token, "action": "approve", "status": "eligible"}
-        response = client.request(method, path, data=data if method == "POST" else None)
-        assert response.status_code == 404, (method, path)
+    found = answers(client, RLS, volunteer)
+    assert set(found.values()) == {404}, found
     assert {r.review_state for r in everyone(reviewed)} == {"undecided"}
 
 
@@ -159,14 +167,12 @@ def test_a_researcher_sees_counts_but_never_candidates(
 ) -> None:
     volunteer = everyone(reviewed)[0].volunteer_id
     log_in(client, "research@example.org")
-    token = csrf(client, "/")
     overview = client.get(f"/studies/{RLS}")
     assert overview.status_code == 200 and "Attrition funnel" in overview.text
     assert volunteer not in overview.text and "/candidates" not in overview.text
-    for method, path in study_routes(RLS, volunteer)[1:]:
-        data = {"csrf_token": token, "action": "approve", "status": "eligible"}
-        response = client.request(method, path, data=data if method == "POST" else None)
-        assert response.status_code == 403, (method, path)
+    found = answers(client, RLS, volunteer)
+    assert found.pop(f"GET /studies/{RLS}") == 200
+    assert set(found.values()) == {403}, found
 
 
 def test_a_candidate_of_another_study_is_not_found_here(
