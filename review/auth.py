@@ -4,13 +4,20 @@ The session cookie holds a random token (HttpOnly, Secure, SameSite=Strict); the
 only its hash. Every state-changing request carries the session's CSRF token (a hidden form
 field, or the ``X-CSRF-Token`` header htmx sends); the login form, before any session, is
 protected by a double-submit cookie.
+
+Where the work runs. A page is a few short queries and a template, so ``async def`` routes
+run it on the event loop, one request at a time in each worker process, as a pre-fork
+server's sync worker would: in threads, the same pages cost twice the CPU under load, the
+threads fighting over the GIL. Anything slow (argon2, whole-list exports, bulk decisions)
+is a plain ``def`` route and runs in the thread pool. Each request reads and writes through
+one connection (``reading``, ``writing``).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Annotated
@@ -45,33 +52,47 @@ def store_of(request: Request) -> PanelStore:
 _SQLITE_WRITER = threading.Lock()
 
 
-@contextmanager
-def writing(request: Request) -> Iterator[Connection]:
-    """A short write transaction on the store."""
-    engine = store_of(request).engine
-    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
-    with lock, engine.begin() as connection:
-        yield connection
-
-
-def reading(request: Request) -> Iterator[Connection]:
-    """The request's one connection for reading (the session's and the page's)."""
+async def reading(request: Request) -> AsyncIterator[Connection]:
+    """The request's one connection. Whatever it read is committed at the end, not rolled
+    back: on PostgreSQL a rollback makes psycopg drop every statement it had prepared, and
+    each request would parse and plan its queries anew."""
     with store_of(request).engine.connect() as connection:
         yield connection
+        connection.commit()
+
+
+@contextmanager
+def writing(connection: Connection) -> Iterator[Connection]:
+    """A short write on the request's connection, committed at once (with what it read
+    before); on SQLite, behind the app's one writer."""
+    lock = _SQLITE_WRITER if connection.dialect.name == "sqlite" else nullcontext()
+    with lock:
+        try:
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
 
 
 Reads = Annotated[Connection, Depends(reading)]
 
 
-def current_session(request: Request, connection: Reads) -> Session:
+async def current_session(request: Request, connection: Reads) -> Session:
     """The logged-in session, or 401 (which the app turns into a redirect to the login)."""
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        session = review_users.current_session(connection, token, now())
-        connection.commit()  # keeps the session alive (written at most once a minute)
-        if session is not None:
-            return session
-    raise HTTPException(401)
+    found = review_users.find_session(connection, token) if token else None
+    if token is None or found is None:
+        raise HTTPException(401)
+    moment = now()
+    if found.expired(moment):
+        with writing(connection):
+            review_users.end_session(connection, token)
+        raise HTTPException(401)
+    if found.due_keep_alive(moment):
+        with writing(connection):
+            review_users.keep_alive(connection, token, moment)
+    return found.session
 
 
 async def csrf_checked(
@@ -97,13 +118,14 @@ def to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:
+async def login_page(request: Request, next: str = "/") -> Response:
     return _login_form(request, next, None)
 
 
 @router.post("/login")
 def login(
     request: Request,
+    connection: Reads,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()] = "",
@@ -113,9 +135,9 @@ def login(
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next, "The login form expired; please try again.", 403)
     moment = now()
-    with store_of(request).engine.connect() as connection:
-        found = review_users.user_by_email(connection, email)
-        until = review_users.locked_until(connection, found[0].user_id, moment) if found else None
+    found = review_users.user_by_email(connection, email)
+    until = review_users.locked_until(connection, found[0].user_id, moment) if found else None
+    connection.commit()  # argon2 below takes tens of milliseconds, on purpose: no transaction
     if until is not None:
         return _login_form(
             request,
@@ -124,10 +146,9 @@ def login(
             f"{until.astimezone(COPENHAGEN):%H:%M}; an admin can unlock it sooner.",
             429,
         )
-    # argon2 takes tens of milliseconds on purpose: outside any transaction or lock.
     if not passwords.verify(found[1] if found else None, password):
         if found is not None:
-            with writing(request) as connection:
+            with writing(connection):
                 review_users.record_failed_login(connection, found[0].user_id, moment)
         return _login_form(request, next, "Wrong e-mail or password.", 401)
     assert found is not None
@@ -135,7 +156,7 @@ def login(
     fresh_hash = (
         passwords.hash_password(password) if passwords.needs_rehash(password_hash) else None
     )
-    with writing(request) as connection:
+    with writing(connection):
         if fresh_hash:
             review_users.set_password(connection, user.user_id, fresh_hash)
         token = review_users.start_session(connection, user.user_id, moment)
@@ -146,9 +167,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, session: Checked) -> Response:
+async def logout(request: Request, session: Checked, connection: Reads) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
-    with writing(request) as connection:
+    with writing(connection):
         review_users.end_session(connection, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

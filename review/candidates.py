@@ -24,7 +24,7 @@ from review.auth import Checked, LoggedIn, Reads, now, writing
 from review.studies import visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
-from store import decisions
+from store import candidate_list, decisions
 from store.review_users import Session, User
 from store.studies import StudySummary, definition_at
 
@@ -47,18 +47,14 @@ def _query(values: dict[str, str]) -> CandidateQuery:
 
 
 @router.get("/candidates")
-def candidate_list(
+async def list_page(
     request: Request, study_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
     study = reviewable_study(connection, session.user, study_id)
     query = _query(dict(request.query_params))
-    page = decisions.candidate_page(connection, study_id, query)
+    page = candidate_list.candidate_page(connection, study_id, query)
     definition = definition_at(connection, study_id, study.version)
-    with writing(request) as log:
-        decisions.log_access(
-            log, session.user.email, study_id, "candidate list", now(),
-            detail=str(request.url.query) or None,
-        )  # fmt: skip
+    _log(connection, session, study_id, "candidate list", detail=str(request.url.query))
     criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []
     partial = request.headers.get("HX-Request") == "true"
     return templates.TemplateResponse(
@@ -85,12 +81,8 @@ def export(
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "Exports are CSV or XLSX.")
     query = _query(dict(request.query_params))
-    table = candidate_table(decisions.export_frame(connection, study_id, query))
-    with writing(request) as log:
-        decisions.log_access(
-            log, session.user.email, study_id, f"export {kind}", now(),
-            detail=str(request.url.query) or None,
-        )  # fmt: skip
+    table = candidate_table(candidate_list.export_frame(connection, study_id, query))
+    _log(connection, session, study_id, f"export {kind}", detail=str(request.url.query))
     body = io.BytesIO()
     if kind == "csv":
         write_csv(table, body)
@@ -106,14 +98,14 @@ def export(
 
 
 @router.get("/candidates/{volunteer_id}")
-def candidate_detail(
+async def candidate_detail(
     request: Request, study_id: str, volunteer_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
     return _detail(request, connection, study_id, volunteer_id, session, _done(request))
 
 
 @router.post("/candidates/{volunteer_id}/decision")
-def decide(
+async def decide(
     request: Request,
     study_id: str,
     volunteer_id: str,
@@ -127,27 +119,27 @@ def decide(
     reviewable_study(connection, session.user, study_id)
     if action not in {a.value for a in Action}:
         raise HTTPException(400, "Choose approve, reject, defer or note.")
-    current = decisions.candidate(connection, study_id, volunteer_id)
-    with writing(request) as write:
-        try:
+    current = candidate_list.candidate(connection, study_id, volunteer_id)
+    try:
+        with writing(connection):
             decisions.decide(
-                write, study_id, volunteer_id, Action(action), actor=session.user.email,
+                connection, study_id, volunteer_id, Action(action), actor=session.user.email,
                 now=now(), seen_version=seen_version, reason=reason or None, note=note or None,
                 current=current,
             )  # fmt: skip
-        except decisions.DecisionConflict as conflict:
-            problem, status = (
-                f"Not saved: someone else decided first. {volunteer_id} is now "
-                f"{conflict.current.review_state}; here is the current state.",
-                409,
-            )
-        except decisions.DecisionRefused as refusal:
-            problem, status = f"Not saved: {refusal}.", 422
-        else:
-            return RedirectResponse(
-                f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
-                status_code=303,
-            )
+    except decisions.DecisionConflict as conflict:
+        problem, status = (
+            f"Not saved: someone else decided first. {volunteer_id} is now "
+            f"{conflict.current.review_state}; here is the current state.",
+            409,
+        )
+    except decisions.DecisionRefused as refusal:
+        problem, status = f"Not saved: {refusal}.", 422
+    else:
+        return RedirectResponse(
+            f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
+            status_code=303,
+        )
     return _detail(request, connection, study_id, volunteer_id, session, None, problem, status)
 
 
@@ -176,10 +168,10 @@ def decide_in_bulk(
         "age_min": age_min, "age_max": age_max, "screen": screen,
     }  # fmt: skip
     query = _query(fields)
-    with writing(request) as write:
+    with writing(connection):
         try:
             result = decisions.decide_all(
-                write, study_id, query, Action(action), actor=session.user.email,
+                connection, study_id, query, Action(action), actor=session.user.email,
                 now=now(), reason=reason, note=note,
             )  # fmt: skip
         except decisions.DecisionRefused as refusal:
@@ -201,16 +193,14 @@ def _detail(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
-    connection.rollback()  # a fresh snapshot: after a decision, show what is stored now
     study = reviewable_study(connection, session.user, study_id)
-    row = decisions.candidate(connection, study_id, volunteer_id)
+    row = candidate_list.candidate(connection, study_id, volunteer_id)
     if row is None:
         raise HTTPException(404, "No such candidate on this study's list.")
-    explanation = decisions.explanation(connection, study_id, volunteer_id)
+    explanation = candidate_list.explanation(connection, study_id, volunteer_id)
     history = decisions.history(connection, study_id, volunteer_id)
     definition = definition_at(connection, study_id, row.study_version)
-    with writing(request) as log:
-        decisions.log_access(log, session.user.email, study_id, "candidate", now(), volunteer_id)
+    _log(connection, session, study_id, "candidate", volunteer_id)
     labels = {c.id: c.label for c in definition.criteria()} if definition else {}
     return templates.TemplateResponse(
         request,
@@ -230,6 +220,21 @@ def _detail(
         },
         status_code=status,
     )
+
+
+def _log(
+    connection: Connection,
+    session: Session,
+    study_id: str,
+    what: str,
+    volunteer_id: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Who viewed what, written before the page is sent (GDPR accountability)."""
+    with writing(connection):
+        decisions.log_access(
+            connection, session.user.email, study_id, what, now(), volunteer_id, detail or None
+        )
 
 
 #: What a redirect after a decision may say (nothing else from an address is shown: a

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from review.auth import LoggedIn, Reads
 from review.templating import templates
 from schemas.review import ReviewState
-from store import decisions
+from store import candidate_list
 from store.candidates import latest_match
 from store.review_users import User
 from store.studies import StudySummary, summaries, summary
@@ -44,7 +44,7 @@ def visible_study(connection: Connection, user: User, study_id: str) -> StudySum
 
 
 @router.get("/")
-def study_list(request: Request, session: LoggedIn, connection: Reads) -> Response:
+async def study_list(request: Request, session: LoggedIn, connection: Reads) -> Response:
     studies = [s for s in summaries(connection) if session.user.may_see(s.study_id)]
     return templates.TemplateResponse(
         request, "studies.html", {"session": session, "studies": studies}
@@ -52,12 +52,12 @@ def study_list(request: Request, session: LoggedIn, connection: Reads) -> Respon
 
 
 @router.get("/studies/{study_id}")
-def study_overview(
+async def study_overview(
     request: Request, study_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
     study = visible_study(connection, session.user, study_id)
     run = latest_match(connection, study_id)
-    counts = decisions.state_counts(connection, study_id)
+    counts = candidate_list.state_counts(connection, study_id)
     return templates.TemplateResponse(
         request,
         "study.html",

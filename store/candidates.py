@@ -173,24 +173,6 @@ def _json_text(name: str, connection: Connection) -> Any:
     return cast(text, JSON) if connection.dialect.name == "postgresql" else text
 
 
-def candidate_list(connection: Connection, study_id: str) -> pd.DataFrame:
-    """The study's current candidates (eligible and needing screening), pseudonymous."""
-    result = connection.execute(
-        select(
-            Candidate.volunteer_id,
-            Candidate.status,
-            Candidate.submission_id,
-            Candidate.study_version,
-            Candidate.as_of,
-            Candidate.unknown_criteria,
-            Candidate.explanation,
-        )
-        .where(Candidate.study_id == study_id, Candidate.status != NO_LONGER_ELIGIBLE)
-        .order_by(Candidate.status, Candidate.volunteer_id)
-    )
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
 @dataclass(frozen=True)
 class LatestMatch:
     match_run_id: int

@@ -1,5 +1,5 @@
-"""Coordinators' work on candidate lists: pages of candidates, decisions, their history, and
-the access log.
+"""Coordinators' decisions on candidates, one at a time or in bulk, their history, and the
+access log (reading the list itself is ``store.candidate_list``).
 
 A decision names the ``review_version`` of the candidate it was made on; the update only
 happens if that is still the version (optimistic locking), so of two coordinators deciding at
@@ -11,61 +11,15 @@ until a new match has looked at them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
-import pandas as pd
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Text,
-    and_,
-    case,
-    cast,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from schemas.review import PAGE_SIZE, REJECT_REASONS, Action, CandidateQuery, ReviewState
+from schemas.review import REJECT_REASONS, Action, CandidateQuery, ReviewState
 from store.bulk import IN_CHUNK
-from store.candidates import NO_LONGER_ELIGIBLE, contactable
-from store.tables import AccessLog, Candidate, Decision, Profile, Volunteer
-
-
-@dataclass(frozen=True)
-class CandidateRow:
-    volunteer_id: str
-    status: str
-    review_state: str
-    review_version: int
-    age: int | None
-    sex: str | None
-    region: str | None
-    unknown_criteria: list[str]
-    as_of: date
-    submission_id: str
-    study_version: str
-    #: The profile changed since the match: approving waits for a new match.
-    stale: bool
-    #: May still be contacted (consent, not withdrawn, not erased).
-    contactable: bool
-
-    @property
-    def approvable(self) -> bool:
-        return self.status != NO_LONGER_ELIGIBLE and not self.stale and self.contactable
-
-
-@dataclass(frozen=True)
-class CandidatePage:
-    rows: list[CandidateRow]
-    total: int
-    page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
+from store.candidate_list import CandidateRow, candidate, selection
+from store.candidates import NO_LONGER_ELIGIBLE
+from store.tables import AccessLog, Candidate, Decision
 
 
 @dataclass(frozen=True)
@@ -98,115 +52,6 @@ class BulkResult:
     decided: int
     #: Why the others were left alone: reason -> how many.
     skipped: dict[str, int]
-
-
-def _columns() -> list[Any]:
-    contactable_now = and_(Volunteer.current_submission_id.is_not(None), *contactable())
-    return [
-        Candidate.volunteer_id,
-        Candidate.status,
-        Candidate.review_state,
-        Candidate.review_version,
-        Candidate.age,
-        Candidate.sex,
-        Candidate.region,
-        Candidate.unknown_criteria,
-        Candidate.as_of,
-        Candidate.submission_id,
-        Candidate.study_version,
-        (func.coalesce(Volunteer.current_submission_id, "") != Candidate.submission_id).label(
-            "stale"
-        ),
-        case((contactable_now, True), else_=False).label("contactable"),
-    ]
-
-
-def _candidates(study_id: str) -> Any:
-    return (
-        select(*_columns())
-        .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
-        .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
-        .where(Candidate.study_id == study_id, Candidate.status != NO_LONGER_ELIGIBLE)
-    )
-
-
-def _filtered(statement: Any, query: CandidateQuery) -> Any:
-    conditions: list[ColumnElement[bool]] = []
-    if query.status:
-        conditions.append(Candidate.status == query.status)
-    if query.state:
-        conditions.append(Candidate.review_state == query.state.value)
-    if query.region:
-        conditions.append(Candidate.region == query.region.value)
-    if query.sex:
-        conditions.append(Candidate.sex == query.sex)
-    if query.age_min is not None:
-        conditions.append(Candidate.age >= query.age_min)
-    if query.age_max is not None:
-        conditions.append(Candidate.age <= query.age_max)
-    if query.screen:
-        # The JSON list as text holds "id" (ids are [a-z0-9_-]; '_' is escaped for LIKE).
-        wanted = '%"' + query.screen.replace("_", "\\_") + '"%'
-        conditions.append(cast(Candidate.unknown_criteria, Text).like(wanted, escape="\\"))
-    return statement.where(*conditions)
-
-
-_SORTS = {
-    "volunteer_id": Candidate.volunteer_id,
-    "age": Candidate.age,
-    "region": Candidate.region,
-    "status": Candidate.status,
-    "state": Candidate.review_state,
-}
-
-
-def candidate_page(connection: Connection, study_id: str, query: CandidateQuery) -> CandidatePage:
-    """One page of the filtered, sorted list. Filters and order touch the candidate table
-    only, so counting and choosing the page join nothing; only the page's 50 rows are joined
-    to their volunteers (stale? contactable?)."""
-    chosen = _filtered(
-        select(Candidate.volunteer_id).where(
-            Candidate.study_id == study_id, Candidate.status != NO_LONGER_ELIGIBLE
-        ),
-        query,
-    )
-    total = connection.execute(select(func.count()).select_from(chosen.subquery())).scalar_one()
-    key = _SORTS[query.sort]
-    order = [key.desc() if query.descending else key.asc(), Candidate.volunteer_id]
-    page = chosen.order_by(*order).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
-    ids = list(connection.execute(page).scalars())
-    # By primary key (as a subquery, SQLite would walk the whole study's index instead).
-    found = {
-        row.volunteer_id: _row(row)
-        for row in connection.execute(_candidates(study_id).where(Candidate.volunteer_id.in_(ids)))
-    }
-    return CandidatePage([found[i] for i in ids], total, query.page)
-
-
-def candidate(connection: Connection, study_id: str, volunteer_id: str) -> CandidateRow | None:
-    row = connection.execute(
-        _candidates(study_id).where(Candidate.volunteer_id == volunteer_id)
-    ).first()
-    return None if row is None else _row(row)
-
-
-def explanation(connection: Connection, study_id: str, volunteer_id: str) -> dict[str, list[str]]:
-    found = connection.execute(
-        select(Candidate.explanation).where(
-            Candidate.study_id == study_id, Candidate.volunteer_id == volunteer_id
-        )
-    ).scalar_one_or_none()
-    return dict(found or {})
-
-
-def state_counts(connection: Connection, study_id: str) -> dict[tuple[str, str], int]:
-    """(match status, review state) -> candidates."""
-    rows = connection.execute(
-        select(Candidate.status, Candidate.review_state, func.count())
-        .where(Candidate.study_id == study_id)
-        .group_by(Candidate.status, Candidate.review_state)
-    ).all()
-    return {(status, state): count for status, state, count in rows}
 
 
 def history(connection: Connection, study_id: str, volunteer_id: str) -> list[DecisionRecord]:
@@ -251,13 +96,13 @@ def decide(
         raise DecisionConflict(current)
     if action.state is not None:
         changed = connection.execute(
-            update(Candidate)
-            .where(
-                Candidate.study_id == study_id,
-                Candidate.volunteer_id == volunteer_id,
-                Candidate.review_version == current.review_version,
-            )
-            .values(review_state=action.state.value, review_version=current.review_version + 1)
+            _DECIDE,
+            {
+                "of_study": study_id,
+                "of_volunteer": volunteer_id,
+                "seen": current.review_version,
+                "new_state": action.state.value,
+            },
         ).rowcount
         if changed != 1:  # decided by someone else between our read and our write
             now_row = candidate(connection, study_id, volunteer_id)
@@ -269,6 +114,18 @@ def decide(
     return replace(
         current, review_state=action.state.value, review_version=current.review_version + 1
     )
+
+
+#: One candidate's new state, only if nobody decided since ``seen`` (optimistic locking).
+_DECIDE = (
+    update(Candidate)
+    .where(
+        Candidate.study_id == bindparam("of_study"),
+        Candidate.volunteer_id == bindparam("of_volunteer"),
+        Candidate.review_version == bindparam("seen"),
+    )
+    .values(review_state=bindparam("new_state"), review_version=Candidate.review_version + 1)
+)
 
 
 def decide_all(
@@ -287,7 +144,7 @@ def decide_all(
     if action is Action.NOTE:
         raise DecisionRefused("notes are written one candidate at a time")
     _check_words(action, reason, note)
-    rows = [_row(r) for r in connection.execute(_filtered(_candidates(study_id), query)).all()]
+    rows = selection(connection, study_id, query)
     skipped: dict[str, int] = {}
     chosen = []
     open_states = (ReviewState.UNDECIDED.value, ReviewState.DEFERRED.value)
@@ -339,15 +196,19 @@ def log_access(
     detail: str | None = None,
 ) -> None:
     connection.execute(
-        insert(AccessLog).values(
-            at=now,
-            actor=actor,
-            study_id=study_id,
-            what=what,
-            volunteer_id=volunteer_id,
-            detail=detail,
-        )
+        _LOG_ACCESS,
+        {
+            "at": now,
+            "actor": actor,
+            "study_id": study_id,
+            "what": what,
+            "volunteer_id": volunteer_id,
+            "detail": detail,
+        },
     )
+
+
+_LOG_ACCESS = insert(AccessLog)
 
 
 def _check(row: CandidateRow, action: Action, reason: str | None, note: str | None) -> None:
@@ -400,32 +261,3 @@ def _record(
             for row in rows
         ],
     )
-
-
-def _row(row: Any) -> CandidateRow:
-    return CandidateRow(
-        volunteer_id=row.volunteer_id,
-        status=row.status,
-        review_state=row.review_state,
-        review_version=row.review_version,
-        age=row.age,
-        sex=row.sex,
-        region=row.region,
-        unknown_criteria=list(row.unknown_criteria or []),
-        as_of=row.as_of,
-        submission_id=row.submission_id,
-        study_version=row.study_version,
-        stale=bool(row.stale),
-        contactable=bool(row.contactable),
-    )
-
-
-def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -> pd.DataFrame:
-    """Every candidate the filter selects (all pages), with explanations, for a spreadsheet
-    (``panel.candidate_export``)."""
-    statement = _filtered(_candidates(study_id), query).add_columns(Candidate.explanation)
-    key = _SORTS[query.sort]
-    result = connection.execute(
-        statement.order_by(key.desc() if query.descending else key.asc(), Candidate.volunteer_id)
-    )
-    return pd.DataFrame(result.all(), columns=list(result.keys()))

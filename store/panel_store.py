@@ -18,8 +18,9 @@ from sqlalchemy import Engine, func, select, update
 
 from matching.funnel import Funnel
 from schemas.exports import ExportKind
+from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
-from store import audit, candidates, studies
+from store import audit, candidate_list, candidates, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.database import create_panel_engine, migrate
@@ -196,8 +197,9 @@ class PanelStore:
             return candidates.record_match(connection, funnel, found, as_of, actor, now)
 
     def candidate_list(self, study_id: str) -> pd.DataFrame:
+        """The whole list, with explanations, for a spreadsheet."""
         with self.engine.connect() as connection:
-            return candidates.candidate_list(connection, study_id)
+            return candidate_list.export_frame(connection, study_id, CandidateQuery())
 
     # --- reading ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from schemas.review import LOCKOUT_AFTER, LOCKOUT_MINUTES, SESSION_IDLE_MINUTES, Role
 from store.tables import ReviewUser, Study, StudyGrant, UserSession
@@ -173,32 +173,58 @@ def start_session(connection: Connection, user_id: int, now: datetime) -> str:
     return token
 
 
-def current_session(connection: Connection, token: str, now: datetime) -> Session | None:
-    """The session a cookie names, if it is still alive (and then it is kept alive)."""
-    row = connection.execute(
-        select(
-            UserSession.user_id,
-            UserSession.csrf_token,
-            UserSession.last_seen_at,
-            ReviewUser.email,
-            ReviewUser.role,
-        )
-        .join(ReviewUser, ReviewUser.user_id == UserSession.user_id)
-        .where(UserSession.token_hash == _digest(token))
-    ).first()
+@dataclass(frozen=True)
+class FoundSession:
+    """A session as stored, before deciding whether it is still alive."""
+
+    session: Session
+    last_seen_at: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return self.last_seen_at < now - timedelta(minutes=SESSION_IDLE_MINUTES)
+
+    def due_keep_alive(self, now: datetime) -> bool:
+        """Kept alive at most once a minute: not a write per request."""
+        return now - self.last_seen_at > timedelta(minutes=1)
+
+
+def find_session(connection: Connection, token: str) -> FoundSession | None:
+    """The session a cookie names, with its user and grants, in one read (no write)."""
+    row = connection.execute(_SESSION_BY_TOKEN, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
-    if row.last_seen_at < now - timedelta(minutes=SESSION_IDLE_MINUTES):
-        end_session(connection, token)
-        return None
-    user = User(row.user_id, row.email, Role(row.role), _granted(connection, row.user_id))
-    if now - row.last_seen_at > timedelta(minutes=1):  # not a write per request
-        connection.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == _digest(token))
-            .values(last_seen_at=now)
-        )
-    return Session(user, row.csrf_token)
+    studies = frozenset(row.studies.split(",")) if row.studies else frozenset()
+    user = User(row.user_id, row.email, Role(row.role), studies)
+    return FoundSession(Session(user, row.csrf_token), row.last_seen_at)
+
+
+#: Study ids hold no comma (``schemas.study``), so the grants travel as one joined string.
+_SESSION_BY_TOKEN = (
+    select(
+        UserSession.user_id,
+        UserSession.csrf_token,
+        UserSession.last_seen_at,
+        ReviewUser.email,
+        ReviewUser.role,
+        func.aggregate_strings(StudyGrant.study_id, ",").label("studies"),
+    )
+    .join(ReviewUser, ReviewUser.user_id == UserSession.user_id)
+    .outerjoin(StudyGrant, StudyGrant.user_id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+    .group_by(
+        UserSession.user_id,
+        UserSession.csrf_token,
+        UserSession.last_seen_at,
+        ReviewUser.email,
+        ReviewUser.role,
+    )
+)
+
+
+def keep_alive(connection: Connection, token: str, now: datetime) -> None:
+    connection.execute(
+        update(UserSession).where(UserSession.token_hash == _digest(token)).values(last_seen_at=now)
+    )
 
 
 def end_session(connection: Connection, token: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, true, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from schemas.study import StudyDefinition, StudyStatus
 from store.tables import Study, StudyVersion
@@ -118,34 +118,29 @@ def recruiting(connection: Connection) -> list[str]:
 
 
 def summary(connection: Connection, study_id: str) -> StudySummary | None:
-    found = summaries(connection, study_id)
-    return found[0] if found else None
+    row = connection.execute(_ONE_SUMMARY, {"study_id": study_id}).first()
+    return None if row is None else StudySummary(*row)
 
 
-def summaries(connection: Connection, only: str | None = None) -> list[StudySummary]:
-    versions = (
-        select(StudyVersion.study_id, func.count().label("versions"))
-        .group_by(StudyVersion.study_id)
-        .subquery()
-    )
-    rows = connection.execute(
-        select(
-            Study.study_id,
-            Study.title,
-            Study.status,
-            Study.recruitment_target,
-            Study.current_version,
-            StudyVersion.number,
-            versions.c.versions,
-            StudyVersion.published_at,
-        )
-        .join(
-            StudyVersion,
-            (StudyVersion.study_id == Study.study_id)
-            & (StudyVersion.version == Study.current_version),
-        )
-        .join(versions, versions.c.study_id == Study.study_id)
-        .where(Study.study_id == only if only is not None else true())
-        .order_by(Study.study_id)
-    )
-    return [StudySummary(*row) for row in rows]
+def summaries(connection: Connection) -> list[StudySummary]:
+    return [StudySummary(*row) for row in connection.execute(_SUMMARY.order_by(Study.study_id))]
+
+
+_SUMMARY = select(
+    Study.study_id,
+    Study.title,
+    Study.status,
+    Study.recruitment_target,
+    Study.current_version,
+    StudyVersion.number,
+    select(func.count())
+    .where(StudyVersion.study_id == Study.study_id)
+    .correlate(Study)
+    .scalar_subquery()
+    .label("versions"),
+    StudyVersion.published_at,
+).join(
+    StudyVersion,
+    (StudyVersion.study_id == Study.study_id) & (StudyVersion.version == Study.current_version),
+)
+_ONE_SUMMARY = _SUMMARY.where(Study.study_id == bindparam("study_id"))

@@ -22,7 +22,7 @@ from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
 from schemas.study_file import load_study
 from schemas.withdrawal import WITHDRAWAL_COLUMNS
-from store import decisions
+from store import candidate_list
 from store.panel_store import PanelStore
 from store.tables import Base, Candidate
 
@@ -167,12 +167,12 @@ def match_and_record(
         )
 
 
-def everyone(store: PanelStore, **filters: object) -> list[decisions.CandidateRow]:
+def everyone(store: PanelStore, **filters: object) -> list[candidate_list.CandidateRow]:
     rows, page = [], 1
     while True:
         query = CandidateQuery.model_validate({**filters, "page": page})
         with store.engine.connect() as connection:
-            found = decisions.candidate_page(connection, RLS, query)
+            found = candidate_list.candidate_page(connection, RLS, query)
         rows += found.rows
         if page >= found.pages:
             return rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Role
-from store import decisions, review_users
+from store import candidate_list, decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
 from store.panel_store import PanelStore
 from tests.helpers import (
@@ -48,7 +48,7 @@ def test_pages_are_sorted_and_complete(matched: PanelStore) -> None:
     ages = [r.age for r in by_age if r.age is not None]
     assert ages == sorted(ages, reverse=True)
     with matched.engine.connect() as connection:
-        first = decisions.candidate_page(connection, RLS, CandidateQuery())
+        first = candidate_list.candidate_page(connection, RLS, CandidateQuery())
     assert len(first.rows) == min(PAGE_SIZE, first.total) and first.total == len(by_age)
 
 
@@ -189,13 +189,18 @@ def test_users_grants_lockout_and_sessions(matched: PanelStore) -> None:
         assert until is not None and until > NOW
         assert review_users.locked_until(connection, user_id, until + timedelta(seconds=1)) is None
         token = review_users.start_session(connection, user_id, NOW)
-        session = review_users.current_session(connection, token, NOW + timedelta(minutes=30))
-        assert session is not None and session.user.email == "anna@example.dk"
-        assert review_users.current_session(connection, "forged", NOW) is None
-        assert review_users.current_session(connection, token, NOW + timedelta(hours=2)) is None
-        token = review_users.start_session(connection, user_id, NOW)
+        found = review_users.find_session(connection, token)
+        assert found is not None and found.session.user.email == "anna@example.dk"
+        assert found.session.user.studies == {RLS}
+        assert not found.expired(NOW + timedelta(minutes=30))
+        assert found.due_keep_alive(NOW + timedelta(minutes=30))
+        assert found.expired(NOW + timedelta(hours=2))
+        review_users.keep_alive(connection, token, NOW + timedelta(minutes=50))
+        kept = review_users.find_session(connection, token)
+        assert kept is not None and not kept.expired(NOW + timedelta(hours=1, minutes=30))
+        assert review_users.find_session(connection, "forged") is None
         review_users.end_session(connection, token)
-        assert review_users.current_session(connection, token, NOW) is None
+        assert review_users.find_session(connection, token) is None
 
 
 def test_a_researcher_never_reviews(matched: PanelStore) -> None:

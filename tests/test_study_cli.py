@@ -144,7 +144,7 @@ def test_candidates_export_is_pseudonymous_and_formula_safe(
     sheet = load_workbook(xlsx).active
     assert sheet is not None
     header = [cell.value for cell in sheet[1]]
-    assert header[:3] == ["volunteer_id", "status", "to_screen"]
+    assert header[:4] == ["volunteer_id", "status", "review", "to_screen"]
     assert all(
         not str(cell.value).startswith("=")
         for row in sheet.iter_rows()
