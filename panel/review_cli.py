@@ -240,15 +240,20 @@ def _fail(message: str) -> NoReturn:
 def review(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (about one per CPU core).")
+    ] = 1,
 ) -> None:
     """Start the review web app (default http://127.0.0.1:8000).
 
     Coordinators log in with accounts from `panel users add`. Cookies are Secure: browsers
     keep them on localhost; anywhere else, serve it behind HTTPS.
     """
-    import uvicorn
+    from review.server import CannotServe, serve
 
-    from review.app import create_app
-
+    _store()  # migrated once, here, with one clear line if it cannot be opened
     out.print(f"review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    uvicorn.run(create_app(_store()), host=host, port=port, log_level="warning")
+    try:
+        serve(host, port, workers)
+    except CannotServe as problem:
+        _fail(str(problem))

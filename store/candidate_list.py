@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from schemas.review import PAGE_SIZE, CandidateQuery
 from store.candidates import NO_LONGER_ELIGIBLE, contactable
-from store.tables import Candidate, Profile, Volunteer
+from store.tables import Candidate, CandidateReview, Profile, Volunteer
 
 AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
@@ -69,13 +69,18 @@ class CandidatePage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
+_REVIEW = and_(
+    CandidateReview.study_id == Candidate.study_id,
+    CandidateReview.volunteer_id == Candidate.volunteer_id,
+)
+
 #: The candidates on a study's list (``study_id``), with whether their data is current.
 CANDIDATES = (
     select(
         Candidate.volunteer_id,
         Candidate.status,
-        Candidate.review_state,
-        Candidate.review_version,
+        CandidateReview.review_state,
+        CandidateReview.review_version,
         Candidate.age,
         Candidate.sex,
         Candidate.region,
@@ -91,6 +96,7 @@ CANDIDATES = (
             else_=False,
         ).label("contactable"),
     )
+    .join(CandidateReview, _REVIEW)
     .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
     .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
     .where(Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE)
@@ -101,15 +107,16 @@ _EXPLANATION = select(Candidate.explanation).where(
     Candidate.study_id == bindparam("study_id"), Candidate.volunteer_id == bindparam("volunteer_id")
 )
 _STATE_COUNTS = (
-    select(Candidate.status, Candidate.review_state, func.count())
+    select(Candidate.status, CandidateReview.review_state, func.count())
+    .join(CandidateReview, _REVIEW)
     .where(Candidate.study_id == bindparam("study_id"))
-    .group_by(Candidate.status, Candidate.review_state)
+    .group_by(Candidate.status, CandidateReview.review_state)
 )
 
 #: Each filter of a ``CandidateQuery``, on the candidate table only, with its value bound.
 _FILTERS: dict[str, ColumnElement[bool]] = {
     "status": Candidate.status == bindparam("status"),
-    "state": Candidate.review_state == bindparam("state"),
+    "state": CandidateReview.review_state == bindparam("state"),
     "region": Candidate.region == bindparam("region"),
     "sex": Candidate.sex == bindparam("sex"),
     "age_min": Candidate.age >= bindparam("age_min"),
@@ -123,7 +130,7 @@ _SORTS = {
     "age": Candidate.age,
     "region": Candidate.region,
     "status": Candidate.status,
-    "state": Candidate.review_state,
+    "state": CandidateReview.review_state,
 }
 
 
@@ -174,12 +181,12 @@ def _page_statements(
     filters: frozenset[str], sort: str, descending: bool
 ) -> tuple[Select[Any], Select[Any]]:
     """The count and the page of ids, for this combination of filters and order."""
-    chosen = filtered(
-        select(Candidate.volunteer_id).where(
-            Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE
-        ),
-        dict.fromkeys(filters),
+    chosen = select(Candidate.volunteer_id).where(
+        Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE
     )
+    if "state" in filters or sort == "state":  # otherwise the candidate table's indexes do
+        chosen = chosen.join(CandidateReview, _REVIEW)
+    chosen = filtered(chosen, dict.fromkeys(filters))
     count = select(func.count()).select_from(chosen.subquery())
     page = ordered(chosen, sort, descending).limit(bindparam("limit")).offset(bindparam("offset"))
     return count, page

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -323,17 +324,37 @@ class Candidate(Base):
     region: Mapped[str | None] = mapped_column(String(16))
     first_matched_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    # The review app's list: counts, and pages sorted by status or by age, answered from
+    # these indexes without reading the (large) candidate rows.
+    __table_args__ = (
+        Index(None, "study_id", "status", "volunteer_id"),
+        Index(None, "study_id", "age", "volunteer_id", "status"),
+    )
+
+
+class CandidateReview(Base):
+    """Where coordinators stand on a candidate (one row per candidate, made with it).
+
+    Apart from the candidate row, which only matching writes: deciding never rewrites the
+    rows a list counts and pages through. (On PostgreSQL, a page of rows that changed since
+    the last VACUUM makes index-only scans of it read the table: a list's count took 3.6 ms
+    instead of 1.3 ms while coordinators were deciding.)"""
+
+    __tablename__ = "candidate_review"
+
+    study_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     #: undecided, approved, rejected or deferred (``schemas.review.ReviewState``).
     review_state: Mapped[str] = mapped_column(String(12), server_default="undecided")
     #: Raised by every decision: a decision names the version it saw (optimistic locking).
     review_version: Mapped[int] = mapped_column(server_default="0")
 
-    # The review app's list: counts and state counts, and pages sorted by status or by age,
-    # answered from these indexes without reading the (large) candidate rows.
     __table_args__ = (
-        Index(None, "study_id", "status", "review_state"),
-        Index(None, "study_id", "status", "volunteer_id"),
-        Index(None, "study_id", "age", "volunteer_id", "status"),
+        ForeignKeyConstraint(
+            ["study_id", "volunteer_id"], ["candidate.study_id", "candidate.volunteer_id"]
+        ),
+        Index(None, "study_id", "review_state", "volunteer_id"),
     )
 
 
