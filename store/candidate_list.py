@@ -30,9 +30,10 @@ from sqlalchemy import (
 
 from schemas.review import PAGE_SIZE, CandidateQuery
 from store.candidates import NO_LONGER_ELIGIBLE, contactable
-from store.tables import Candidate, CandidateReview, Profile, Volunteer
+from store.tables import Candidate, Profile, Volunteer
 
-AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
+Rows = Select[*tuple[Any, ...]]
+AnySelect = TypeVar("AnySelect", bound=Rows)
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,13 @@ class CandidatePage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-_REVIEW = and_(
-    CandidateReview.study_id == Candidate.study_id,
-    CandidateReview.volunteer_id == Candidate.volunteer_id,
-)
-
 #: The candidates on a study's list (``study_id``), with whether their data is current.
 CANDIDATES = (
     select(
         Candidate.volunteer_id,
         Candidate.status,
-        CandidateReview.review_state,
-        CandidateReview.review_version,
+        Candidate.review_state,
+        Candidate.review_version,
         Candidate.age,
         Candidate.sex,
         Candidate.region,
@@ -96,27 +92,24 @@ CANDIDATES = (
             else_=False,
         ).label("contactable"),
     )
-    .join(CandidateReview, _REVIEW)
     .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
     .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
     .where(Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE)
 )
 _ONE = CANDIDATES.where(Candidate.volunteer_id == bindparam("volunteer_id"))
-_BY_IDS = CANDIDATES.where(Candidate.volunteer_id.in_(bindparam("ids", expanding=True)))
 _EXPLANATION = select(Candidate.explanation).where(
     Candidate.study_id == bindparam("study_id"), Candidate.volunteer_id == bindparam("volunteer_id")
 )
 _STATE_COUNTS = (
-    select(Candidate.status, CandidateReview.review_state, func.count())
-    .join(CandidateReview, _REVIEW)
+    select(Candidate.status, Candidate.review_state, func.count())
     .where(Candidate.study_id == bindparam("study_id"))
-    .group_by(Candidate.status, CandidateReview.review_state)
+    .group_by(Candidate.status, Candidate.review_state)
 )
 
 #: Each filter of a ``CandidateQuery``, on the candidate table only, with its value bound.
 _FILTERS: dict[str, ColumnElement[bool]] = {
     "status": Candidate.status == bindparam("status"),
-    "state": CandidateReview.review_state == bindparam("state"),
+    "state": Candidate.review_state == bindparam("state"),
     "region": Candidate.region == bindparam("region"),
     "sex": Candidate.sex == bindparam("sex"),
     "age_min": Candidate.age >= bindparam("age_min"),
@@ -130,7 +123,7 @@ _SORTS = {
     "age": Candidate.age,
     "region": Candidate.region,
     "status": Candidate.status,
-    "state": CandidateReview.review_state,
+    "state": Candidate.review_state,
 }
 
 
@@ -159,36 +152,40 @@ def ordered(statement: AnySelect, sort: str, descending: bool) -> AnySelect:
 
 
 def candidate_page(connection: Connection, study_id: str, query: CandidateQuery) -> CandidatePage:
-    """One page of the filtered, sorted list. Filters and order touch the candidate table
-    only, so counting and choosing the page join nothing; only the page's 50 rows are joined
-    to their volunteers (stale? contactable?)."""
+    """One page of the filtered, sorted list."""
     filters = filter_values(query)
     count, page = _page_statements(frozenset(filters), query.sort, query.descending)
     values = {"study_id": study_id, **filters}
     total = connection.execute(count, values).scalar_one()
     chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
-    ids = list(connection.execute(page, values | chosen).scalars())
-    # By primary key (as a subquery, SQLite would walk the whole study's index instead).
-    found = {
-        row.volunteer_id: _row(row)
-        for row in connection.execute(_BY_IDS, {"study_id": study_id, "ids": ids})
-    }
-    return CandidatePage([found[i] for i in ids], total, query.page)
+    rows = connection.execute(page, values | chosen)
+    return CandidatePage([_row(row) for row in rows], total, query.page)
 
 
 @cache
 def _page_statements(
     filters: frozenset[str], sort: str, descending: bool
-) -> tuple[Select[Any], Select[Any]]:
-    """The count and the page of ids, for this combination of filters and order."""
+) -> tuple[Select[int], Rows]:
+    """The count and the page, for this combination of filters and order. Filters and
+    order touch the candidate table only, so counting and choosing the page's ids join
+    nothing; only the page's 50 rows are joined to their volunteers (stale? contactable?),
+    by primary key."""
     chosen = select(Candidate.volunteer_id).where(
         Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE
     )
-    if "state" in filters or sort == "state":  # otherwise the candidate table's indexes do
-        chosen = chosen.join(CandidateReview, _REVIEW)
     chosen = filtered(chosen, dict.fromkeys(filters))
     count = select(func.count()).select_from(chosen.subquery())
-    page = ordered(chosen, sort, descending).limit(bindparam("limit")).offset(bindparam("offset"))
+    # A derived table, which its LIMIT keeps from being merged into the join; the statement
+    # has a few parameters, not one per id, so PostgreSQL prepares it once per connection.
+    ids = (
+        ordered(chosen, sort, descending)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page")
+    )
+    page = ordered(
+        CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id), sort, descending
+    )
     return count, page
 
 

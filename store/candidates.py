@@ -32,7 +32,7 @@ from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
 from store.bulk import insert_frame
-from store.tables import Candidate, CandidateReview, MatchRun, Profile, Volunteer
+from store.tables import Candidate, MatchRun, Profile, Volunteer
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
 
@@ -108,9 +108,7 @@ def record_match(
         updated_at=pd.Timestamp(now),
     )
     is_known = candidates["volunteer_id"].isin(listed)
-    new = frame[~is_known]
-    insert_frame(connection, Candidate, new.assign(first_matched_at=pd.Timestamp(now)))
-    insert_frame(connection, CandidateReview, new[["study_id", "volunteer_id"]])  # undecided
+    insert_frame(connection, Candidate, frame[~is_known].assign(first_matched_at=pd.Timestamp(now)))
     known = candidates[is_known]
     if len(known):
         connection.execute(

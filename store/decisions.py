@@ -19,7 +19,7 @@ from schemas.review import REJECT_REASONS, Action, CandidateQuery, ReviewState
 from store.bulk import IN_CHUNK
 from store.candidate_list import CandidateRow, candidate, selection
 from store.candidates import NO_LONGER_ELIGIBLE
-from store.tables import AccessLog, CandidateReview, Decision
+from store.tables import AccessLog, Candidate, Decision
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,13 @@ def decide(
 
 #: One candidate's new state, only if nobody decided since ``seen`` (optimistic locking).
 _DECIDE = (
-    update(CandidateReview)
+    update(Candidate)
     .where(
-        CandidateReview.study_id == bindparam("of_study"),
-        CandidateReview.volunteer_id == bindparam("of_volunteer"),
-        CandidateReview.review_version == bindparam("seen"),
+        Candidate.study_id == bindparam("of_study"),
+        Candidate.volunteer_id == bindparam("of_volunteer"),
+        Candidate.review_version == bindparam("seen"),
     )
-    .values(review_state=bindparam("new_state"), review_version=CandidateReview.review_version + 1)
+    .values(review_state=bindparam("new_state"), review_version=Candidate.review_version + 1)
 )
 
 
@@ -166,17 +166,17 @@ def decide_all(
             # Still open now (not only when read): a concurrent decision is not overwritten.
             updated |= set(
                 connection.execute(
-                    update(CandidateReview)
+                    update(Candidate)
                     .where(
-                        CandidateReview.study_id == study_id,
-                        CandidateReview.volunteer_id.in_(ids[start : start + IN_CHUNK]),
-                        CandidateReview.review_state.in_(open_states),
+                        Candidate.study_id == study_id,
+                        Candidate.volunteer_id.in_(ids[start : start + IN_CHUNK]),
+                        Candidate.review_state.in_(open_states),
                     )
                     .values(
                         review_state=action.state.value,
-                        review_version=CandidateReview.review_version + 1,
+                        review_version=Candidate.review_version + 1,
                     )
-                    .returning(CandidateReview.volunteer_id)
+                    .returning(Candidate.volunteer_id)
                 ).scalars()
             )
         if len(updated) < len(chosen):

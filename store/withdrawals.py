@@ -37,7 +37,6 @@ from store.bulk import insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
 from store.tables import (
     Candidate,
-    CandidateReview,
     Contact,
     Decision,
     Erasure,
@@ -173,7 +172,6 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
         .values(email_hash=None, current_submission_id=None, erased_at=erased_at)
     )
     # Candidate rows carry health evidence ("diagnosis G25.8 reported ..."): they go too.
-    connection.execute(delete(CandidateReview).where(CandidateReview.volunteer_id == volunteer_id))
     connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
     # Coordinators' notes may repeat what they learned; the decisions themselves stay.
     connection.execute(
