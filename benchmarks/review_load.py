@@ -6,13 +6,19 @@ coordinators, against SQLite and PostgreSQL.
 
 For each database: a store with a study of about N candidates (a generated export, ingested,
 matched; made once and kept in ``benchmarks/out/``), the app started by the benchmark on
-loopback (uvicorn, ``--workers`` processes), and ``--clients`` coordinators, each logged in
-with a session of their own, alternating without pause between a page of the list (50 rows;
-random page, filter and sort) and a decision (defer) on a candidate of their own, pausing
-between requests for ``--think`` seconds on average (0: no pause at all, the app saturated; 1:
-a coordinator reading what came back). Prints p50, p95 and p99 per request kind; the goal is
-p95 under 100 ms for both. The load generator runs on the same 2 cores as the app; a 3 s
-warm-up (not measured) comes first.
+loopback as it is run for real (``panel review --workers``), and ``--clients`` coordinators,
+each logged in with a session and a keep-alive connection of their own, as a browser would.
+Each alternates between a page of the list (50 rows; a random page, order and filter, among
+them the decision state) and a decision (defer) on a candidate of their own, pausing between
+requests for ``--think`` seconds on average (0: no pause at all, the app saturated; 1: a
+coordinator reading what came back). Prints p50, p95 and p99 per request kind (the goal is
+p95 under 100 ms for both) and the CPU each request cost the app, the load generator and
+PostgreSQL. The load generator runs on the same 2 cores as the app.
+
+In the same run, without pause: the alternative, uvicorn's own ``--workers`` (one socket
+shared by the workers), and a floor, the same closed loop on ``/healthz``, which does
+nothing. A 3 s warm-up (not measured) comes first; on PostgreSQL every measured run starts
+after ``VACUUM ANALYZE``, as autovacuum would have run by the time anyone reviews.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 from benchmarks.ingest_benchmark import OUT
 from benchmarks.review_load_store import PASSWORD, USER
@@ -38,6 +45,12 @@ from benchmarks.review_load_store import STUDY_ID as STUDY
 
 GOAL_MS = 100.0
 WARM_UP = 3.0
+#: What a list page asks for: orders, and filters (one at most, or none).
+ORDERS = ("status", "age", "region", "state", "volunteer_id")
+FILTERS: tuple[dict[str, str], ...] = (
+    {}, {}, {"status": "eligible"}, {"status": "needs_screening"},
+    {"state": "undecided"}, {"state": "deferred"}, {"region": "hovedstaden"},
+)  # fmt: skip
 
 
 def main() -> None:
@@ -46,28 +59,31 @@ def main() -> None:
     if not options.sqlite_only:
         targets.append(("PostgreSQL", options.postgres))
     for name, url in targets:
-        data_dir = OUT / f"review-{name.lower()}-{options.candidates}"
         env = {
             **os.environ,
-            "PANEL_DATA_DIR": str(data_dir),
+            "PANEL_DATA_DIR": str(OUT / f"review-{name.lower()}-{options.candidates}"),
             "PANEL_DATABASE_URL": _database(url, options.candidates),
         }
         size, volunteers = _prepared(env, options.candidates)
-        with _server(env, options.port, options.workers) as base:
-            # Warm-up, not measured: templates compiled, statements cached, connections open.
-            asyncio.run(_load(base, volunteers, options.clients, WARM_UP, 0.0))
-            floor = asyncio.run(_floor(base, options.clients, options.seconds / 2))
+        print(
+            f"\n{name}: {size:,} candidates, {options.clients} coordinators, {options.seconds:g} s:"
+        )
+        app = [sys.executable, "-m", "panel.cli", "review", "--workers", str(options.workers)]
+        with _server(env, app, options.port) as server:
+            asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
             for think in options.think:
-                timings = asyncio.run(
-                    _load(base, volunteers, options.clients, options.seconds, think)
-                )
-                _report(name, size, options, think, timings)
-            ms = sorted(v * 1000 for v in floor)
-            print(
-                f"  floor, GET /healthz (no database, no template) without pause: "
-                f"{len(ms) / (options.seconds / 2):,.0f}/s  p50 {statistics.median(ms):.1f} ms  "
-                f"p95 {_percentile(ms, 95):.1f} ms"
-            )
+                _vacuumed(env)
+                run = asyncio.run(_load(options, volunteers, options.seconds, think, server))
+                _report(f"panel review --workers {options.workers}", think, run)
+            floor = asyncio.run(_floor(options, server))
+        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "review.app:create_app",
+                   "--workers", str(options.workers), "--log-level", "warning"]  # fmt: skip
+        with _server(env, uvicorn, options.port) as server:
+            asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
+            _vacuumed(env)
+            run = asyncio.run(_load(options, volunteers, options.seconds, 0.0, server))
+            _report(f"alternative: uvicorn --workers {options.workers}", 0.0, run)
+        _report("floor: GET /healthz (no database, no template)", 0.0, floor)
 
 
 def _arguments() -> argparse.Namespace:
@@ -75,7 +91,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--think", type=float, nargs="+", default=[0.0, 1.0])
+    parser.add_argument("--think", type=float, nargs="+", default=[0.0, 0.1, 1.0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -113,144 +129,224 @@ def _prepared(env: dict[str, str], candidates: int) -> tuple[int, list[str]]:
         capture_output=True,
         text=True,
     )
-    if env["PANEL_DATABASE_URL"]:  # as autovacuum would have by the time anyone reviews
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(env["PANEL_DATABASE_URL"], isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text("VACUUM ANALYZE"))
-        engine.dispose()
     lines = done.stdout.strip().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("candidates: "))
     return int(lines[start].split()[1]), lines[start + 1 :]
 
 
-@contextmanager
-def _server(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "review.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the review app did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
+def _vacuumed(env: dict[str, str]) -> None:
+    if not env["PANEL_DATABASE_URL"]:
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["PANEL_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
 
 
 @dataclass
-class Timings:
-    list_page: list[float] = field(default_factory=list)
-    decision: list[float] = field(default_factory=list)
+class Server:
+    base: str
+    pid: int
+    postgres: bool
+
+
+@contextmanager
+def _server(env: dict[str, str], command: list[str], port: int) -> Iterator[Server]:
+    """The app in a process group of its own (workers included), until the block ends."""
+    command = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(_started(base, process))
+        yield Server(base, process.pid, bool(env["PANEL_DATABASE_URL"]))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the workers too, so the port is free again
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+
+
+async def _started(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(f"{base}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("the review app did not start")
+            await asyncio.sleep(0.2)
+
+
+@dataclass
+class Run:
+    seconds: float
+    latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: CPU seconds spent meanwhile by the app, this load generator and PostgreSQL.
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def _load(
-    base: str, volunteers: list[str], clients: int, seconds: float, think: float
-) -> Timings:
-    timings = Timings()
-    shares = [volunteers[i::clients] for i in range(clients)]
-    # Unfiltered, every page has 50 rows; filtered by status, later pages may be short.
-    pages = max(1, len(volunteers) // 50)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        sessions = [await _log_in(http) for _ in range(clients)]
-        deadline = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(
-                _coordinator(
-                    http, cookie, token, mine, pages, think, deadline, timings, random.Random(n)
+    options: argparse.Namespace, volunteers: list[str], seconds: float, think: float, app: Server
+) -> Run:
+    coordinators = [
+        aiohttp.ClientSession(app.base, connector=aiohttp.TCPConnector(limit=1))
+        for _ in range(options.clients)
+    ]
+    try:
+        sessions = [await _log_in(http) for http in coordinators]
+        run = Run(seconds, {"list page": [], "decision": []})
+        pages = max(1, len(volunteers) // 50)
+        with _cpu_of(app, run):
+            deadline = time.perf_counter() + seconds
+            await asyncio.gather(
+                *(
+                    _coordinator(
+                        http,
+                        *session,
+                        volunteers[n :: options.clients],
+                        pages,
+                        think,
+                        deadline,
+                        run,
+                        random.Random(n),
+                    )
+                    for n, (http, session) in enumerate(zip(coordinators, sessions, strict=True))
                 )
-                for n, ((cookie, token), mine) in enumerate(zip(sessions, shares, strict=True))
             )
-        )
-    return timings
+        return run
+    finally:
+        for http in coordinators:
+            await http.close()
 
 
-async def _floor(base: str, clients: int, seconds: float) -> list[float]:
-    """The same closed loop on an endpoint that does nothing: what the framework, the
-    server and this load generator cost on these 2 cores before any page is made."""
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
+async def _floor(options: argparse.Namespace, app: Server) -> Run:
+    run = Run(options.seconds / 2, {"GET /healthz": []})
+    coordinators = [
+        aiohttp.ClientSession(app.base, connector=aiohttp.TCPConnector(limit=1))
+        for _ in range(options.clients)
+    ]
 
-        async def client() -> None:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                await http.get("/healthz")
-                latencies.append(time.perf_counter() - started)
+    async def client(http: aiohttp.ClientSession) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            async with http.get("/healthz") as answer:
+                await answer.read()
+            run.latencies["GET /healthz"].append(time.perf_counter() - started)
 
-        await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies
+    with _cpu_of(app, run):
+        deadline = time.perf_counter() + run.seconds
+        await asyncio.gather(*(client(http) for http in coordinators))
+    for http in coordinators:
+        await http.close()
+    return run
 
 
-async def _log_in(http: httpx.AsyncClient) -> tuple[str, str]:
-    page = await http.get("/login")
-    form_token = _found(r'name="csrf_token" value="([^"]+)"', page.text)
-    login_cookie = page.cookies.get("panel_login_csrf")
-    answer = await http.post(
+async def _log_in(http: aiohttp.ClientSession) -> tuple[str, str]:
+    async with http.get("/login") as page:
+        form_token = _found(r'name="csrf_token" value="([^"]+)"', await page.text())
+        login_cookie = page.cookies["panel_login_csrf"].value
+    async with http.post(
         "/login",
         data={"email": USER, "password": PASSWORD, "csrf_token": form_token},
         headers={"Cookie": f"panel_login_csrf={login_cookie}"},
-    )
-    session = _found(r"panel_session=([^;]+)", answer.headers["set-cookie"])
-    cookie = f"panel_session={session}"
-    studies = await http.get(f"/studies/{STUDY}/candidates", headers={"Cookie": cookie})
-    token = _found(r'name="csrf_token" value="([^"]+)"', studies.text)
+        allow_redirects=False,
+    ) as answer:
+        cookie = f"panel_session={answer.cookies['panel_session'].value}"
+    async with http.get(f"/studies/{STUDY}/candidates", headers={"Cookie": cookie}) as page:
+        token = _found(r'name="csrf_token" value="([^"]+)"', await page.text())
     return cookie, token
 
 
 async def _coordinator(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     cookie: str,
     token: str,
     mine: list[str],
     pages: int,
     think: float,
     deadline: float,
-    timings: Timings,
+    run: Run,
     chance: random.Random,
 ) -> None:
     headers = {"Cookie": cookie}
     await asyncio.sleep(think * chance.random())  # coordinators do not all start at once
     while time.perf_counter() < deadline:
-        params: dict[str, str | int] = {
-            "page": chance.randint(1, pages),
-            "sort": chance.choice(["status", "age"]),
-        }
-        if chance.random() < 0.5:
-            params["status"] = chance.choice(["eligible", "needs_screening"])
+        query = {"page": str(chance.randint(1, pages)), "sort": chance.choice(ORDERS)}
+        query |= chance.choice(FILTERS)
         started = time.perf_counter()
-        answer = await http.get(f"/studies/{STUDY}/candidates", params=params, headers=headers)
-        timings.list_page.append(time.perf_counter() - started)
-        if answer.status_code != 200:
-            timings.errors.append(f"list {answer.status_code}")
+        async with http.get(f"/studies/{STUDY}/candidates", params=query, headers=headers) as a:
+            await a.read()
+            status = a.status
+        run.latencies["list page"].append(time.perf_counter() - started)
+        if status != 200:
+            run.errors.append(f"list {status}")
         await asyncio.sleep(think * chance.uniform(0.5, 1.5))
-        volunteer = chance.choice(mine)
         started = time.perf_counter()
-        answer = await http.post(
-            f"/studies/{STUDY}/candidates/{volunteer}/decision",
+        async with http.post(
+            f"/studies/{STUDY}/candidates/{chance.choice(mine)}/decision",
             data={"csrf_token": token, "action": "defer"},
             headers=headers,
-        )
-        timings.decision.append(time.perf_counter() - started)
-        if answer.status_code != 303:
-            timings.errors.append(f"decision {answer.status_code}")
+            allow_redirects=False,
+        ) as answer:
+            await answer.read()
+            status = answer.status
+        run.latencies["decision"].append(time.perf_counter() - started)
+        if status != 303:
+            run.errors.append(f"decision {status}")
         await asyncio.sleep(think * chance.uniform(0.5, 1.5))
+
+
+@contextmanager
+def _cpu_of(app: Server, run: Run) -> Iterator[None]:
+    def app_cpu() -> float:
+        return _cpu_seconds([app.pid, *_descendants(app.pid)])
+
+    def postgres_cpu() -> float:
+        if not app.postgres:
+            return 0.0
+        found = subprocess.run(
+            ["pgrep", "-u", "postgres"], capture_output=True, text=True, check=False
+        )
+        return _cpu_seconds([int(pid) for pid in found.stdout.split()])
+
+    before = app_cpu(), time.process_time(), postgres_cpu()
+    yield
+    after = app_cpu(), time.process_time(), postgres_cpu()
+    names = ("app", "load generator", "PostgreSQL")
+    for name, start, end in zip(names, before, after, strict=True):
+        run.cpu[name] = end - start
+
+
+def _descendants(pid: int) -> list[int]:
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    )
+    found = [int(child) for child in children.stdout.split()]
+    return found + [grandchild for child in found for grandchild in _descendants(child)]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _found(pattern: str, text: str) -> str:
@@ -260,25 +356,22 @@ def _found(pattern: str, text: str) -> str:
     return found[1]
 
 
-def _report(
-    name: str, size: int, options: argparse.Namespace, think: float, timings: Timings
-) -> None:
-    pause = f"pausing {think:g} s on average" if think else "without pause"
-    print(
-        f"\n{name}: {size:,} candidates; {options.clients} clients {pause}, for "
-        f"{options.seconds:.0f} s; {options.workers} server process(es)"
-    )
-    for kind, values in (("list page", timings.list_page), ("decision", timings.decision)):
+def _report(title: str, think: float, run: Run) -> None:
+    print(f"  {title}, " + (f"pausing {think:g} s on average" if think else "without pause"))
+    requests = sum(len(values) for values in run.latencies.values())
+    for kind, values in run.latencies.items():
         ms = sorted(v * 1000 for v in values)
         p95 = _percentile(ms, 95)
         verdict = "met" if p95 < GOAL_MS else "NOT met"
         print(
-            f"  {kind:9s}: {len(ms):6,} requests ({len(ms) / options.seconds:,.0f}/s)  "
-            f"p50 {statistics.median(ms):6.1f} ms  p95 {p95:6.1f} ms  "
-            f"p99 {_percentile(ms, 99):6.1f} ms  (goal p95 < {GOAL_MS:.0f} ms: {verdict})"
+            f"    {kind:12s} {len(ms) / run.seconds:6,.0f}/s  p50 {statistics.median(ms):6.1f} ms"
+            f"  p95 {p95:6.1f} ms  p99 {_percentile(ms, 99):6.1f} ms  (goal p95 < "
+            f"{GOAL_MS:.0f} ms: {verdict})"
         )
-    if timings.errors:
-        print(f"  errors: {len(timings.errors)} ({', '.join(sorted(set(timings.errors)))})")
+    cpu = ", ".join(f"{name} {spent / requests * 1000:.2f}" for name, spent in run.cpu.items())
+    print(f"    CPU ms a request: {cpu}; {sum(run.cpu.values()) / run.seconds:.2f} cores busy")
+    if run.errors:
+        print(f"    errors: {len(run.errors)} ({', '.join(sorted(set(run.errors)))})")
 
 
 def _percentile(values: list[float], percent: float) -> float:

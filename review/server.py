@@ -11,6 +11,7 @@ others wait.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import socket
 from multiprocessing.connection import wait
 
@@ -39,6 +40,7 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         process.start()
     for sock in sockets:
         sock.close()  # the workers hold their own copies
+    signal.signal(signal.SIGTERM, _interrupted)  # e.g. `kill`: the workers stop too
     try:
         wait([process.sentinel for process in processes])  # one ended: stop them all
     except KeyboardInterrupt:
@@ -51,6 +53,10 @@ def serve(host: str, port: int, workers: int = 1) -> None:
     failed = [p.name for p in processes if p.exitcode not in (0, -15)]
     if failed:
         raise CannotServe(f"{', '.join(failed)} stopped unexpectedly (see above)")
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _listening(host: str, port: int, *, shared: bool) -> socket.socket:

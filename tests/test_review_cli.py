@@ -3,6 +3,12 @@ scripts."""
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -120,3 +126,50 @@ def test_deciding_wrongly_changes_nothing(store: PanelStore, tmp_path: Path) -> 
     ]:
         code, _, problem = panel("candidates", "decide", *args)
         assert code == 1 and message in problem, args
+
+
+@pytest.mark.slow
+def test_panel_review_serves_with_several_workers_and_stops_cleanly(store: PanelStore) -> None:
+    """Two worker processes, each listening on a socket of its own on the one port: the
+    login page answers, SIGTERM stops them all, and a port already taken is one clear line."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("serving is the same on both databases")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "panel.cli", "review", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", "2"], start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+                    assert page.status == 200 and b"csrf_token" in page.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the review app did not start"
+                time.sleep(0.2)
+        listening = subprocess.run(
+            ["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True, check=True
+        ).stdout
+        owners = set(re.findall(r"pid=(\d+)", listening))
+        assert len(listening.splitlines()) == 2 and len(owners) == 2, listening
+        taken = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert taken.returncode == 1 and "cannot listen on 127.0.0.1" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        server.terminate()  # the parent only: it stops its workers
+        assert server.wait(30) == 0
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker follows the parent
+    while (left := _processes_in_group(server.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"left behind: {left}"
+
+
+def _processes_in_group(group: int) -> list[str]:
+    found = subprocess.run(
+        ["ps", "-o", "args=", "-g", str(group)], capture_output=True, text=True, check=False
+    )
+    return found.stdout.splitlines()
