@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
 from review.auth import Checked, LoggedIn, Reads, now, writing
-from review.studies import visible_study
+from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
 from store import candidate_list, decisions
@@ -29,13 +29,21 @@ from store.review_users import Session, User
 from store.studies import StudySummary, definition_at
 
 router = APIRouter(prefix="/studies/{study_id}")
+NO_CANDIDATE = "No such candidate on this study's list."
 
 
 def reviewable_study(connection: Connection, user: User, study_id: str) -> StudySummary:
     study = visible_study(connection, user, study_id)
+    _may_review(user, study_id)
+    return study
+
+
+def _may_review(user: User, study_id: str) -> None:
+    """404 for a study not granted (as ``visible_study``), 403 for a researcher."""
+    if not user.may_see(study_id):
+        raise HTTPException(404, NOT_GRANTED)
     if not user.may_review(study_id):
         raise HTTPException(403, "Researchers see funnels and counts, not candidates.")
-    return study
 
 
 def _query(values: dict[str, str]) -> CandidateQuery:
@@ -116,10 +124,12 @@ async def decide(
     reason: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    reviewable_study(connection, session.user, study_id)
+    _may_review(session.user, study_id)  # the study itself is only read if this fails
     if action not in {a.value for a in Action}:
         raise HTTPException(400, "Choose approve, reject, defer or note.")
     current = candidate_list.candidate(connection, study_id, volunteer_id)
+    if current is None:
+        raise HTTPException(404, NO_CANDIDATE)
     try:
         with writing(connection):
             decisions.decide(
@@ -196,7 +206,7 @@ def _detail(
     study = reviewable_study(connection, session.user, study_id)
     row = candidate_list.candidate(connection, study_id, volunteer_id)
     if row is None:
-        raise HTTPException(404, "No such candidate on this study's list.")
+        raise HTTPException(404, NO_CANDIDATE)
     explanation = candidate_list.explanation(connection, study_id, volunteer_id)
     history = decisions.history(connection, study_id, volunteer_id)
     definition = definition_at(connection, study_id, row.study_version)

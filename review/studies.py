@@ -22,6 +22,9 @@ from store.studies import StudySummary, summaries, summary
 router = APIRouter()
 
 
+NOT_GRANTED = "No such study, or it is not granted to you."
+
+
 @dataclass(frozen=True)
 class FunnelBar:
     label: str
@@ -40,7 +43,7 @@ def visible_study(connection: Connection, user: User, study_id: str) -> StudySum
     study = summary(connection, study_id) if user.may_see(study_id) else None
     if study is not None:
         return study
-    raise HTTPException(404, "No such study, or it is not granted to you.")
+    raise HTTPException(404, NOT_GRANTED)
 
 
 @router.get("/")

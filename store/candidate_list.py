@@ -156,9 +156,10 @@ def candidate_page(connection: Connection, study_id: str, query: CandidateQuery)
     filters = filter_values(query)
     count, page = _page_statements(frozenset(filters), query.sort, query.descending)
     values = {"study_id": study_id, **filters}
-    total = connection.execute(count, values).scalar_one()
     chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
-    rows = connection.execute(page, values | chosen)
+    rows = connection.execute(page, values | chosen).all()
+    # The page carries the count (one round trip); past the last page, it is asked apart.
+    total = rows[0].total if rows else connection.execute(count, values).scalar_one()
     return CandidatePage([_row(row) for row in rows], total, query.page)
 
 
@@ -184,7 +185,11 @@ def _page_statements(
         .subquery("page")
     )
     page = ordered(
-        CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id), sort, descending
+        CANDIDATES.add_columns(count.scalar_subquery().label("total")).join(
+            ids, ids.c.volunteer_id == Candidate.volunteer_id
+        ),
+        sort,
+        descending,
     )
     return count, page
 
