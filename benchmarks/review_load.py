@@ -15,10 +15,10 @@ coordinator reading what came back). Prints p50, p95 and p99 per request kind (t
 p95 under 100 ms for both) and the CPU each request cost the app, the load generator and
 PostgreSQL. The load generator runs on the same 2 cores as the app.
 
-In the same run, without pause: the alternative, uvicorn's own ``--workers`` (one socket
-shared by the workers), and a floor, the same closed loop on ``/healthz``, which does
-nothing. A 3 s warm-up (not measured) comes first; on PostgreSQL every measured run starts
-after ``VACUUM ANALYZE``, as autovacuum would have run by the time anyone reviews.
+In the same run, without pause: the alternative, ``panel review`` in one process (its
+default), and a floor, the same closed loop on ``/healthz``, which does nothing. A 3 s
+warm-up (not measured) comes first; on PostgreSQL every measured run starts after
+``VACUUM ANALYZE``, as autovacuum would have run by the time anyone reviews.
 """
 
 from __future__ import annotations
@@ -76,13 +76,11 @@ def main() -> None:
                 run = asyncio.run(_load(options, volunteers, options.seconds, think, server))
                 _report(f"panel review --workers {options.workers}", think, run)
             floor = asyncio.run(_floor(options, server))
-        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "review.app:create_app",
-                   "--workers", str(options.workers), "--log-level", "warning"]  # fmt: skip
-        with _server(env, uvicorn, options.port) as server:
+        with _server(env, app[:-2], options.port) as server:  # one process, the default
             asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
             _vacuumed(env)
             run = asyncio.run(_load(options, volunteers, options.seconds, 0.0, server))
-            _report(f"alternative: uvicorn --workers {options.workers}", 0.0, run)
+            _report("alternative: panel review (one process)", 0.0, run)
         _report("floor: GET /healthz (no database, no template)", 0.0, floor)
 
 

@@ -249,11 +249,18 @@ def review(
     Coordinators log in with accounts from `panel users add`. Cookies are Secure: browsers
     keep them on localhost; anywhere else, serve it behind HTTPS.
     """
-    from review.server import CannotServe, serve
+    import socket
+
+    import uvicorn
 
     _store()  # migrated once, here, with one clear line if it cannot be opened
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # uvicorn would say so too, in a log line among others
+            probe.bind((host, port))
+        except OSError as error:
+            _fail(f"cannot listen on {host}:{port}: {error.strerror}")
     out.print(f"review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    try:
-        serve(host, port, workers)
-    except CannotServe as problem:
-        _fail(str(problem))
+    uvicorn.run(
+        "review.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="warning", access_log=False,
+    )  # fmt: skip
