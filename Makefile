@@ -8,6 +8,11 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | c
 
 .PHONY: demo test bench bench-matching lock
 
+# The browser tests drive Debian's chromium (never a browser downloaded at run time).
+# Defined before the test rule, because make expands a rule's prerequisites as it reads it.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 $(INSTALLED): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "panelmatch needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +30,6 @@ test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto --dist loadgroup
 
-# The browser tests drive Debian's chromium (never a browser downloaded at run time).
-CHROMIUM := /usr/bin/chromium
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
 	@echo "installing Debian's chromium for the browser tests"
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
