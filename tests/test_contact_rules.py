@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.contact_rules import (
+    ContactPlan,
     ContactPolicy,
     Fit,
     HeldBack,
@@ -69,13 +71,17 @@ def contact_runs(draw: st.DrawFn) -> list[StudyProspects]:
     return studies
 
 
+def studies_with_plans(run: list[StudyProspects]) -> list[tuple[StudyProspects, ContactPlan]]:
+    """Each study with its plan (plans come in study id order)."""
+    studies = sorted(run, key=lambda s: s.study_id)
+    return list(zip(studies, plan_contact_run(run, POLICY, NOW), strict=True))
+
+
 @given(contact_runs())
 def test_every_prospect_is_invited_or_held_back_by_exactly_one_rule(
     run: list[StudyProspects],
 ) -> None:
-    for study, plan in zip(
-        sorted(run, key=lambda s: s.study_id), plan_contact_run(run, POLICY, NOW), strict=True
-    ):
+    for study, plan in studies_with_plans(run):
         decided = plan.invite + [v for ids in plan.held_back.values() for v in ids]
         assert sorted(decided) == sorted(p.volunteer_id for p in study.prospects)
         assert sum(plan.counts().values()) == len(study.prospects)
@@ -116,11 +122,7 @@ def test_the_plan_does_not_depend_on_the_order_things_are_given_in(
     for study in run:
         prospects = list(study.prospects)
         shuffler.shuffle(prospects)
-        shuffled.append(
-            StudyProspects(
-                study.study_id, study.recruiting, study.budget_left, prospects, study.seed
-            )
-        )
+        shuffled.append(replace(study, prospects=prospects))
     shuffler.shuffle(shuffled)
     assert plan_contact_run(shuffled, POLICY, NOW) == plan_contact_run(run, POLICY, NOW)
 
@@ -129,9 +131,7 @@ def test_the_plan_does_not_depend_on_the_order_things_are_given_in(
 def test_a_spent_budget_holds_back_only_those_after_the_invited_in_the_studys_order(
     run: list[StudyProspects],
 ) -> None:
-    for study, plan in zip(
-        sorted(run, key=lambda s: s.study_id), plan_contact_run(run, POLICY, NOW), strict=True
-    ):
+    for study, plan in studies_with_plans(run):
         order = invitation_order(
             study.study_id, study.seed, [p.volunteer_id for p in study.prospects]
         )
