@@ -216,3 +216,22 @@ def test_a_bulk_rejection_needs_a_reason_even_when_nobody_is_open(matched: Panel
         decisions.decide_all(
             connection, RLS, CandidateQuery(state="approved"), Action.REJECT, actor="a", now=NOW
         )
+
+
+def test_only_view_records_skip_waiting_for_the_disk(matched: PanelStore) -> None:
+    """On PostgreSQL a page view's record commits without waiting for the WAL flush; the
+    transaction after it, a decision, waits again (its durability is never traded)."""
+    if matched.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one synchronous setting for every commit")
+    (one, *_) = everyone(matched, status="eligible")
+    setting = "SELECT current_setting('synchronous_commit')"
+    with matched.engine.connect() as connection:
+        decisions.log_access(connection, "anna@example.dk", RLS, "candidate list", NOW)
+        assert connection.exec_driver_sql(setting).scalar_one() == "off"
+        connection.commit()
+        decisions.decide(
+            connection, RLS, one.volunteer_id, Action.DEFER, actor="anna@example.dk",
+            now=NOW, seen_version=one.review_version,
+        )  # fmt: skip
+        assert connection.exec_driver_sql(setting).scalar_one() == "on"
+        connection.commit()
