@@ -313,6 +313,19 @@ class ContactSettings(BaseModel):
     auto_approve_eligible: bool = Field(
         False, description="Invite eligible candidates without a coordinator's approval."
     )
+    invitation_title: str | None = Field(
+        None,
+        min_length=1,
+        max_length=120,
+        description="The study's name in invitations: neutral, naming no disease or criterion "
+        "(the title above is for researchers). Default: 'et forskningsprojekt'.",
+    )
+    involves: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="What taking part involves, in plain Danish, as invitations say it.",
+    )
 
 
 class StudyDefinition(BaseModel):
@@ -357,9 +370,12 @@ class StudyDefinition(BaseModel):
     @property
     def version(self) -> str:
         """A content hash of the definition: the same definition, the same version."""
-        canonical = json.dumps(
-            self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-        )
+        dumped = self.model_dump(mode="json", by_alias=True)
+        # Fields added later count only once set, so older definitions keep their version.
+        for name in _ADDED_LATER:
+            if dumped["contact"][name] is None:
+                del dumped["contact"][name]
+        canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @classmethod
@@ -367,6 +383,9 @@ class StudyDefinition(BaseModel):
         schema = cls.model_json_schema(by_alias=True)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         return schema
+
+
+_ADDED_LATER = ("invitation_title", "involves")
 
 
 def children(criterion: CriterionBase) -> list[CriterionBase]:

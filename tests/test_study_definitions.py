@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -156,3 +157,24 @@ def test_codes_cover_their_sub_codes_and_ranges_their_members(
     pattern: str, code: str, covered: bool
 ) -> None:
     assert covers(pattern, code) is covered
+
+
+def test_the_invitation_wording_counts_in_the_version_only_once_it_is_written() -> None:
+    """Studies published before invitations had wording keep their version; wording changes
+    what volunteers are told, so writing or changing it makes a new version."""
+    study = load_study(STUDIES / "rls-magnesium.yaml").definition
+    assert study is not None
+    contact = study.contact.model_dump()
+    without = study.model_copy(
+        update={
+            "contact": study.contact.model_copy(update={"invitation_title": None, "involves": None})
+        }
+    )
+    older = without.model_dump(mode="json", by_alias=True)
+    del older["contact"]["invitation_title"], older["contact"]["involves"]
+    canonical = json.dumps(older, sort_keys=True, separators=(",", ":"))
+    assert without.version == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    reworded = study.model_copy(
+        update={"contact": study.contact.model_copy(update={"involves": contact["involves"] + "!"})}
+    )
+    assert len({study.version, without.version, reworded.version}) == 3
