@@ -128,6 +128,7 @@ def record_match(
                 age=bindparam("b_age"),
                 sex=bindparam("b_sex"),
                 region=bindparam("b_region"),
+                hold_reason=None,
                 updated_at=now,
             ),
             [

@@ -331,6 +331,8 @@ class Candidate(Base):
     review_state: Mapped[str] = mapped_column(String(12), server_default="undecided")
     #: Raised by every decision: a decision names the version it saw (optimistic locking).
     review_version: Mapped[int] = mapped_column(server_default="0")
+    #: Why an approved candidate was not invited when outreach re-evaluated them (or NULL).
+    hold_reason: Mapped[str | None] = mapped_column(Text)
 
     # The review app's list, in each order it offers: the order's index holds every column
     # a list filters on (but the screening question), so counting and choosing a page read
@@ -431,3 +433,45 @@ class AccessLog(Base):
     volunteer_id: Mapped[str | None] = mapped_column(String(16))
     #: The filters in effect, as the address shows them.
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Invitation(Base):
+    """The outbox: an invitation decided on, then delivered by the sender (``outreach``).
+
+    One row per study and volunteer, ever: nobody is invited twice to a study. The row keeps
+    what justified it (the study and profile versions checked, the approving decision) and
+    its delivery: queued, sending (claimed by a sender), sent, failed, or cancelled (a rule
+    no longer held when it was to be sent; a cancelled invitation may be queued again)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        UniqueConstraint("study_id", "volunteer_id"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    invitation_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"))
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteer.volunteer_id"), index=True)
+    #: Random and kept: a resend after a crash carries the same Message-ID.
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: email or sms (the volunteer's ``kontaktform``)
+    channel: Mapped[str] = mapped_column(String(8))
+    #: queued, sending, sent, failed or cancelled
+    status: Mapped[str] = mapped_column(String(12))
+    study_version: Mapped[str] = mapped_column(String(16))
+    #: The profile version (submission) found still fitting, and the day it was: an age is
+    #: a day's, so an invitation not sent on that day waits for a fresh evaluation.
+    submission_id: Mapped[str] = mapped_column(String(36))
+    as_of: Mapped[date]
+    #: The approval; NULL when the study approves eligible candidates itself.
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.decision_id"))
+    approved_by: Mapped[str]
+    queued_at: Mapped[datetime]
+    queued_by: Mapped[str]
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    next_attempt_at: Mapped[datetime]
+    #: When a sender took it; a claim older than the lease is taken over (the sender died).
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,194 @@
+"""Deciding who is invited now, and writing those invitations to the outbox.
+
+For every study: each candidate on its list becomes a ``Prospect`` (the facts as they are
+now, with the study evaluated afresh on their current profile), ``plan_contact_run`` decides
+who is invited and who is held back by which rule, and, unless it is a dry run, the
+invitations are queued in the same transaction, under the store's queueing lock. Approved
+candidates whose changed profile no longer fits, or needs screening again, are not invited,
+and their candidate row says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from matching.panel import PreparedPanel, prepare_panel
+from outreach.contact_rules import (
+    ContactPlan,
+    ContactPolicy,
+    Fit,
+    HeldBack,
+    Prospect,
+    StudyProspects,
+    plan_contact_run,
+)
+from outreach.reevaluation import FreshFit, fresh_fits
+from schemas.review import ReviewState
+from schemas.study import StudyDefinition, StudyStatus
+from store import invitations, studies
+from store.candidates import contactable_profiles
+from store.invitations import AUTO_APPROVED, CANCELLED, Approval, CandidateFacts, NewInvitation
+
+
+@dataclass(frozen=True)
+class _Study:
+    definition: StudyDefinition
+    facts: dict[str, CandidateFacts]
+    approvals: dict[str, Approval]
+    fresh: dict[str, FreshFit]
+
+
+def plan_invitations(
+    connection: Connection,
+    study_ids: list[str] | None,
+    policy: ContactPolicy,
+    as_of: date,
+    now: datetime,
+    *,
+    actor: str,
+    message_domain: str,
+    dry_run: bool,
+) -> list[ContactPlan]:
+    """Every study's plan (default: every recruiting study); unless ``dry_run``, queued."""
+    if not dry_run:
+        invitations.lock_for_queueing(connection)
+    ids = study_ids if study_ids is not None else studies.recruiting(connection)
+    panel = prepare_panel(contactable_profiles(connection), as_of)
+    history = invitations.contact_history(connection)
+    gathered: dict[str, _Study] = {}
+    prospects = []
+    for study_id in ids:
+        definition = studies.current_definition(connection, study_id)
+        if definition is None:
+            raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+        study, listed = _gather(connection, definition, panel, history)
+        gathered[study_id] = study
+        prospects.append(listed)
+    plans = plan_contact_run(prospects, policy, now)
+    if not dry_run:
+        for plan in plans:
+            _write(connection, plan, gathered[plan.study_id], as_of, now, actor, message_domain)
+    return plans
+
+
+def _gather(
+    connection: Connection,
+    definition: StudyDefinition,
+    panel: PreparedPanel,
+    history: dict[str, list[datetime]],
+) -> tuple[_Study, StudyProspects]:
+    facts = {f.volunteer_id: f for f in invitations.candidate_facts(connection, definition.id)}
+    approved = invitations.approvals(connection, definition.id)
+    invited = invitations.study_invitations(connection, definition.id)
+    auto = definition.contact.auto_approve_eligible
+    to_evaluate = [
+        f.volunteer_id
+        for f in facts.values()
+        if invited.get(f.volunteer_id, CANCELLED) == CANCELLED
+        and (
+            f.review_state == ReviewState.APPROVED
+            or (auto and f.review_state == ReviewState.UNDECIDED)
+        )
+    ]
+    fresh = fresh_fits(definition, panel, to_evaluate)
+    listed = [
+        replace(
+            _prospect(f, fresh.get(f.volunteer_id), approved.get(f.volunteer_id), definition),
+            invited_to_this_study=invited.get(f.volunteer_id, CANCELLED) != CANCELLED,
+            earlier_invitations=tuple(history.get(f.volunteer_id, ())),
+        )
+        for f in facts.values()
+    ]
+    budget = invitations.study_budget(
+        connection, definition.id, definition.contact.invitation_budget
+    )
+    spent = invitations.invitations_counted(connection, definition.id)
+    prospects = StudyProspects(
+        study_id=definition.id,
+        recruiting=definition.status is StudyStatus.RECRUITING,
+        budget_left=max(0, budget - spent),
+        prospects=listed,
+    )
+    return _Study(definition, facts, approved, fresh), prospects
+
+
+def _prospect(
+    facts: CandidateFacts,
+    fresh: FreshFit | None,
+    approval: Approval | None,
+    definition: StudyDefinition,
+) -> Prospect:
+    auto = definition.contact.auto_approve_eligible
+    fit = fresh.fit if fresh is not None else Fit.NOT_MET
+    if facts.review_state == ReviewState.APPROVED:
+        approved = True
+        # Approved on exactly this profile and study version: the coordinator saw these
+        # unknowns. Anything changed since: whatever is unknown now is to be screened again.
+        same = (
+            approval is not None
+            and fresh is not None
+            and approval.submission_id == fresh.submission_id
+            and approval.study_version == definition.version
+        )
+        new_unknowns = frozenset() if same or fresh is None else fresh.unknowns
+    else:
+        approved = auto and facts.review_state == ReviewState.UNDECIDED and fit is Fit.ELIGIBLE
+        new_unknowns = frozenset()
+    return Prospect(
+        volunteer_id=facts.volunteer_id,
+        approved=approved,
+        fit=fit,
+        new_unknowns=new_unknowns if fit is Fit.NEEDS_SCREENING else frozenset(),
+        consent=facts.consent,
+        withdrawn=facts.withdrawn,
+        erased=facts.erased,
+        has_address=facts.has_phone if facts.channel == "sms" else not facts.erased,
+    )
+
+
+def _write(
+    connection: Connection,
+    plan: ContactPlan,
+    study: _Study,
+    as_of: date,
+    now: datetime,
+    actor: str,
+    message_domain: str,
+) -> None:
+    version = study.definition.version
+    new = []
+    for volunteer_id in plan.invite:
+        approval = study.approvals.get(volunteer_id)
+        new.append(
+            NewInvitation(
+                study_id=plan.study_id,
+                volunteer_id=volunteer_id,
+                channel=study.facts[volunteer_id].channel,
+                study_version=version,
+                submission_id=study.fresh[volunteer_id].submission_id,
+                decision_id=None if approval is None else approval.decision_id,
+                approved_by=AUTO_APPROVED if approval is None else approval.decided_by,
+            )
+        )
+    invitations.queue(connection, new, as_of, actor, now, message_domain)
+    invitations.clear_holds(connection, plan.study_id, plan.invite)
+    reasons: dict[str, str] = {}
+    for volunteer_id in plan.held_back.get(HeldBack.NO_LONGER_FITS, []):
+        fresh = study.fresh.get(volunteer_id)
+        if fresh is not None and study.facts[volunteer_id].review_state == ReviewState.APPROVED:
+            ruled_out = ", ".join(fresh.ruled_out_by)
+            reasons[volunteer_id] = (
+                f"{as_of}: the current profile no longer fits study version {version} "
+                f"({ruled_out}); not invited"
+            )
+    no_longer_fit = set(reasons)
+    for volunteer_id in plan.held_back.get(HeldBack.SCREEN_AGAIN, []):
+        unknowns = ", ".join(sorted(study.fresh[volunteer_id].unknowns))
+        reasons[volunteer_id] = (
+            f"{as_of}: the profile or study changed since the approval; screen again "
+            f"({unknowns}) before they can be invited"
+        )
+    invitations.hold_candidates(connection, plan.study_id, reasons, no_longer_fit, now)

@@ -1,0 +1,285 @@
+"""The invitation outbox: what outreach reads to decide, and writes to invite and deliver.
+
+Queueing runs under one lock for the whole store (PostgreSQL: an advisory lock; SQLite: its
+single writer), so two contact runs at once never invite past a study's budget or the
+contact policy, and the unique (study, volunteer) row means nobody is queued twice. Delivery
+claims one invitation at a time with a compare-and-set on its status, so two senders never
+send the same one; a claim older than the lease is taken over (its sender died).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_coerce, update
+
+from schemas.review import Action, ReviewState
+from store.candidates import NO_LONGER_ELIGIBLE
+from store.tables import (
+    Candidate,
+    Contact,
+    Decision,
+    Invitation,
+    Profile,
+    Study,
+    UTCDateTime,
+    Volunteer,
+)
+
+QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
+#: Invitations that count as contact: against the policy, the budget, and "never twice".
+COUNTED = (QUEUED, SENDING, SENT)
+#: Who approved an invitation of a study that approves its eligible candidates itself.
+AUTO_APPROVED = "automatic approval (study setting)"
+
+_QUEUE_LOCK = 0x70616E656C  # "panel": one advisory lock for every queueing transaction
+
+
+def lock_for_queueing(connection: Connection) -> None:
+    """Hold the store's queueing lock until this transaction ends (call it first)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
+    else:
+        # SQLite has one writer: a write as the first statement makes this transaction it
+        # (waiting for any other), before anything is read.
+        connection.execute(update(Invitation).where(text("0")).values(status=Invitation.status))
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """A candidate as outreach sees them now (no health answers, no contact details)."""
+
+    volunteer_id: str
+    status: str
+    review_state: str
+    #: The current profile (None once erased), what it says about contact, and the facts.
+    submission_id: str | None
+    consent: bool
+    channel: str
+    has_phone: bool
+    erased: bool
+    withdrawn: bool
+    #: What the last match found on which versions: the unknowns a coordinator saw.
+    matched_submission_id: str
+    matched_study_version: str
+    unknown_criteria: tuple[str, ...]
+
+
+def candidate_facts(connection: Connection, study_id: str) -> list[CandidateFacts]:
+    rows = connection.execute(
+        select(
+            Candidate.volunteer_id,
+            Candidate.status,
+            Candidate.review_state,
+            Volunteer.current_submission_id,
+            Profile.consent_contact,
+            Profile.contact_channel,
+            Contact.phone.is_not(None),
+            Volunteer.erased_at.is_not(None),
+            and_(
+                Volunteer.withdrawn_at.is_not(None),
+                or_(Profile.submitted_at.is_(None), Volunteer.withdrawn_at >= Profile.submitted_at),
+            ),
+            Candidate.submission_id,
+            Candidate.study_version,
+            Candidate.unknown_criteria,
+        )
+        .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
+        .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .outerjoin(Contact, Contact.volunteer_id == Candidate.volunteer_id)
+        .where(Candidate.study_id == study_id)
+        .order_by(Candidate.volunteer_id)
+    )
+    return [
+        CandidateFacts(
+            volunteer_id=row[0],
+            status=row[1],
+            review_state=row[2],
+            submission_id=row[3],
+            consent=bool(row[4]),
+            channel=row[5] or "email",
+            has_phone=bool(row[6]),
+            erased=bool(row[7]),
+            withdrawn=bool(row[8]),
+            matched_submission_id=row[9],
+            matched_study_version=row[10],
+            unknown_criteria=tuple(row[11] or ()),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Approval:
+    decision_id: int
+    decided_by: str
+    study_version: str
+    submission_id: str
+
+
+def approvals(connection: Connection, study_id: str) -> dict[str, Approval]:
+    """Each approved candidate's approving decision (their latest approval)."""
+    latest = (
+        select(func.max(Decision.decision_id))
+        .join(
+            Candidate,
+            and_(
+                Candidate.study_id == Decision.study_id,
+                Candidate.volunteer_id == Decision.volunteer_id,
+            ),
+        )
+        .where(
+            Decision.study_id == study_id,
+            Decision.action == Action.APPROVE.value,
+            Candidate.review_state == ReviewState.APPROVED.value,
+        )
+        .group_by(Decision.volunteer_id)
+    )
+    rows = connection.execute(
+        select(
+            Decision.volunteer_id,
+            Decision.decision_id,
+            Decision.decided_by,
+            Decision.study_version,
+            Decision.submission_id,
+        ).where(Decision.decision_id.in_(latest))
+    )
+    return {row[0]: Approval(*row[1:]) for row in rows}
+
+
+def study_invitations(connection: Connection, study_id: str) -> dict[str, str]:
+    """Every volunteer with an invitation row for the study: its status."""
+    rows = connection.execute(
+        select(Invitation.volunteer_id, Invitation.status).where(Invitation.study_id == study_id)
+    )
+    return {volunteer_id: status for volunteer_id, status in rows}
+
+
+def contact_history(connection: Connection) -> dict[str, list[datetime]]:
+    """When each volunteer was invited (sent, or queued to be), to any study."""
+    history: dict[str, list[datetime]] = {}
+    rows = connection.execute(
+        select(
+            Invitation.volunteer_id,
+            type_coerce(func.coalesce(Invitation.sent_at, Invitation.queued_at), UTCDateTime()),
+        )
+        .where(Invitation.status.in_(COUNTED))
+        .order_by(Invitation.invitation_id)
+    )
+    for volunteer_id, moment in rows:
+        history.setdefault(volunteer_id, []).append(moment)
+    return history
+
+
+def invitations_counted(connection: Connection, study_id: str) -> int:
+    return int(
+        connection.scalar(
+            select(func.count()).where(
+                Invitation.study_id == study_id, Invitation.status.in_(COUNTED)
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    study_id: str
+    volunteer_id: str
+    channel: str
+    study_version: str
+    submission_id: str
+    decision_id: int | None
+    approved_by: str
+
+
+def queue(
+    connection: Connection,
+    invitations: Iterable[NewInvitation],
+    as_of: date,
+    actor: str,
+    now: datetime,
+    message_domain: str,
+) -> int:
+    """Write the invitations to the outbox (a cancelled one of the same study and volunteer is
+    queued again, keeping its Message-ID). The caller holds the queueing lock."""
+    count = 0
+    for new in invitations:
+        values = {
+            "channel": new.channel,
+            "status": QUEUED,
+            "study_version": new.study_version,
+            "submission_id": new.submission_id,
+            "as_of": as_of,
+            "decision_id": new.decision_id,
+            "approved_by": new.approved_by,
+            "queued_at": now,
+            "queued_by": actor,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_at": None,
+            "last_error": None,
+            "cancel_reason": None,
+        }
+        again = connection.execute(
+            update(Invitation)
+            .where(
+                Invitation.study_id == new.study_id,
+                Invitation.volunteer_id == new.volunteer_id,
+                Invitation.status == CANCELLED,
+            )
+            .values(values)
+        )
+        if again.rowcount == 0:
+            message_id = f"<{secrets.token_hex(16)}@{message_domain}>"
+            connection.execute(
+                insert(Invitation).values(
+                    study_id=new.study_id,
+                    volunteer_id=new.volunteer_id,
+                    message_id=message_id,
+                    **values,
+                )
+            )
+        count += 1
+    return count
+
+
+def hold_candidates(
+    connection: Connection,
+    study_id: str,
+    reasons: dict[str, str],
+    no_longer_fit: set[str],
+    now: datetime,
+) -> None:
+    """Say on approved candidates' rows why they were not invited; those whose profile no
+    longer fits are marked no_longer_eligible (the next match may list them again)."""
+    for volunteer_id, reason in reasons.items():
+        values: dict[str, object] = {"hold_reason": reason, "updated_at": now}
+        if volunteer_id in no_longer_fit:
+            values["status"] = NO_LONGER_ELIGIBLE
+        connection.execute(
+            update(Candidate)
+            .where(Candidate.study_id == study_id, Candidate.volunteer_id == volunteer_id)
+            .values(values)
+        )
+
+
+def clear_holds(connection: Connection, study_id: str, volunteer_ids: Iterable[str]) -> None:
+    for volunteer_id in volunteer_ids:
+        connection.execute(
+            update(Candidate)
+            .where(
+                Candidate.study_id == study_id,
+                Candidate.volunteer_id == volunteer_id,
+                Candidate.hold_reason.is_not(None),
+            )
+            .values(hold_reason=None)
+        )
+
+
+def study_budget(connection: Connection, study_id: str, budget_factor: float) -> int:
+    target = connection.scalar(select(Study.recruitment_target).where(Study.study_id == study_id))
+    return int(budget_factor * int(target or 0))

@@ -1,0 +1,193 @@
+"""Delivering the outbox: claim an invitation, check it still holds, then record the outcome.
+
+Each step is its own short transaction, so the only window in which a message can go out
+twice is between the mail server accepting it and the single commit that marks it sent: a
+sender that dies there leaves the invitation ``sending``, and once its lease has expired the
+next run sends it again with the same Message-ID (which receiving systems may use to drop
+the duplicate). Nothing else is ever sent twice, and nothing queued is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from schemas.review import ReviewState
+from schemas.study import StudyStatus
+from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
+from store.tables import Candidate, Contact, Invitation, Profile, Study, Volunteer
+
+
+@dataclass(frozen=True)
+class Claimed:
+    invitation_id: int
+    study_id: str
+    volunteer_id: str
+    message_id: str
+    channel: str
+    #: This attempt's number (1 for the first).
+    attempts: int
+    study_version: str
+    submission_id: str
+    as_of: date
+    decision_id: int | None
+
+
+_CLAIMED_COLUMNS = (
+    Invitation.invitation_id,
+    Invitation.study_id,
+    Invitation.volunteer_id,
+    Invitation.message_id,
+    Invitation.channel,
+    Invitation.attempts,
+    Invitation.study_version,
+    Invitation.submission_id,
+    Invitation.as_of,
+    Invitation.decision_id,
+    Invitation.status,
+)
+
+
+def claim_next(
+    connection: Connection, now: datetime, lease_seconds: float, skip: Collection[int] = ()
+) -> Claimed | None:
+    """Take the next due invitation (queued and due, or abandoned by a dead sender) for this
+    sender; None when there is none. The caller commits the claim before delivering."""
+    abandoned = now - timedelta(seconds=lease_seconds)
+    due = (
+        select(*_CLAIMED_COLUMNS)
+        .where(
+            or_(
+                and_(Invitation.status == QUEUED, Invitation.next_attempt_at <= now),
+                and_(Invitation.status == SENDING, Invitation.claimed_at < abandoned),
+            )
+        )
+        .order_by(Invitation.next_attempt_at, Invitation.invitation_id)
+        .limit(10)
+    )
+    if skip:
+        due = due.where(Invitation.invitation_id.not_in(list(skip)))
+    for row in connection.execute(due).all():
+        # Compare-and-set: of two senders, exactly one changes the row.
+        taken = connection.execute(
+            update(Invitation)
+            .where(
+                Invitation.invitation_id == row.invitation_id,
+                Invitation.status == row.status,
+                Invitation.attempts == row.attempts,
+            )
+            .values(status=SENDING, claimed_at=now, attempts=row.attempts + 1)
+        )
+        if taken.rowcount == 1:
+            fields = row._asdict()
+            del fields["status"]
+            return Claimed(**(fields | {"attempts": row.attempts + 1}))
+    return None
+
+
+def reason_to_stop(connection: Connection, claimed: Claimed, today: date) -> str | None:
+    """Why the invitation may no longer be sent, checked just before sending; None if it may.
+
+    Everything the queueing checked that can change: erasure, withdrawal, consent, the
+    profile, the study, the approval, and the day (an age is a day's)."""
+    row = connection.execute(
+        select(
+            Volunteer.erased_at,
+            Volunteer.withdrawn_at,
+            Volunteer.current_submission_id,
+            Profile.submitted_at,
+            Profile.consent_contact,
+            Study.status,
+            Study.current_version,
+            Candidate.review_state,
+        )
+        .select_from(Volunteer)
+        .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .join(Study, Study.study_id == claimed.study_id)
+        .outerjoin(
+            Candidate,
+            and_(
+                Candidate.study_id == claimed.study_id,
+                Candidate.volunteer_id == Volunteer.volunteer_id,
+            ),
+        )
+        .where(Volunteer.volunteer_id == claimed.volunteer_id)
+    ).one()
+    erased, withdrawn, submission, submitted, consent, status, version, review = row
+    if erased is not None:
+        return "erased since it was queued"
+    if withdrawn is not None and (submitted is None or withdrawn >= submitted):
+        return "withdrawn since it was queued"
+    if submission != claimed.submission_id:
+        return "profile changed since it was queued (evaluated again at the next run)"
+    if not consent:
+        return "no consent to contact"
+    if status != StudyStatus.RECRUITING.value:
+        return f"study is {status}"
+    if version != claimed.study_version:
+        return "study changed since it was queued (evaluated again at the next run)"
+    approved = review == ReviewState.APPROVED.value
+    auto_allowed = review == ReviewState.UNDECIDED.value and claimed.decision_id is None
+    if not (approved or auto_allowed):
+        return f"no longer approved ({review or 'not on the candidate list'})"
+    if claimed.as_of != today:
+        return f"evaluated on {claimed.as_of}, not today (evaluated again at the next run)"
+    return None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    first_name: str
+    email: str
+    phone: str | None
+
+
+def recipient(connection: Connection, volunteer_id: str) -> Recipient | None:
+    """Who to write to: the only read of contact details in panelmatch."""
+    row = connection.execute(
+        select(Contact.first_name, Contact.email, Contact.phone).where(
+            Contact.volunteer_id == volunteer_id
+        )
+    ).first()
+    return None if row is None else Recipient(*row)
+
+
+def _finish(connection: Connection, claimed: Claimed, **values: object) -> bool:
+    """Record this attempt's outcome, unless another sender has taken the invitation over."""
+    done = connection.execute(
+        update(Invitation)
+        .where(
+            Invitation.invitation_id == claimed.invitation_id,
+            Invitation.status == SENDING,
+            Invitation.attempts == claimed.attempts,
+        )
+        .values(**values)
+    )
+    return done.rowcount == 1
+
+
+def mark_sent(connection: Connection, claimed: Claimed, now: datetime) -> bool:
+    return _finish(connection, claimed, status=SENT, sent_at=now, last_error=None)
+
+
+def cancel(connection: Connection, claimed: Claimed, reason: str) -> bool:
+    return _finish(connection, claimed, status=CANCELLED, cancel_reason=reason)
+
+
+def retry_later(connection: Connection, claimed: Claimed, error: str, at: datetime) -> bool:
+    return _finish(connection, claimed, status=QUEUED, last_error=error, next_attempt_at=at)
+
+
+def give_up(connection: Connection, claimed: Claimed, error: str) -> bool:
+    return _finish(connection, claimed, status=FAILED, last_error=error)
+
+
+def message_ids(connection: Connection, study_id: str | None = None) -> dict[str, str]:
+    """Status of every invitation by Message-ID (for reports and tests)."""
+    statement = select(Invitation.message_id, Invitation.status)
+    if study_id is not None:
+        statement = statement.where(Invitation.study_id == study_id)
+    return {message_id: status for message_id, status in connection.execute(statement)}
