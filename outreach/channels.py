@@ -1,0 +1,365 @@
+"""Delivery channels: where an invitation goes once it is decided and written.
+
+E-mail goes through a ``MailChannel``:
+
+* ``SmtpChannel`` talks to a mail server named by ``PANEL_SMTP_URL``
+  (``smtp://``, ``smtp+starttls://`` or ``smtps://``, see ``SmtpChannel``);
+* ``OutboxFolder`` is the embedded default when no server is configured: each message becomes
+  one standard ``.eml`` file that any mail program opens, or that an operator hands on.
+
+SMS has no provider yet. ``SmsGateway`` is the interface a provider will implement;
+``SmsFolder``, the only implementation, does NOT send anything: it writes each text message to
+a JSON file in a folder, for someone to send by hand or for a later provider to pick up.
+
+Every channel raises only ``DeliveryError`` subclasses from ``send``: a
+``TransientDeliveryError`` (retry later, with backoff) or a ``PermanentDeliveryError`` (do not
+retry this message). Both folder channels write atomically and are idempotent per message id:
+sending the same message again replaces its file, so a resend after a crash leaves one file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import email.policy
+import hashlib
+import json
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+
+class DeliveryError(Exception):
+    """A message was not delivered; ``str(error)`` is a one-line reason without secrets."""
+
+    transient: bool = False
+
+
+class TransientDeliveryError(DeliveryError):
+    """Try again later (with backoff): the server or the disk may recover."""
+
+    transient = True
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Do not retry this message as it is: the server refused it or the setup is wrong."""
+
+    transient = False
+
+
+class MailChannel(Protocol):
+    def send(self, message: email.message.EmailMessage) -> None:
+        """Deliver ``message``; raises ``DeliveryError`` subclasses only."""
+        ...
+
+    def describe(self) -> str:
+        """The channel for logs, without secrets."""
+        ...
+
+
+_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_QUERY_KEYS = {"cafile", "timeout"}
+
+
+class SmtpChannel:
+    """A ``MailChannel`` over SMTP, one connection per message.
+
+    ``url`` is ``scheme://[user:password@]host[:port][?cafile=/path/ca.pem&timeout=SECONDS]``:
+
+    * ``smtp://`` plain SMTP, port 25 by default;
+    * ``smtp+starttls://`` STARTTLS required (never falls back to plain text), port 587;
+    * ``smtps://`` TLS from the first byte, port 465.
+
+    User and password are percent-decoded (percent-encode ``@ : / ? #`` in them) and used to
+    log in only when given. The server's certificate and host name are always verified, against
+    ``cafile`` when given, else against the system's trusted authorities. A ``timeout`` in the
+    URL takes precedence over the ``timeout`` argument.
+    """
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in _SCHEMES:
+            known = ", ".join(f"{name}://" for name in _SCHEMES)
+            raise ValueError(f"SMTP URL: unknown scheme {scheme or '(none)'!r}; use {known}")
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise ValueError("SMTP URL: the port is not a number from 1 to 65535") from None
+        if not host:
+            raise ValueError("SMTP URL: no host name")
+        if parts.path not in ("", "/") or parts.fragment:
+            raise ValueError("SMTP URL: a path or #fragment is not allowed after the host")
+        if parts.username is not None and parts.password is None:
+            raise ValueError("SMTP URL: a user name without a password (use user:password@)")
+        if parts.password is not None and not parts.username:
+            raise ValueError("SMTP URL: a password without a user name")
+        try:
+            query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
+        except ValueError:
+            raise ValueError("SMTP URL: the query is not of the form key=value&...") from None
+        unknown = sorted(set(query) - _QUERY_KEYS)
+        if unknown:
+            raise ValueError(f"SMTP URL: unknown parameter(s) {', '.join(unknown)}")
+        if "timeout" in query:
+            try:
+                timeout = float(query["timeout"])
+            except ValueError:
+                raise ValueError("SMTP URL: timeout is not a number of seconds") from None
+        if not 0 < timeout < float("inf"):
+            raise ValueError("SMTP URL: timeout must be a positive number of seconds")
+        cafile = query.get("cafile")
+        if cafile is not None and scheme == "smtp":
+            raise ValueError("SMTP URL: cafile needs smtp+starttls:// or smtps://")
+
+        self.scheme = scheme
+        self.host = host
+        self.port = port or _SCHEMES[scheme]
+        self.user = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password is not None else None
+        self.timeout = timeout
+        self._timeout_in_url = "timeout" in query
+        self.cafile = cafile
+        self._tls: ssl.SSLContext | None = None
+        if scheme != "smtp":
+            try:
+                self._tls = ssl.create_default_context(cafile=cafile)
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(f"SMTP URL: cafile {cafile!r} unusable: {error}") from None
+
+    def describe(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        auth = f"{quote(self.user, safe='')}:***@" if self.user else ""
+        params = [f"cafile={quote(self.cafile)}"] if self.cafile else []
+        if self._timeout_in_url:
+            params.append(f"timeout={self.timeout:g}")
+        query = f"?{'&'.join(params)}" if params else ""
+        return f"{self.scheme}://{auth}{host}:{self.port}{query}"
+
+    def __repr__(self) -> str:
+        return f"SmtpChannel({self.describe()!r})"
+
+    def send(self, message: email.message.EmailMessage) -> None:
+        if not message["From"] or not message["To"]:
+            raise PermanentDeliveryError("message has no From or no To header")
+        client: smtplib.SMTP | None = None
+        in_step = True  # whether the connection can still take a QUIT
+        try:
+            # Connecting in the constructor lets smtplib check the certificate's host name.
+            if self._tls is not None and self.scheme == "smtps":
+                client = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=self._tls
+                )
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self._tls is not None and self.scheme == "smtp+starttls":
+                client.ehlo()
+                if not client.has_extn("starttls"):
+                    raise PermanentDeliveryError(
+                        f"smtp server {self.host}:{self.port} does not offer STARTTLS"
+                    )
+                client.starttls(context=self._tls)
+                client.ehlo()
+            if self.user is not None and self._password is not None:
+                client.login(self.user, self._password)
+            refused = client.send_message(message)
+            if refused:
+                # Some recipients took it: sending again would duplicate it for them.
+                codes = ", ".join(f"{code} {_text(text)}" for code, text in refused.values())
+                raise PermanentDeliveryError(f"smtp refused some recipients: {codes}")
+        except DeliveryError:
+            raise
+        except Exception as error:
+            in_step = isinstance(error, smtplib.SMTPResponseException)
+            # A UnicodeError's text quotes the string it failed on, which may be the password.
+            raise self._classify(error) from (None if isinstance(error, UnicodeError) else error)
+        finally:
+            if client is not None:
+                if in_step:  # not after a timeout or a broken connection: QUIT would wait
+                    with contextlib.suppress(Exception):
+                        client.quit()
+                client.close()
+
+    def _classify(self, error: Exception) -> DeliveryError:
+        where = f"{self.host}:{self.port}"
+        if isinstance(error, smtplib.SMTPAuthenticationError):
+            return PermanentDeliveryError(
+                f"smtp authentication failed for user {self.user!r}: "
+                f"{error.smtp_code} {_text(error.smtp_error)}"
+            )
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in error.recipients.values()]
+            replies = "; ".join(f"{c} {_text(t)}" for c, t in error.recipients.values())
+            kind = _kind(all(400 <= code < 500 for code in codes))
+            return kind(f"smtp recipient refused: {replies}")
+        if isinstance(error, smtplib.SMTPResponseException):
+            reply = f"smtp {error.smtp_code} {_text(error.smtp_error)}"
+            return _kind(400 <= error.smtp_code < 500)(reply)
+        if isinstance(error, smtplib.SMTPServerDisconnected):
+            return TransientDeliveryError(f"smtp server {where} disconnected: {error}")
+        if isinstance(error, smtplib.SMTPException):
+            return PermanentDeliveryError(f"smtp {where}: {error}")
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return PermanentDeliveryError(
+                f"smtp {where}: TLS certificate not trusted: "
+                f"{getattr(error, 'verify_message', None) or error}"
+            )
+        if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return TransientDeliveryError(f"smtp {where}: TLS connection closed: {error}")
+        if isinstance(error, ssl.SSLError):
+            return PermanentDeliveryError(f"smtp {where}: TLS failed: {error.reason or error}")
+        if isinstance(error, TimeoutError):
+            return TransientDeliveryError(f"smtp {where}: timed out after {self.timeout:g} s")
+        if isinstance(error, OSError):
+            reason = error.strerror or str(error) or type(error).__name__
+            return TransientDeliveryError(f"smtp {where}: connection failed: {reason}")
+        if isinstance(error, UnicodeError):
+            return PermanentDeliveryError(
+                f"smtp {where}: a user name, password or address is not ASCII and cannot be sent"
+            )
+        return PermanentDeliveryError(f"smtp {where}: {type(error).__name__}: {error}")
+
+
+def _kind(transient: bool) -> type[DeliveryError]:
+    return TransientDeliveryError if transient else PermanentDeliveryError
+
+
+def _text(text: bytes | str) -> str:
+    """A server reply on one line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return " ".join(text.split())
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
+_MAX_NAME = 200
+
+
+def file_name(message_id: str) -> str:
+    """A file name (without suffix) for a message id: ``<a/b@x>`` → ``a_b@x``."""
+    name = _UNSAFE.sub("_", message_id.strip().removeprefix("<").removesuffix(">"))
+    if not name.strip("._"):
+        raise ValueError(f"message id {message_id!r} gives no usable file name")
+    if len(name) > _MAX_NAME:  # file systems allow 255 bytes; keep it unique with a hash
+        digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
+        name = f"{name[: _MAX_NAME - 17]}_{digest}"
+    return name
+
+
+def write_atomically(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``directory/name`` so that it holds all of ``data`` or is as it was before.
+
+    The directory is created (mode 0o700) if missing; the file gets mode 0o600. A temporary
+    file in the same directory is written, flushed and synced, renamed over ``name``, and the
+    directory is synced so that the rename survives a crash.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = directory / name
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
+    return target
+
+
+class OutboxFolder:
+    """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, message_id: str) -> Path:
+        return self.directory / f"{file_name(message_id)}.eml"
+
+    def describe(self) -> str:
+        return f"outbox folder {self.directory}"
+
+    def send(self, message: email.message.EmailMessage) -> None:
+        message_id = message["Message-ID"]
+        if not message_id:
+            raise ValueError("a message for the outbox folder needs a Message-ID")
+        name = self.path_for(str(message_id)).name
+        try:
+            data = message.as_bytes(policy=email.policy.SMTP)
+        except UnicodeError:
+            raise PermanentDeliveryError(
+                f"message {message_id} has a header that cannot be written as ASCII"
+            ) from None
+        try:
+            write_atomically(self.directory, name, data)
+        except OSError as error:
+            raise TransientDeliveryError(f"outbox folder {self.directory}: {error}") from None
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    message_id: str  # stable, the same as the e-mail Message-ID would be
+    to: str  # phone number as stored, e.g. "+4512345678"
+    body: str
+
+
+class SmsGateway(Protocol):
+    def send(self, sms: SmsMessage) -> None:
+        """Deliver ``sms``; raises ``DeliveryError`` subclasses only."""
+        ...
+
+    def describe(self) -> str:
+        """The gateway for logs, without secrets."""
+        ...
+
+
+class SmsFolder:
+    """An ``SmsGateway`` that sends nothing: one ``<message id>.sms.json`` file per message.
+
+    The file holds ``{"message_id", "to", "body", "written_at"}`` (UTC, ISO 8601).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, message_id: str) -> Path:
+        return self.directory / f"{file_name(message_id)}.sms.json"
+
+    def describe(self) -> str:
+        return f"sms folder {self.directory} (nothing is sent)"
+
+    def send(self, sms: SmsMessage) -> None:
+        name = self.path_for(sms.message_id).name
+        record = {
+            "message_id": sms.message_id,
+            "to": sms.to,
+            "body": sms.body,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+        try:
+            write_atomically(self.directory, name, data)
+        except OSError as error:
+            raise TransientDeliveryError(f"sms folder {self.directory}: {error}") from None
+
+
+def mail_channel(smtp_url: str | None, outbox_dir: Path) -> MailChannel:
+    """An ``SmtpChannel`` for ``smtp_url`` if set (not blank), else an ``OutboxFolder``."""
+    if smtp_url and smtp_url.strip():
+        return SmtpChannel(smtp_url)
+    return OutboxFolder(outbox_dir)
