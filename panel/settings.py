@@ -6,6 +6,7 @@ a SQLite file and the archive under ``./data``.
 
 from __future__ import annotations
 
+import email.utils
 import getpass
 import os
 import secrets
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outreach.contact_rules import ContactPolicy
 
 
 class Settings(BaseSettings):
@@ -48,6 +51,72 @@ class Settings(BaseSettings):
         ge=1,
         description="Processes validating rows of big files. Default: one per core.",
     )
+
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="Send e-mail over SMTP: smtp://, smtp+starttls:// or smtps://"
+        "[user:password@]host[:port][?cafile=CA.pem]. Default: no mail server; each e-mail "
+        "is written as an .eml file into OUTBOX_DIR.",
+    )
+    outbox_dir: Path | None = Field(
+        None, description="Where e-mails go without SMTP_URL. Default: DATA_DIR/outbox."
+    )
+    sms_dir: Path | None = Field(
+        None,
+        description="Where SMS invitations are written (no SMS gateway is connected yet). "
+        "Default: DATA_DIR/sms-outbox.",
+    )
+    mail_from: str = Field(
+        "Sundhedspanelet <panel@sundhedspanelet.example>",
+        description="The From of invitations; its domain ends every Message-ID.",
+    )
+    stop_contact: str = Field(
+        "Vil du ikke kontaktes mere, kan du til enhver tid afmelde dig på "
+        "sundhedspanelet.example/afmeld eller skrive til afmeld@sundhedspanelet.example. "
+        "Så sletter vi dig fra alle lister over forsøgspersoner.",
+        description="How volunteers stop all contact, as every invitation says it.",
+    )
+    unsubscribe: str | None = Field(
+        "mailto:afmeld@sundhedspanelet.example?subject=afmeld",
+        description="The List-Unsubscribe address of invitations (mailto: or https:).",
+    )
+    template_dir: Path | None = Field(
+        None,
+        description="Own invitation templates: a folder with invitation.{subject,txt,html,sms}"
+        ".j2 and per study a sub-folder named by the study id (each file optional).",
+    )
+    contact_min_days: int = Field(30, ge=0, description="Days between two invitations, at least.")
+    contact_max_per_window: int = Field(4, ge=1, description="Invitations per window, at most.")
+    contact_window_days: int = Field(365, ge=1, description="The window of that limit, in days.")
+    send_lease_seconds: float = Field(
+        600,
+        gt=0,
+        description="An invitation a sender took this long ago and did not finish is taken "
+        "over (its sender died) and sent again, with the same Message-ID.",
+    )
+    send_max_attempts: int = Field(6, ge=1, description="Delivery attempts before giving up.")
+    send_backoff_seconds: float = Field(
+        60, ge=0, description="Wait after the first transient failure; doubles each time."
+    )
+
+    @property
+    def contact_policy(self) -> ContactPolicy:
+        return ContactPolicy(
+            self.contact_min_days, self.contact_max_per_window, self.contact_window_days
+        )
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def effective_sms_dir(self) -> Path:
+        return self.sms_dir or self.data_dir / "sms-outbox"
+
+    @property
+    def message_domain(self) -> str:
+        address = email.utils.parseaddr(self.mail_from)[1]
+        return address.rpartition("@")[2] or "panelmatch.invalid"
 
     @property
     def effective_database_url(self) -> str:

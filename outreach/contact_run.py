@@ -1,0 +1,74 @@
+"""One contact run: decide and queue who is invited now, then deliver what is due.
+
+    plan (re-evaluate, apply the rules) -> queue (one transaction) -> send (one by one)
+
+The two halves are separate on purpose: whatever happens to the sender, the queued
+invitations stay in the store and the next run delivers them (see ``store.outbox``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+
+from outreach.channels import SmsFolder, mail_channel
+from outreach.contact_rules import ContactPlan
+from outreach.queueing import plan_invitations
+from outreach.sender import Channels, SendReport, send_due
+from panel.settings import Settings
+
+
+def queue_invitations(
+    engine: Engine,
+    settings: Settings,
+    study_ids: list[str] | None,
+    as_of: date,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+) -> list[ContactPlan]:
+    """Every study's plan; unless ``dry_run``, its invitations queued (one transaction)."""
+    with engine.connect() as connection:
+        plans = plan_invitations(
+            connection,
+            study_ids,
+            settings.contact_policy,
+            as_of,
+            now,
+            actor=actor,
+            message_domain=settings.message_domain,
+            dry_run=dry_run,
+        )
+        if dry_run:
+            connection.rollback()
+        else:
+            connection.commit()
+    return plans
+
+
+def configured_channels(settings: Settings) -> Channels:
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return Channels(
+        mail=mail_channel(smtp_url, settings.effective_outbox_dir),
+        sms=SmsFolder(settings.effective_sms_dir),
+    )
+
+
+def send_invitations(
+    engine: Engine,
+    settings: Settings,
+    today: date,
+    channels: Channels | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SendReport:
+    return send_due(engine, channels or configured_channels(settings), settings, today, clock)
+
+
+@dataclass(frozen=True)
+class ContactRun:
+    plans: list[ContactPlan]
+    #: None for a dry run.
+    sent: SendReport | None

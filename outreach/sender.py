@@ -1,0 +1,137 @@
+"""The sender: delivers queued invitations one by one, exactly once (see ``store.outbox``).
+
+For each invitation: claim it (commit), check that every rule still holds (else cancel it
+with the reason), write the message from the study's templates, deliver it on the
+volunteer's channel, and mark it sent (commit). A transient failure (the server says "try
+later", the connection drops) puts it back in the queue with a growing wait; a permanent one,
+or too many attempts, marks it failed with the server's answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import Connection, Engine
+
+from outreach.channels import DeliveryError, MailChannel, SmsGateway, SmsMessage
+from outreach.messages import InvitationContext, build_email, render_invitation
+from panel.settings import Settings
+from store import outbox, studies
+from store.outbox import Claimed
+
+#: What invitations say when a study has not written its own wording.
+DEFAULT_TITLE = "et forskningsprojekt"
+DEFAULT_INVOLVES = (
+    "Hvad deltagelsen indebærer, fortæller forskerne dig, når du svarer. Du forpligter dig "
+    "ikke til noget ved at svare."
+)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    #: Transient failures put back in the queue, and invitations given up on.
+    retrying: int = 0
+    failed: list[str] = field(default_factory=list)
+    #: Invitations stopped at the last moment, by reason.
+    cancelled: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Channels:
+    mail: MailChannel
+    sms: SmsGateway
+
+
+def send_due(
+    engine: Engine,
+    channels: Channels,
+    settings: Settings,
+    today: date,
+    clock: Callable[[], datetime],
+    limit: int | None = None,
+) -> SendReport:
+    """Deliver every invitation due now (at most ``limit``)."""
+    report = SendReport()
+    tried: set[int] = set()
+    while limit is None or len(tried) < limit:
+        with engine.begin() as connection:
+            claimed = outbox.claim_next(connection, clock(), settings.send_lease_seconds, tried)
+            if claimed is None:
+                break
+            tried.add(claimed.invitation_id)
+            reason = outbox.reason_to_stop(connection, claimed, today)
+            if reason is not None:
+                outbox.cancel(connection, claimed, reason)
+                report.cancelled[reason.split(" (")[0]] += 1
+                continue
+            message = _message(connection, claimed, settings, clock())
+        try:
+            _deliver(channels, message)
+        except DeliveryError as error:
+            _record_failure(engine, claimed, error, settings, clock(), report)
+            continue
+        with engine.begin() as connection:
+            outbox.mark_sent(connection, claimed, clock())
+        report.sent += 1
+    return report
+
+
+def _message(
+    connection: Connection, claimed: Claimed, settings: Settings, now: datetime
+) -> EmailMessage | SmsMessage:
+    person = outbox.recipient(connection, claimed.volunteer_id)
+    definition = studies.definition_at(connection, claimed.study_id, claimed.study_version)
+    if person is None or definition is None:  # erasure is checked first; defensive only
+        raise LookupError(f"invitation {claimed.invitation_id}: no recipient or study")
+    contact = definition.contact
+    context = InvitationContext(
+        first_name=person.first_name,
+        organiser=contact.organiser,
+        invitation_title=contact.invitation_title or DEFAULT_TITLE,
+        involves=contact.involves or DEFAULT_INVOLVES,
+        reply_to=contact.reply_to,
+        stop_contact=settings.stop_contact,
+    )
+    rendered = render_invitation(claimed.study_id, context, settings.template_dir)
+    if claimed.channel == "sms":
+        return SmsMessage(message_id=claimed.message_id, to=person.phone or "", body=rendered.sms)
+    return build_email(
+        rendered,
+        to=person.email,
+        sender=settings.mail_from,
+        reply_to=contact.reply_to,
+        message_id=claimed.message_id,
+        date=now,
+        unsubscribe=settings.unsubscribe,
+    )
+
+
+def _deliver(channels: Channels, message: EmailMessage | SmsMessage) -> None:
+    if isinstance(message, SmsMessage):
+        channels.sms.send(message)
+    else:
+        channels.mail.send(message)
+
+
+def _record_failure(
+    engine: Engine,
+    claimed: Claimed,
+    error: DeliveryError,
+    settings: Settings,
+    now: datetime,
+    report: SendReport,
+) -> None:
+    said = f"attempt {claimed.attempts}: {error}"
+    with engine.begin() as connection:
+        if error.transient and claimed.attempts < settings.send_max_attempts:
+            wait = settings.send_backoff_seconds * 2 ** (claimed.attempts - 1)
+            outbox.retry_later(connection, claimed, said, now + timedelta(seconds=wait))
+            report.retrying += 1
+        else:
+            outbox.give_up(connection, claimed, said)
+            report.failed.append(f"{claimed.message_id}: {said}")
