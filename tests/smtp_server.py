@@ -65,6 +65,7 @@ class SmtpServer:
         self._refusals: list[str] = []
         self._drops = 0
         self._hold = False
+        self._keep_held = True
         self._released = threading.Event()
 
     @property
@@ -86,10 +87,13 @@ class SmtpServer:
         with self._lock:
             self._drops += count
 
-    def block_data(self) -> None:
-        """From now on, keep each message but hold the reply to its DATA until ``release``."""
+    def block_data(self, keep: bool = True) -> None:
+        """From now on, hold the reply to each DATA until ``release``. With ``keep`` the
+        message is kept at once (the server has it, the client does not know yet); without,
+        only if the client is still there when released (it was never accepted)."""
         with self._lock:
             self._hold = True
+            self._keep_held = keep
             self._released.clear()
             self.data_started.clear()
 
@@ -123,7 +127,7 @@ class SmtpServer:
             drop = self._drops > 0 and refusal is None
             if drop:
                 self._drops -= 1
-            hold = self._hold
+            hold, keep = self._hold, self._keep_held
         if refusal is not None:
             return refusal
         if drop:
@@ -131,6 +135,19 @@ class SmtpServer:
             server.transport.abort()
             # aiosmtpd cancels this handler when it notices the lost connection.
             await asyncio.get_running_loop().create_future()
+        if hold and keep:
+            self._keep(envelope)
+        if hold:
+            self.data_started.set()
+            while not self._released.is_set():
+                await asyncio.sleep(0.01)
+            if not keep and (server.transport is None or server.transport.is_closing()):
+                return "451 4.4.2 client went away"  # never written: nobody is listening
+        if not (hold and keep):
+            self._keep(envelope)
+        return "250 2.0.0 OK"
+
+    def _keep(self, envelope: Envelope) -> None:
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, email.message.EmailMessage)
@@ -138,11 +155,6 @@ class SmtpServer:
             self._received.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), message)
             )
-        if hold:
-            self.data_started.set()
-            while not self._released.is_set():
-                await asyncio.sleep(0.01)
-        return "250 2.0.0 OK"
 
 
 def _free_port() -> int:
