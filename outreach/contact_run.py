@@ -9,7 +9,6 @@ invitations stay in the store and the next run delivers them (see ``store.outbox
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
@@ -65,10 +64,3 @@ def send_invitations(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
     return send_due(engine, channels or configured_channels(settings), settings, today, clock)
-
-
-@dataclass(frozen=True)
-class ContactRun:
-    plans: list[ContactPlan]
-    #: None for a dry run.
-    sent: SendReport | None

@@ -20,6 +20,7 @@ import typer
 
 from panel import reports
 from panel.console import err, out
+from panel.contact_cli import contact
 from panel.review_cli import decide, review, users_app
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
@@ -81,7 +82,8 @@ def demo(
 
     Ingests a signup export, the same export again, a withdrawals file, a later full re-export
     and a damaged export; publishes the sample studies and matches them (the RLS trial's
-    funnel); then shows what the panel holds.
+    funnel); approves the RLS trial's eligible candidates and sends the invitations (.eml
+    files in the outbox folder); then shows what the panel holds.
     """
     from panel import demo as walkthrough
 
@@ -94,7 +96,9 @@ def demo(
     files = walkthrough.sample_files()
     summary = _run_ingest([path for path, _ in files], None, show_progress=True)
     walkthrough.narrate(out, err, files, summary)
-    walkthrough.publish_and_match(out, err, open_store(), today())
+    store = open_store()
+    walkthrough.publish_and_match(out, err, store, today())
+    walkthrough.approve_and_contact(out, err, store, today())
     status()
     walkthrough.how_to_review(out)
 
@@ -112,14 +116,15 @@ def config() -> None:
     reports.print_settings(out, get_settings())
 
 
-# Study and review commands live in panel/study_cli.py and panel/review_cli.py; registered
-# here, after the panel's own.
+# Study, review and contact commands live in panel/study_cli.py, panel/review_cli.py and
+# panel/contact_cli.py; registered here, after the panel's own.
 app.add_typer(study_app, name="study")
 app.add_typer(candidates_app, name="candidates")
 app.command("match")(match)
 candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
 app.command("review")(review)
+app.command("contact")(contact)
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]

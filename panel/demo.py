@@ -3,17 +3,21 @@ on what each step shows."""
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 import data_samples
 from ingest.summary import IngestSummary
 from panel import reports
-from panel.settings import Settings
+from panel.settings import Settings, get_settings
 from schemas.study_file import load_study
 
 if TYPE_CHECKING:
@@ -113,6 +117,58 @@ def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date
             f"{summary.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} need "
             f"screening (`panel candidates export {summary.study_id}`)"
         )
+
+
+def approve_and_contact(out: Console, err: Console, store: PanelStore, as_of: date) -> None:
+    """A coordinator approves the RLS trial's eligible candidates (as `panel candidates decide
+    --all-eligible` would); the sleep study approves its eligible candidates itself; then the
+    outreach flow invites those who still fit and still consent."""
+    from flows.contact_flow import contact_volunteers
+    from schemas.review import Action, CandidateQuery
+    from store import decisions
+
+    out.rule("step 7: invitations", align="left")
+    out.print(
+        "[italic]A coordinator approves every eligible candidate of the RLS trial; the sleep "
+        "study approves its eligible candidates itself. `panel contact` then checks every rule "
+        "again at the moment of sending and writes each invitation as an .eml file (no mail "
+        "server needed; set PANEL_SMTP_URL to send for real).[/]"
+    )
+    with store.engine.begin() as connection:
+        approved = decisions.decide_all(
+            connection,
+            MODEL_STUDY,
+            CandidateQuery(status="eligible"),
+            Action.APPROVE,
+            actor="panel demo",
+            now=datetime.now(UTC),
+        )
+    out.print(f"{MODEL_STUDY}: {approved.decided:,} eligible candidates approved by 'panel demo'")
+    run = contact_volunteers(None, as_of, actor="panel demo")
+    for plan in run.plans:
+        held = ", ".join(f"{rule.value} {len(ids):,}" for rule, ids in plan.held_back.items())
+        out.print(f"{plan.study_id}: {len(plan.invite):,} invited; held back: {held or 'none'}")
+    assert run.sent is not None
+    outbox_dir = get_settings().effective_outbox_dir
+    files = sorted(outbox_dir.glob("*.eml"))
+    out.print(
+        f"sent {run.sent.sent:,}: {len(files):,} e-mails in {outbox_dir}, SMS invitations in "
+        f"{get_settings().effective_sms_dir}"
+    )
+    if files:
+        _show_one(out, files[0])
+
+
+def _show_one(out: Console, path: Path) -> None:
+    """One invitation as the volunteer sees it: no health detail, no criteria."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    out.print(f"[dim]{path.name}[/]")
+    for header in ("From", "To", "Subject", "Message-ID"):
+        out.print(f"[bold]{header}:[/] {escape(str(message[header]))}")
+    out.print(escape(text.replace("\r\n", "\n").strip()), soft_wrap=True)
 
 
 def how_to_review(out: Console) -> None:

@@ -108,11 +108,40 @@ def print_settings(out: Console, settings: Settings) -> None:
         else f"(from {settings.data_dir / 'pseudonym.key'})",
         "PANEL_ACTOR": settings.actor,
         "PANEL_VALIDATION_WORKERS": str(settings.validation_workers),
+        "PANEL_SMTP_URL": _smtp(settings),
+        "PANEL_OUTBOX_DIR": str(settings.effective_outbox_dir),
+        "PANEL_SMS_DIR": str(settings.effective_sms_dir),
+        "PANEL_MAIL_FROM": settings.mail_from,
+        "PANEL_UNSUBSCRIBE": settings.unsubscribe or "(none)",
+        "PANEL_STOP_CONTACT": settings.stop_contact,
+        "PANEL_TEMPLATE_DIR": str(settings.template_dir or "(the built-in templates)"),
+        **{
+            f"PANEL_{name.upper()}": f"{getattr(settings, name):g}"
+            for name in (
+                "contact_min_days",
+                "contact_max_per_window",
+                "contact_window_days",
+                "send_max_attempts",
+                "send_backoff_seconds",
+                "send_lease_seconds",
+            )
+        },
     }
     for name, value in values.items():
         field = type(settings).model_fields[name.removeprefix("PANEL_").lower()]
         table.add_row(name, escape(value), escape(field.description or ""))
     out.print(table)
+
+
+def _smtp(settings: Settings) -> str:
+    if settings.smtp_url is None:
+        return "(none: e-mails are written as .eml files to the outbox folder)"
+    from outreach.channels import SmtpChannel
+
+    try:
+        return SmtpChannel(settings.smtp_url.get_secret_value()).describe()
+    except ValueError as error:
+        return f"(not usable: {error})"
 
 
 def _hide_password(url: str) -> str:

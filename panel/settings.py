@@ -71,9 +71,8 @@ class Settings(BaseSettings):
         description="The From of invitations; its domain ends every Message-ID.",
     )
     stop_contact: str = Field(
-        "Vil du ikke kontaktes mere, kan du til enhver tid afmelde dig på "
-        "sundhedspanelet.example/afmeld eller skrive til afmeld@sundhedspanelet.example. "
-        "Så sletter vi dig fra alle lister over forsøgspersoner.",
+        "Du kan til enhver tid afmelde dig på sundhedspanelet.example/afmeld eller skrive "
+        "til afmeld@sundhedspanelet.example. Så kontakter vi dig aldrig igen.",
         description="How volunteers stop all contact, as every invitation says it.",
     )
     unsubscribe: str | None = Field(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from panel.cli import app
+from store.database import create_panel_engine
 from store.panel_store import PanelStore
+from store.tables import Candidate, Contact, Invitation
 from tests.helpers import snapshot
 
 SAMPLES = Path(__file__).parent.parent / "data_samples"
@@ -91,12 +96,45 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     monkeypatch.delenv("PANEL_DATABASE_URL", raising=False)
     code, out, err = panel("demo", "--fresh")
     assert code == 0, err
-    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 6
+    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 7
     assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
     assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
     assert "column 'postnummer' is renamed 'postnr'" in err
     assert "volunteers" in out and "latest ingests" in out
     assert "Oral magnesium for restless legs syndrome (RLS-MAG)" in out  # the model study's funnel
     assert "rls-magnesium: " in out and " eligible, " in out
+    assert_invited_exactly_the_approved_who_fit(tmp_path / "demo")
     # Again: --fresh starts over from the same empty store.
     assert panel("demo", "--fresh")[1].count("stored 432") == 1
+
+
+def assert_invited_exactly_the_approved_who_fit(data_dir: Path) -> None:
+    """The demo approves the RLS trial's eligible candidates and the sleep study approves its
+    own: exactly those (all consent: the panel matched holds only those who may be contacted)
+    have an invitation, each e-mail one is an .eml file in the outbox, and no file names a
+    criterion or a diagnosis."""
+    engine = create_panel_engine(f"sqlite:///{data_dir / 'panel.db'}")
+    with engine.connect() as connection:
+        eligible = set(
+            connection.execute(
+                select(Candidate.volunteer_id).where(
+                    Candidate.study_id.in_(["rls-magnesium", "sleep-healthy"]),
+                    Candidate.status == "eligible",
+                )
+            ).scalars()
+        )
+        sent = connection.execute(
+            select(Invitation.volunteer_id, Invitation.channel, Contact.email)
+            .join(Contact, Contact.volunteer_id == Invitation.volunteer_id)
+            .where(Invitation.status == "sent")
+        ).all()
+    engine.dispose()
+    assert eligible and {row.volunteer_id for row in sent} == eligible
+    files = list((data_dir / "outbox").glob("*.eml"))
+    addressed = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"] for f in files
+    ]
+    assert sorted(addressed) == sorted(row.email for row in sent if row.channel == "email")
+    texts = " ".join(f.read_text(encoding="utf-8", errors="replace") for f in files).lower()
+    for health_word in ("g25", "restless", "magnesium", "diagnos", "irlssg", "søvnkvalitet"):
+        assert health_word not in texts

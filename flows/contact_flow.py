@@ -1,0 +1,77 @@
+"""The outreach flow: invite the approved volunteers who still fit and still consent.
+
+    queue invitations (re-evaluate, apply the rules, write the outbox) -> send invitations
+
+Its artifact holds counts only, per study and rule, and the failures by Message-ID: never a
+name, an address or a health detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from outreach.contact_rules import ContactPlan
+from outreach.contact_run import queue_invitations, send_invitations
+from outreach.sender import SendReport
+from panel.settings import get_settings
+from store.panel_store import PanelStore
+
+
+@dataclass(frozen=True)
+class ContactRun:
+    plans: list[ContactPlan]
+    #: None for a dry run.
+    sent: SendReport | None
+
+
+@task(name="queue invitations", cache_policy=NO_CACHE, persist_result=False)
+def queue(
+    store: PanelStore, study_ids: list[str] | None, as_of: date, actor: str, dry_run: bool
+) -> list[ContactPlan]:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    return queue_invitations(store.engine, settings, study_ids, as_of, actor, now, dry_run)
+
+
+@task(name="send invitations", cache_policy=NO_CACHE, persist_result=False)
+def send(store: PanelStore, as_of: date) -> SendReport:
+    return send_invitations(store.engine, get_settings(), as_of)
+
+
+@flow(name="contact-volunteers", validate_parameters=False)
+def contact_volunteers(
+    study_ids: list[str] | None, as_of: date, dry_run: bool = False, actor: str | None = None
+) -> ContactRun:
+    """Queue the invitations due for the given studies (default: every recruiting one) and
+    deliver everything due in the outbox; with ``dry_run`` only say what would happen."""
+    store = PanelStore.open()
+    plans = queue(store, study_ids, as_of, actor or get_settings().actor, dry_run)
+    report = None if dry_run else send(store, as_of)
+    create_markdown_artifact(
+        key="contact-run", markdown=run_summary(plans, report), description="contact run"
+    )
+    return ContactRun(plans, report)
+
+
+def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
+    """The run in Markdown: per study, invited and held back by rule; then delivery."""
+    lines = ["| study | invited | held back, by rule |", "|---|---:|---|"]
+    for plan in plans:
+        held = ", ".join(f"{rule.value}: {len(ids)}" for rule, ids in plan.held_back.items())
+        lines.append(f"| {plan.study_id} | {len(plan.invite)} | {held or '-'} |")
+    if report is None:
+        lines.append("\nDry run: nothing was queued or sent.")
+        return "\n".join(lines)
+    lines.append(
+        f"\nSent {report.sent}; waiting to retry {report.retrying}; failed {len(report.failed)}."
+    )
+    lines += [
+        f"- stopped at sending, {reason}: {count}" for reason, count in report.cancelled.items()
+    ]
+    lines += [f"- failed: {failure}" for failure in report.failed]
+    return "\n".join(lines)
