@@ -1,0 +1,79 @@
+"""`panel contact`: the outreach flow from the command line, with its Prefect artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from panel.settings import Settings, get_settings
+from store.panel_store import PanelStore
+from tests.helpers import RLS, snapshot
+from tests.smtp_server import start_smtp_server
+from tests.test_contact_run import approve, panel_of, volunteer
+from tests.test_match_flow import panel
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
+
+
+@pytest.fixture
+def approved(store: PanelStore, settings: Settings, tmp_path: Path) -> PanelStore:
+    panel_of(store, tmp_path, range(1, 5))
+    approve(store, 1, 2)
+    return store
+
+
+def test_a_dry_run_lists_who_would_be_invited_and_who_is_held_back_and_changes_nothing(
+    approved: PanelStore,
+) -> None:
+    before = snapshot(approved)
+    code, out, err = panel("contact", "--study", RLS, "--dry-run")
+    assert code == 0, err
+    assert f"{RLS}: would invite 2" in out and "held back, not approved: 2" in out
+    for number in (1, 2, 3, 4):
+        assert volunteer(approved, number) in out
+    assert "dry run: nothing was queued or sent" in out
+    assert snapshot(approved) == before
+
+    code, out, _ = panel("contact", "--dry-run", "--json")
+    (study,) = json.loads(out)["studies"]
+    assert sorted(study["invite"]) == sorted([volunteer(approved, 1), volunteer(approved, 2)])
+    assert study["counts"] == {"invite": 2, "not approved": 2}
+
+
+def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only(
+    approved: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with start_smtp_server() as server:
+        monkeypatch.setenv("PANEL_SMTP_URL", server.url)
+        get_settings.cache_clear()
+        server.refuse_next(1, 550, "5.1.1 no such mailbox")
+        code, out, err = panel("contact")
+        received = server.received
+    assert code == 1
+    assert "sent 1" in out and "550" in err
+    assert [r.rcpt_tos for r in received] in (
+        [["p1@example.dk"]],
+        [["p2@example.dk"]],
+    )
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["contact-run"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    summary = str(artifact.data)
+    assert f"| {RLS} | 2 | not approved: 2 |" in summary and "failed 1" in summary
+    assert "example.dk" not in summary  # no address, no name: Message-IDs only
+
+    assert panel("contact")[1].count("held back, already invited to this study: 2") == 1
+
+
+def test_an_unknown_study_is_refused_with_a_clear_message(approved: PanelStore) -> None:
+    code, _, err = panel("contact", "--study", "nope")
+    assert code == 1 and "no published study 'nope'" in err
