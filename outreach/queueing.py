@@ -135,7 +135,11 @@ def _prospect(
         )
         new_unknowns = frozenset() if same or fresh is None else fresh.unknowns
     else:
-        approved = auto and facts.review_state == ReviewState.UNDECIDED and fit is Fit.ELIGIBLE
+        # Automatic approval is of eligible candidates: one who needs screening needs a
+        # coordinator; one who no longer fits is reported as such.
+        approved = (
+            auto and facts.review_state == ReviewState.UNDECIDED and fit is not Fit.NEEDS_SCREENING
+        )
         new_unknowns = frozenset()
     return Prospect(
         volunteer_id=facts.volunteer_id,
@@ -177,18 +181,17 @@ def _write(
     invitations.clear_holds(connection, plan.study_id, plan.invite)
     reasons: dict[str, str] = {}
     for volunteer_id in plan.held_back.get(HeldBack.NO_LONGER_FITS, []):
-        fresh = study.fresh.get(volunteer_id)
-        if fresh is not None and study.facts[volunteer_id].review_state == ReviewState.APPROVED:
-            ruled_out = ", ".join(fresh.ruled_out_by)
-            reasons[volunteer_id] = (
-                f"{as_of}: the current profile no longer fits study version {version} "
-                f"({ruled_out}); not invited"
-            )
+        ruled_out = ", ".join(study.fresh[volunteer_id].ruled_out_by)
+        reasons[volunteer_id] = (
+            f"the current profile no longer fits study version {version} ({ruled_out}); not invited"
+        )
     no_longer_fit = set(reasons)
     for volunteer_id in plan.held_back.get(HeldBack.SCREEN_AGAIN, []):
         unknowns = ", ".join(sorted(study.fresh[volunteer_id].unknowns))
         reasons[volunteer_id] = (
-            f"{as_of}: the profile or study changed since the approval; screen again "
-            f"({unknowns}) before they can be invited"
+            f"the profile or study changed since the approval; screen again ({unknowns}) "
+            "before they can be invited"
         )
+    # Said once: a later run that finds the same changes nothing (``updated_at`` says when).
+    reasons = {v: said for v, said in reasons.items() if study.facts[v].hold_reason != said}
     invitations.hold_candidates(connection, plan.study_id, reasons, no_longer_fit, now)

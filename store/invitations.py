@@ -43,8 +43,14 @@ def lock_for_queueing(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
     else:
-        # SQLite has one writer: a write as the first statement makes this transaction it
-        # (waiting for any other), before anything is read.
+        begin_as_writer(connection)
+
+
+def begin_as_writer(connection: Connection) -> None:
+    """On SQLite, make this transaction the (single) writer before it reads anything, waiting
+    for any other: a transaction that reads first and writes later fails at once, instead of
+    waiting, when another wrote in between. (PostgreSQL needs nothing of the kind.)"""
+    if connection.dialect.name == "sqlite":
         connection.execute(update(Invitation).where(text("0")).values(status=Invitation.status))
 
 
@@ -62,10 +68,8 @@ class CandidateFacts:
     has_phone: bool
     erased: bool
     withdrawn: bool
-    #: What the last match found on which versions: the unknowns a coordinator saw.
-    matched_submission_id: str
-    matched_study_version: str
-    unknown_criteria: tuple[str, ...]
+    #: Why outreach held them back last time (None: not held back).
+    hold_reason: str | None
 
 
 def candidate_facts(connection: Connection, study_id: str) -> list[CandidateFacts]:
@@ -83,9 +87,7 @@ def candidate_facts(connection: Connection, study_id: str) -> list[CandidateFact
                 Volunteer.withdrawn_at.is_not(None),
                 or_(Profile.submitted_at.is_(None), Volunteer.withdrawn_at >= Profile.submitted_at),
             ),
-            Candidate.submission_id,
-            Candidate.study_version,
-            Candidate.unknown_criteria,
+            Candidate.hold_reason,
         )
         .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
         .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
@@ -104,9 +106,7 @@ def candidate_facts(connection: Connection, study_id: str) -> list[CandidateFact
             has_phone=bool(row[6]),
             erased=bool(row[7]),
             withdrawn=bool(row[8]),
-            matched_submission_id=row[9],
-            matched_study_version=row[10],
-            unknown_criteria=tuple(row[11] or ()),
+            hold_reason=row[9],
         )
         for row in rows
     ]

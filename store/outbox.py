@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from schemas.review import ReviewState
 from schemas.study import StudyStatus
-from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
+from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT, begin_as_writer
 from store.tables import Candidate, Contact, Invitation, Profile, Study, Volunteer
 
 
@@ -56,6 +56,7 @@ def claim_next(
 ) -> Claimed | None:
     """Take the next due invitation (queued and due, or abandoned by a dead sender) for this
     sender; None when there is none. The caller commits the claim before delivering."""
+    begin_as_writer(connection)
     abandoned = now - timedelta(seconds=lease_seconds)
     due = (
         select(*_CLAIMED_COLUMNS)

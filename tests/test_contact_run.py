@@ -17,6 +17,7 @@ from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import Channels, SendReport
 from panel.settings import Settings
 from schemas.review import Action
+from schemas.study_file import load_study
 from store import decisions, outbox
 from store.panel_store import PanelStore
 from store.tables import Candidate, Contact, Invitation
@@ -65,6 +66,19 @@ def panel_of(store: PanelStore, tmp_path: Path, numbers: Sequence[int], **cells:
     ingest(store, write_signups(tmp_path / "s.csv", [rls_person(n, **cells) for n in numbers]))
     publish(store, STUDIES / f"{RLS}.yaml")
     match_and_record(store, RLS)
+
+
+def rls_variant(store: PanelStore, tmp_path: Path, *replacements: tuple[str, str]) -> None:
+    """Publish and match the RLS trial's file with these text replacements."""
+    text = (STUDIES / f"{RLS}.yaml").read_text()
+    for old, new in replacements:
+        text = text.replace(old, new)
+    path = tmp_path / "variant.yaml"
+    path.write_text(text)
+    publish(store, path)
+    definition = load_study(path).definition
+    assert definition is not None
+    match_and_record(store, definition.id)
 
 
 def queue(store: PanelStore, settings: Settings, dry_run: bool = False) -> ContactPlan:
@@ -128,10 +142,13 @@ def test_only_approved_volunteers_whose_current_profile_fits_and_who_consent_are
             select(Invitation.volunteer_id, Invitation.status, Invitation.submission_id)
         ).all()
     assert row.status == "no_longer_eligible"
-    assert "no longer fits" in row.hold_reason and "restless-legs" in row.hold_reason
+    assert "no longer fits" in row.hold_reason and "(restless-legs)" in row.hold_reason
     assert sorted(queued) == sorted(
         [(ids[1], "queued", submission_id(1)), (ids[6], "queued", submission_id(6))]
     )
+    before = snapshot(store)
+    queue(store, settings)  # a re-run finds the same and changes nothing
+    assert snapshot(store) == before
 
 
 def test_a_dry_run_changes_nothing(store: PanelStore, settings: Settings, tmp_path: Path) -> None:
@@ -204,16 +221,13 @@ def test_the_contact_policy_holds_across_studies_and_the_budget_per_study(
     store: PanelStore, settings: Settings, tmp_path: Path
 ) -> None:
     panel_of(store, tmp_path, range(1, 6))
-    small = tmp_path / "small.yaml"
-    small.write_text(
-        (STUDIES / f"{RLS}.yaml")
-        .read_text()
-        .replace(f"id: {RLS}", "id: rls-small")
-        .replace("recruitment_target: 120", "recruitment_target: 1")
-        .replace("invitation_budget: 3", "invitation_budget: 2")
+    rls_variant(
+        store,
+        tmp_path,
+        (f"id: {RLS}", "id: rls-small"),
+        ("recruitment_target: 120", "recruitment_target: 1"),
+        ("invitation_budget: 3", "invitation_budget: 2"),
     )
-    publish(store, small)
-    match_and_record(store, "rls-small")
     approve(store, 1, 2)
     approve(store, 1, 2, 3, 4, 5, study_id="rls-small")
 
@@ -237,14 +251,11 @@ def test_a_study_approving_eligible_candidates_itself_invites_them_without_a_dec
     store: PanelStore, settings: Settings, tmp_path: Path
 ) -> None:
     panel_of(store, tmp_path, range(1, 4))
-    auto = tmp_path / "auto.yaml"
-    auto.write_text(
-        (STUDIES / f"{RLS}.yaml")
-        .read_text()
-        .replace("invitation_budget: 3", "invitation_budget: 3\n  auto_approve_eligible: true")
+    rls_variant(
+        store,
+        tmp_path,
+        ("invitation_budget: 3", "invitation_budget: 3\n  auto_approve_eligible: true"),
     )
-    publish(store, auto)
-    match_and_record(store, RLS)
     eligible = {row.volunteer_id for row in everyone(store, status="eligible")}
     plan = queue(store, settings)
     assert set(plan.invite) == eligible and eligible
