@@ -24,7 +24,7 @@ from review.auth import Checked, LoggedIn, Reads, now, writing
 from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
-from store import candidate_list, decisions
+from store import candidate_list, decisions, invitations
 from store.review_users import Session, User
 from store.studies import StudySummary, definition_at
 
@@ -209,6 +209,7 @@ def _detail(
         raise HTTPException(404, NO_CANDIDATE)
     explanation = candidate_list.explanation(connection, study_id, volunteer_id)
     history = decisions.history(connection, study_id, volunteer_id)
+    outreach = invitations.outreach_of(connection, study_id, volunteer_id)
     definition = definition_at(connection, study_id, row.study_version)
     _log(connection, session, study_id, "candidate", volunteer_id)
     labels = {c.id: c.label for c in definition.criteria()} if definition else {}
@@ -225,6 +226,7 @@ def _detail(
             ],
             "to_screen": [(i, labels.get(i, i)) for i in row.unknown_criteria],
             "history": history,
+            "outreach": outreach,
             "message": message,
             "problem": problem,
         },

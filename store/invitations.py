@@ -283,3 +283,32 @@ def clear_holds(connection: Connection, study_id: str, volunteer_ids: Iterable[s
 def study_budget(connection: Connection, study_id: str, budget_factor: float) -> int:
     target = connection.scalar(select(Study.recruitment_target).where(Study.study_id == study_id))
     return int(budget_factor * int(target or 0))
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """What outreach did about one candidate, for coordinators (no contact details)."""
+
+    hold_reason: str | None
+    status: str | None
+    queued_at: datetime | None
+    sent_at: datetime | None
+    #: Why it was cancelled, or the last delivery error.
+    detail: str | None
+
+
+def outreach_of(connection: Connection, study_id: str, volunteer_id: str) -> Outreach:
+    hold = connection.scalar(
+        select(Candidate.hold_reason).where(
+            Candidate.study_id == study_id, Candidate.volunteer_id == volunteer_id
+        )
+    )
+    row = connection.execute(
+        select(
+            Invitation.status,
+            Invitation.queued_at,
+            Invitation.sent_at,
+            func.coalesce(Invitation.cancel_reason, Invitation.last_error),
+        ).where(Invitation.study_id == study_id, Invitation.volunteer_id == volunteer_id)
+    ).first()
+    return Outreach(hold, *(row or (None, None, None, None)))

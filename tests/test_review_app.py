@@ -298,3 +298,28 @@ def test_a_crafted_link_cannot_put_words_on_a_page(client: TestClient) -> None:
     path = f"/studies/{RLS}/candidates"
     assert "call 5550100" not in client.get(path, params={"done": "call 5550100"}).text
     assert "approved 3" in client.get(path, params={"done": "approved 3"}).text
+
+
+def test_the_candidate_page_says_whether_they_were_invited_without_saying_where(
+    client: TestClient, reviewed: PanelStore
+) -> None:
+    from outreach.contact_run import queue_invitations, send_invitations
+    from panel.settings import get_settings
+    from tests.helpers import AS_OF, NOW
+
+    one = everyone(reviewed, status="eligible")[0]
+    log_in(client, "coord@example.org")
+    path = f"/studies/{RLS}/candidates/{one.volunteer_id}"
+    assert "Not invited." in client.get(path).text
+    form = {"csrf_token": csrf(client, path), "seen_version": str(one.review_version)}
+    client.post(f"{path}/decision", data=form | {"action": "approve"})
+    queue_invitations(reviewed.engine, get_settings(), [RLS], AS_OF, "t", NOW)
+    send_invitations(reviewed.engine, get_settings(), AS_OF, clock=lambda: NOW)
+
+    page = client.get(path).text
+    assert 'class="badge sent">sent<' in page and "Not invited." not in page
+    with reviewed.engine.connect() as connection:
+        address = connection.scalar(
+            select(Contact.email).where(Contact.volunteer_id == one.volunteer_id)
+        )
+    assert address and address not in page
