@@ -36,8 +36,15 @@ def contact(
     exit code 1 when any could not be delivered. Volunteer ids are pseudonymous.
     """
     from flows.contact_flow import contact_volunteers
+    from outreach.contact_run import configured_channels
     from panel.cli import _plainly, open_store, today
+    from panel.settings import get_settings
 
+    try:
+        configured_channels(get_settings())  # a bad PANEL_SMTP_URL stops us before queueing
+    except ValueError as error:
+        err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
+        raise typer.Exit(1) from None
     store = open_store()
     published = {summary.study_id: summary.status for summary in store.studies()}
     unknown = [s for s in study or [] if s not in published]

@@ -77,3 +77,14 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
 def test_an_unknown_study_is_refused_with_a_clear_message(approved: PanelStore) -> None:
     code, _, err = panel("contact", "--study", "nope")
     assert code == 1 and "no published study 'nope'" in err
+
+
+def test_a_bad_smtp_url_stops_the_run_before_anything_is_queued(
+    approved: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PANEL_SMTP_URL", "smtp+starttls://anna:hemmelig@")
+    get_settings.cache_clear()
+    before = snapshot(approved)
+    code, _, err = panel("contact")
+    assert code == 1 and "PANEL_SMTP_URL" in err and "hemmelig" not in err
+    assert snapshot(approved) == before
