@@ -31,6 +31,7 @@ class StudyMatchSummary:
     study_version: str
     match_run_id: int
     funnel: Funnel
+    new_candidates: int
 
 
 @task(name="load panel", cache_policy=NO_CACHE, persist_result=False)
@@ -57,20 +58,29 @@ def match_one(
         raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
     match = match_study(study, panel)
     funnel = attrition_funnel(match)
-    run = store.record_match(
+    recorded = store.record_match(
         funnel, candidate_records(match), panel.as_of, actor, datetime.now(UTC)
     )
     _publish_funnel(funnel, panel.as_of)
-    return StudyMatchSummary(study.id, study.version, run, funnel)
+    return StudyMatchSummary(study.id, study.version, recorded.match_run_id, funnel, recorded.added)
 
 
 @flow(name="match-studies", validate_parameters=False)
 def match_studies(
-    study_ids: list[str] | None, as_of: date, actor: str | None = None
+    study_ids: list[str] | None,
+    as_of: date,
+    actor: str | None = None,
+    only_if_changed: bool = False,
 ) -> list[StudyMatchSummary]:
-    """Match the given studies (default: every recruiting one) as of ``as_of``."""
+    """Match the given studies (default: every recruiting one) as of ``as_of``; with
+    ``only_if_changed``, only those whose latest match is not current (another version or
+    date, or an export accepted since), so a repeated run changes nothing."""
     store = PanelStore.open()
     ids = study_ids if study_ids is not None else store.recruiting_studies()
+    if only_if_changed:
+        ids = [study_id for study_id in ids if not store.match_is_current(study_id, as_of)]
+        if not ids:
+            return []
     profiles, _ = load_panel(store)
     panel = prepare(profiles, as_of)
     who = actor or get_settings().actor

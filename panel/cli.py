@@ -11,19 +11,20 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
 from panel import reports
 from panel.console import err, out
 from panel.contact_cli import contact
+from panel.cycle_cli import cycle, serve
 from panel.review_cli import decide, review, users_app
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
+from schemas.danish_formats import today_in_denmark
 
 if TYPE_CHECKING:
     from store.panel_store import PanelStore
@@ -116,8 +117,8 @@ def config() -> None:
     reports.print_settings(out, get_settings())
 
 
-# Study, review and contact commands live in panel/study_cli.py, panel/review_cli.py and
-# panel/contact_cli.py; registered here, after the panel's own.
+# Study, review, contact and cycle commands live in panel/study_cli.py, panel/review_cli.py,
+# panel/contact_cli.py and panel/cycle_cli.py; registered here, after the panel's own.
 app.add_typer(study_app, name="study")
 app.add_typer(candidates_app, name="candidates")
 app.command("match")(match)
@@ -125,6 +126,8 @@ candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
 app.command("review")(review)
 app.command("contact")(contact)
+app.command("cycle")(cycle)
+app.command("serve")(serve)
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]
@@ -191,7 +194,7 @@ def _progress(enabled: bool) -> Iterator[None]:
 
 def today() -> date:
     """Today in Denmark: the default match date."""
-    return datetime.now(ZoneInfo("Europe/Copenhagen")).date()
+    return today_in_denmark()
 
 
 def main() -> None:

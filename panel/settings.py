@@ -98,6 +98,40 @@ class Settings(BaseSettings):
         60, ge=0, description="Wait after the first transient failure; doubles each time."
     )
 
+    inbox_dir: Path | None = Field(
+        None,
+        description="Where the scheduled cycle picks up new exports. Default: DATA_DIR/inbox.",
+    )
+    processed_dir: Path | None = Field(
+        None, description="Where ingested exports move. Default: DATA_DIR/inbox-processed."
+    )
+    rejected_dir: Path | None = Field(
+        None,
+        description="Where refused exports move, each with NAME.reason.txt. "
+        "Default: DATA_DIR/inbox-rejected.",
+    )
+    notify_webhook: SecretStr | None = Field(
+        None,
+        description="An http(s) URL the cycle POSTs JSON to when it fails or refuses a file "
+        "(e.g. a chat webhook). Default: none (Prefect automations can notify too).",
+    )
+    cycle_cron: str = Field(
+        "0 2 * * *", description="When `panel serve` runs the cycle (cron, CYCLE_TIMEZONE)."
+    )
+    cycle_timezone: str = Field("Europe/Copenhagen", description="The time zone of CYCLE_CRON.")
+
+    @property
+    def effective_inbox_dir(self) -> Path:
+        return self.inbox_dir or self.data_dir / "inbox"
+
+    @property
+    def effective_processed_dir(self) -> Path:
+        return self.processed_dir or self.data_dir / "inbox-processed"
+
+    @property
+    def effective_rejected_dir(self) -> Path:
+        return self.rejected_dir or self.data_dir / "inbox-rejected"
+
     @property
     def contact_policy(self) -> ContactPolicy:
         return ContactPolicy(

@@ -16,6 +16,12 @@ from pydantic_core import PydanticCustomError
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
+
+def today_in_denmark() -> date:
+    """Today's date in Denmark: the default match date and the day of sending."""
+    return datetime.now(COPENHAGEN).date()
+
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL_COMMA = re.compile(r"-?\d+(?:,\d+)?")
 _DECIMAL_POINT = re.compile(r"-?\d+\.\d+")

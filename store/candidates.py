@@ -32,7 +32,7 @@ from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
 from store.bulk import insert_frame
-from store.tables import Candidate, MatchRun, Profile, Volunteer
+from store.tables import Candidate, IngestRun, MatchRun, Profile, Volunteer
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
 
@@ -69,6 +69,13 @@ def panel_size(connection: Connection) -> int:
     )
 
 
+@dataclass(frozen=True)
+class RecordedMatch:
+    match_run_id: int
+    #: Candidates new on the list.
+    added: int
+
+
 def record_match(
     connection: Connection,
     funnel: Funnel,
@@ -76,7 +83,7 @@ def record_match(
     as_of: date,
     actor: str,
     now: datetime,
-) -> int:
+) -> RecordedMatch:
     """Record the run and bring the study's candidate list up to date: new candidates are
     added, known ones updated, and those who no longer fit are marked, not deleted.
 
@@ -157,7 +164,7 @@ def record_match(
     if connection.dialect.name == "postgresql":
         # A match rewrites much of the list: fresh statistics keep the review app's plans good.
         connection.execute(text("ANALYZE candidate"))
-    return int(run)
+    return RecordedMatch(int(run), int((~is_known).sum()))
 
 
 def _plain(value: Any) -> Any:
@@ -204,3 +211,15 @@ def latest_match(connection: Connection, study_id: str) -> LatestMatch | None:
         .limit(1)
     ).first()
     return None if row is None else LatestMatch(*row)
+
+
+def match_is_current(connection: Connection, study_id: str, version: str, as_of: date) -> bool:
+    """The study's latest match is of this version and date, and no export has been accepted
+    since it started: matching again would find exactly the same."""
+    last = latest_match(connection, study_id)
+    if last is None or last.study_version != version or last.as_of != as_of:
+        return False
+    changed = connection.scalar(
+        select(func.max(IngestRun.finished_at)).where(IngestRun.status == "accepted")
+    )
+    return changed is None or changed <= last.started_at

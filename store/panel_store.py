@@ -190,9 +190,16 @@ class PanelStore:
         with self.engine.connect() as connection:
             return candidates.contactable_profiles(connection), candidates.panel_size(connection)
 
+    def match_is_current(self, study_id: str, as_of: date) -> bool:
+        with self.engine.connect() as connection:
+            study = studies.current_definition(connection, study_id)
+            return study is not None and candidates.match_is_current(
+                connection, study_id, study.version, as_of
+            )
+
     def record_match(
         self, funnel: Funnel, found: pd.DataFrame, as_of: date, actor: str, now: datetime
-    ) -> int:
+    ) -> candidates.RecordedMatch:
         with self.engine.begin() as connection:
             return candidates.record_match(connection, funnel, found, as_of, actor, now)
 

@@ -1,0 +1,135 @@
+"""The panel's cycle: everything new in, then match, then invite. What `panel serve` runs
+nightly and `panel cycle` runs now.
+
+    pick up the inbox -> ingest (subflow) -> file the exports away
+      -> stop here if any export was refused
+      -> match every recruiting study (subflow; only those whose match is not current)
+      -> invite who is due (subflow) -> overview artifact
+
+Withdrawals arrive as exports like the signups, so they are applied before anything is
+matched. A refused export stops the cycle: nothing downstream runs, the run fails with the
+reasons, and the failure is reported (``flows.notify``). A cycle with nothing new changes
+nothing: every study's match is current, and everyone due has been invited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.contact_flow import ContactRun, contact_volunteers, run_summary
+from flows.ingest_flow import ingest_exports
+from flows.match_flow import StudyMatchSummary, match_studies
+from flows.notify import report_failure
+from ingest import inbox
+from ingest.summary import FileSummary, IngestSummary
+from panel.settings import get_settings
+from schemas.danish_formats import today_in_denmark
+from store.panel_store import PanelStore
+
+
+class CycleStopped(Exception):
+    """The cycle stopped before matching: an export was refused."""
+
+
+@dataclass
+class CycleSummary:
+    as_of: date
+    ingest: IngestSummary
+    #: Where each export went: processed or rejected.
+    filed: dict[str, str] = field(default_factory=dict)
+    matched: list[StudyMatchSummary] = field(default_factory=list)
+    #: Recruiting studies whose match was current already.
+    up_to_date: list[str] = field(default_factory=list)
+    contact: ContactRun | None = None
+
+
+@task(name="pick up the inbox", cache_policy=NO_CACHE, persist_result=False)
+def pick_up(folder: Path) -> list[Path]:
+    return inbox.waiting(folder)
+
+
+@task(name="file the exports away", cache_policy=NO_CACHE, persist_result=False)
+def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
+    settings = get_settings()
+    filed = {}
+    for file in summary.files:
+        path = Path(file.file)
+        if file.status == "accepted":
+            moved = inbox.move_processed(path, settings.effective_processed_dir, now)
+        else:
+            moved = inbox.move_rejected(path, settings.effective_rejected_dir, file.refusal, now)
+        filed[path.name] = str(moved)
+    return filed
+
+
+@flow(
+    name="panel-cycle",
+    validate_parameters=False,
+    on_failure=[report_failure],
+    on_crashed=[report_failure],
+)
+def panel_cycle(as_of: date | None = None, actor: str | None = None) -> CycleSummary:
+    """One cycle: ingest the inbox, match the recruiting studies, send the invitations due."""
+    settings = get_settings()
+    day = as_of or today_in_denmark()
+    who = actor or settings.actor
+    files = pick_up(settings.effective_inbox_dir)
+    ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
+    cycle = CycleSummary(day, ingested, file_away(ingested, datetime.now(UTC)))
+    refused = [file for file in ingested.files if file.status == "refused"]
+    if refused:
+        _publish(cycle)
+        raise CycleStopped(_refusals(refused))
+    recruiting = PanelStore.open().recruiting_studies()
+    cycle.matched = match_studies(None, day, who, only_if_changed=True)
+    matched = {summary.study_id for summary in cycle.matched}
+    cycle.up_to_date = [study_id for study_id in recruiting if study_id not in matched]
+    cycle.contact = contact_volunteers(None, day, actor=who)
+    _publish(cycle)
+    return cycle
+
+
+def _refusals(refused: list[FileSummary]) -> str:
+    said = "; ".join(f"{Path(f.file).name}: {' '.join(f.refusal)}" for f in refused)
+    return (
+        f"{len(refused)} export(s) refused, so nothing was matched or sent this cycle "
+        f"(the file and its reason are in the rejected folder): {said}"
+    )
+
+
+def _publish(cycle: CycleSummary) -> None:
+    """The overview a data steward reads in Prefect's UI: counts only."""
+    lines = [f"# Panel cycle, {cycle.as_of:%d-%m-%Y}", "", "## Exports"]
+    if not cycle.ingest.files:
+        lines.append("Nothing new in the inbox.")
+    else:
+        lines += [
+            "| file | kind | outcome | rows | stored | quarantined | known | GX Data Docs |",
+            "|---|---|---|---:|---:|---:|---:|---|",
+        ]
+        for f in cycle.ingest.files:
+            docs = f"`{f.data_docs}`" if f.data_docs else "-"
+            lines.append(
+                f"| {Path(f.file).name} | {f.kind or '-'} | {f.status} | {f.rows:,} "
+                f"| {f.stored:,} | {f.quarantined:,} | {f.known:,} | {docs} |"
+            )
+    lines += ["", "## Matching"]
+    for summary in cycle.matched:
+        funnel = summary.funnel
+        lines.append(
+            f"- {summary.study_id} (version {summary.study_version}): {funnel.start:,} "
+            f"contactable, {funnel.eligible:,} eligible, {funnel.needs_screening:,} need "
+            f"screening, {summary.new_candidates:,} new candidates"
+        )
+    lines += [f"- {study_id}: up to date, not matched again" for study_id in cycle.up_to_date]
+    if cycle.contact is not None:
+        lines += ["", "## Invitations", run_summary(cycle.contact.plans, cycle.contact.sent)]
+    create_markdown_artifact(
+        key="panel-cycle", markdown="\n".join(lines), description="panel cycle: overview"
+    )

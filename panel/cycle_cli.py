@@ -1,0 +1,91 @@
+"""``panel cycle`` (one cycle, now, in this process) and ``panel serve`` (the scheduled
+deployments, served by this process with Prefect's own serving)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from panel.console import err, out
+from panel.settings import get_settings
+
+#: The served deployment of the cycle: trigger it by hand with
+#: ``prefect deployment run 'panel-cycle/nightly'``.
+DEPLOYMENT = "nightly"
+
+
+def cycle(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="The match date (default: today in Denmark).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Run one cycle now: ingest the inbox, match the recruiting studies, send invitations.
+
+    Exit code 1 when the cycle stops (a refused export, nothing matched or sent) or fails.
+    """
+    from flows.cycle_flow import CycleStopped, panel_cycle
+    from panel.cli import _plainly
+    from panel.study_cli import _match_date
+
+    day = _match_date(as_of)
+    settings = get_settings()
+    try:
+        summary = panel_cycle(day)
+    except CycleStopped as stopped:
+        err.print(f"[red]cycle stopped:[/] {stopped}")
+        raise typer.Exit(1) from None
+    except Exception as error:
+        err.print(f"[red]error:[/] the cycle failed: {_plainly(error)}")
+        raise typer.Exit(1) from None
+    files = summary.ingest.files
+    out.print(
+        f"cycle of {day:%d-%m-%Y}: {len(files)} export(s) from {settings.effective_inbox_dir} "
+        f"({summary.ingest.stored:,} rows stored)"
+    )
+    for matched in summary.matched:
+        funnel = matched.funnel
+        out.print(
+            f"  {matched.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} "
+            f"need screening, {matched.new_candidates:,} new"
+        )
+    for study_id in summary.up_to_date:
+        out.print(f"  {study_id}: up to date")
+    if summary.contact is not None and summary.contact.sent is not None:
+        sent = summary.contact.sent
+        invited = sum(len(plan.invite) for plan in summary.contact.plans)
+        out.print(
+            f"  invitations: {invited:,} queued, {sent.sent:,} sent, {len(sent.failed)} failed"
+        )
+        if sent.failed:
+            raise typer.Exit(1)
+
+
+def serve() -> None:
+    """Serve the cycle's deployment on its schedule (PANEL_CYCLE_CRON, default 02:00 Europe/
+    Copenhagen) until stopped, running each scheduled or triggered run in this process.
+
+    Needs a Prefect server (PREFECT_API_URL), e.g. `prefect server start`.
+    """
+    from prefect import serve as prefect_serve
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.schedules import Cron
+
+    from flows.cycle_flow import panel_cycle
+
+    settings = get_settings()
+    deployment = panel_cycle.to_deployment(
+        name=DEPLOYMENT,
+        schedules=[Cron(settings.cycle_cron, timezone=settings.cycle_timezone)],
+        description="Ingest the inbox, match every recruiting study, send the invitations due.",
+        tags=["panelmatch"],
+    )
+    assert isinstance(deployment, RunnerDeployment)  # called from sync code: not a coroutine
+    out.print(
+        f"serving panel-cycle/{DEPLOYMENT}: '{settings.cycle_cron}' {settings.cycle_timezone} "
+        f"(run now: prefect deployment run 'panel-cycle/{DEPLOYMENT}')"
+    )
+    prefect_serve(deployment, pause_on_shutdown=False, print_starting_message=False)
