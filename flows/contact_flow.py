@@ -15,6 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.task_options import retried_io
 from outreach.contact_rules import ContactPlan
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import SendReport
@@ -29,7 +30,7 @@ class ContactRun:
     sent: SendReport | None
 
 
-@task(name="queue invitations", cache_policy=NO_CACHE, persist_result=False)
+@task(name="queue invitations", cache_policy=NO_CACHE, persist_result=False, **retried_io(600))
 def queue(
     store: PanelStore, study_ids: list[str] | None, as_of: date, actor: str, dry_run: bool
 ) -> list[ContactPlan]:
@@ -38,7 +39,7 @@ def queue(
     return queue_invitations(store.engine, settings, study_ids, as_of, actor, now, dry_run)
 
 
-@task(name="send invitations", cache_policy=NO_CACHE, persist_result=False)
+@task(name="send invitations", cache_policy=NO_CACHE, persist_result=False, **retried_io(3600))
 def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store.engine, get_settings(), as_of)
 

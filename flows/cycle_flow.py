@@ -26,6 +26,7 @@ from flows.contact_flow import ContactRun, contact_volunteers, run_summary
 from flows.ingest_flow import ingest_exports
 from flows.match_flow import StudyMatchSummary, match_studies
 from flows.notify import report_failure
+from flows.task_options import retried_io
 from ingest import inbox
 from ingest.summary import FileSummary, IngestSummary
 from panel.settings import get_settings
@@ -49,12 +50,12 @@ class CycleSummary:
     contact: ContactRun | None = None
 
 
-@task(name="pick up the inbox", cache_policy=NO_CACHE, persist_result=False)
+@task(name="pick up the inbox", cache_policy=NO_CACHE, persist_result=False, **retried_io(60))
 def pick_up(folder: Path) -> list[Path]:
     return inbox.waiting(folder)
 
 
-@task(name="file the exports away", cache_policy=NO_CACHE, persist_result=False)
+@task(name="file the exports away", cache_policy=NO_CACHE, persist_result=False, **retried_io(300))
 def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
     settings = get_settings()
     filed = {}

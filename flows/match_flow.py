@@ -17,6 +17,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.task_options import retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
@@ -34,7 +35,7 @@ class StudyMatchSummary:
     new_candidates: int
 
 
-@task(name="load panel", cache_policy=NO_CACHE, persist_result=False)
+@task(name="load panel", cache_policy=NO_CACHE, persist_result=False, **retried_io(600))
 def load_panel(store: PanelStore) -> tuple[pd.DataFrame, int]:
     return store.contactable_profiles()
 
