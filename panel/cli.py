@@ -84,7 +84,8 @@ def demo(
     Ingests a signup export, the same export again, a withdrawals file, a later full re-export
     and a damaged export; publishes the sample studies and matches them (the RLS trial's
     funnel); approves the RLS trial's eligible candidates and sends the invitations (.eml
-    files in the outbox folder); then shows what the panel holds.
+    files in the outbox folder); runs the nightly cycle on a new export in the inbox; then
+    shows what the panel holds.
     """
     from panel import demo as walkthrough
 
@@ -100,6 +101,7 @@ def demo(
     store = open_store()
     walkthrough.publish_and_match(out, err, store, today())
     walkthrough.approve_and_contact(out, err, store, today())
+    walkthrough.nightly_cycle(out, err, today())
     status()
     walkthrough.how_to_review(out)
 

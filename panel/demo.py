@@ -171,6 +171,37 @@ def _show_one(out: Console, path: Path) -> None:
     out.print(escape(text.replace("\r\n", "\n").strip()), soft_wrap=True)
 
 
+def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
+    """The next night: a new export lands in the inbox and one cycle (the flow `panel serve`
+    runs at 02:00) takes it in, matches and invites; a second cycle finds nothing to do."""
+    from flows.cycle_flow import panel_cycle
+
+    settings = get_settings()
+    out.rule("step 8: the nightly cycle", align="left")
+    out.print(
+        "[italic]A new export arrives in the inbox. One cycle (`panel cycle`; `panel serve` "
+        "runs it every night) ingests it, matches every recruiting study again and invites "
+        "whoever is now due; the export moves to the processed folder. A second cycle finds "
+        "nothing new and changes nothing.[/]"
+    )
+    settings.effective_inbox_dir.mkdir(parents=True, exist_ok=True)
+    for export in sorted((SAMPLES / "inbox").glob("*.csv")):
+        shutil.copy(export, settings.effective_inbox_dir / export.name)
+    for run in (1, 2):
+        cycle = panel_cycle(as_of)
+        files = ", ".join(Path(f.file).name for f in cycle.ingest.files) or "nothing new"
+        out.print(f"cycle {run}: inbox: {files}; {cycle.ingest.stored:,} rows stored")
+        for summary in cycle.matched:
+            out.print(
+                f"  {summary.study_id}: {summary.funnel.eligible:,} eligible, "
+                f"{summary.new_candidates:,} new candidates"
+            )
+        for study_id in cycle.up_to_date:
+            out.print(f"  {study_id}: up to date")
+        if cycle.contact is not None and cycle.contact.sent is not None:
+            out.print(f"  invitations sent: {cycle.contact.sent.sent:,}")
+
+
 def how_to_review(out: Console) -> None:
     out.rule("next: review the candidates", align="left")
     out.print(

@@ -96,7 +96,8 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     monkeypatch.delenv("PANEL_DATABASE_URL", raising=False)
     code, out, err = panel("demo", "--fresh")
     assert code == 0, err
-    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 7
+    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 8
+    assert "cycle 2: inbox: nothing new" in out and "rls-magnesium: up to date" in out
     assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
     assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
     assert "column 'postnummer' is renamed 'postnr'" in err
@@ -110,16 +111,20 @@ def test_the_demo_runs_end_to_end_on_the_samples(
 
 def assert_invited_exactly_the_approved_who_fit(data_dir: Path) -> None:
     """The demo approves the RLS trial's eligible candidates and the sleep study approves its
-    own: exactly those (all consent: the panel matched holds only those who may be contacted)
-    have an invitation, each e-mail one is an .eml file in the outbox, and no file names a
-    criterion or a diagnosis."""
+    own (also those the nightly cycle adds): exactly those (all consent: the panel matched
+    holds only those who may be contacted) have an invitation, each e-mail one is an .eml file
+    in the outbox, and no file names a criterion or a diagnosis."""
     engine = create_panel_engine(f"sqlite:///{data_dir / 'panel.db'}")
     with engine.connect() as connection:
         eligible = set(
             connection.execute(
                 select(Candidate.volunteer_id).where(
-                    Candidate.study_id.in_(["rls-magnesium", "sleep-healthy"]),
                     Candidate.status == "eligible",
+                    (
+                        (Candidate.study_id == "rls-magnesium")
+                        & (Candidate.review_state == "approved")
+                    )
+                    | (Candidate.study_id == "sleep-healthy"),
                 )
             ).scalars()
         )
