@@ -22,9 +22,10 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows import match_flow
 from flows.contact_flow import ContactRun, contact_volunteers, run_summary
 from flows.ingest_flow import ingest_exports
-from flows.match_flow import StudyMatchSummary, match_studies
+from flows.match_flow import StudyMatchSummary
 from flows.notify import report_failure
 from flows.task_options import retried_io
 from ingest import inbox
@@ -88,7 +89,7 @@ def panel_cycle(as_of: date | None = None, actor: str | None = None) -> CycleSum
         _publish(cycle)
         raise CycleStopped(_refusals(refused))
     recruiting = PanelStore.open().recruiting_studies()
-    cycle.matched = match_studies(None, day, who, only_if_changed=True)
+    cycle.matched = match_flow.configured()(None, day, who, only_if_changed=True)
     matched = {summary.study_id for summary in cycle.matched}
     cycle.up_to_date = [study_id for study_id in recruiting if study_id not in matched]
     cycle.contact = contact_volunteers(None, day, actor=who)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.match_partitions import match_in_partitions
 from flows.task_options import retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
@@ -82,10 +83,55 @@ def match_studies(
         ids = [study_id for study_id in ids if not store.match_is_current(study_id, as_of)]
         if not ids:
             return []
+    settings = get_settings()
+    if settings.match_partitions > 1:
+        return _match_partitioned(store, ids, as_of, actor or settings.actor)
     profiles, _ = load_panel(store)
     panel = prepare(profiles, as_of)
     who = actor or get_settings().actor
     return [match_one(store, panel, study_id, who) for study_id in ids]
+
+
+def _match_partitioned(
+    store: PanelStore, study_ids: list[str], as_of: date, actor: str
+) -> list[StudyMatchSummary]:
+    definitions = []
+    for study_id in study_ids:
+        study = store.study_definition(study_id)
+        if study is None:
+            raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+        definitions.append(study)
+    url = store.engine.url.render_as_string(hide_password=False)
+    parts = store.volunteer_partitions(get_settings().match_partitions)
+    summaries = []
+    matched = match_in_partitions(url, parts, definitions, as_of)
+    for study in definitions:
+        funnel, candidates = matched[study.id]
+        recorded = store.record_match(funnel, candidates, as_of, actor, datetime.now(UTC))
+        _publish_funnel(funnel, as_of)
+        summaries.append(
+            StudyMatchSummary(
+                study.id, study.version, recorded.match_run_id, funnel, recorded.added
+            )
+        )
+    return summaries
+
+
+def configured() -> Flow[..., list[StudyMatchSummary]]:
+    """The match flow with the configured task runner: Dask when PANEL_DASK_ADDRESS is set
+    (``local``: a temporary LocalCluster of PANEL_DASK_WORKERS workers)."""
+    settings = get_settings()
+    if not settings.dask_address:
+        return match_studies
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address == "local":
+        runner = DaskTaskRunner(
+            cluster_kwargs={"n_workers": settings.dask_workers, "threads_per_worker": 1}
+        )
+    else:
+        runner = DaskTaskRunner(address=settings.dask_address)
+    return match_studies.with_options(task_runner=runner)  # type: ignore[arg-type]  # prefect-dask types its futures apart
 
 
 def _publish_funnel(funnel: Funnel, as_of: date) -> None:

@@ -118,6 +118,18 @@ class Settings(BaseSettings):
     cycle_cron: str = Field(
         "0 2 * * *", description="When `panel serve` runs the cycle (cron, CYCLE_TIMEZONE)."
     )
+    match_partitions: int = Field(
+        1,
+        ge=1,
+        description="Match the panel in this many partitions of volunteers, as parallel tasks "
+        "(on Dask with DASK_ADDRESS). 1: the whole panel in one task.",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Run matching's partitions on this Dask scheduler (tcp://host:8786), or "
+        "'local' for a temporary LocalCluster. The store must then be PostgreSQL.",
+    )
+    dask_workers: int = Field(2, ge=1, description="Workers of the 'local' Dask cluster.")
     cycle_timezone: str = Field("Europe/Copenhagen", description="The time zone of CYCLE_CRON.")
 
     @property

@@ -190,6 +190,10 @@ class PanelStore:
         with self.engine.connect() as connection:
             return candidates.contactable_profiles(connection), candidates.panel_size(connection)
 
+    def volunteer_partitions(self, count: int) -> list[tuple[str | None, str | None]]:
+        with self.engine.connect() as connection:
+            return candidates.partitions(connection, count)
+
     def match_is_current(self, study_id: str, as_of: date) -> bool:
         with self.engine.connect() as connection:
             study = studies.current_definition(connection, study_id)

@@ -1,0 +1,94 @@
+"""Matching on Dask: the panel in partitions on a two-worker LocalCluster, against
+PostgreSQL, gives exactly the single-process result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from panel.settings import get_settings
+from store.panel_store import PanelStore
+from store.tables import Candidate
+from tests.helpers import AS_OF, SAMPLES, STUDIES, ingest, publish
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
+
+COLUMNS = (
+    Candidate.study_id,
+    Candidate.volunteer_id,
+    Candidate.status,
+    Candidate.submission_id,
+    Candidate.study_version,
+    Candidate.unknown_criteria,
+    Candidate.explanation,
+    Candidate.age,
+    Candidate.sex,
+    Candidate.region,
+)
+
+
+def candidate_rows(store: PanelStore) -> list[tuple[Any, ...]]:
+    with store.engine.connect() as connection:
+        return sorted(tuple(map(str, row)) for row in connection.execute(select(*COLUMNS)))
+
+
+def test_a_two_worker_local_cluster_matches_exactly_as_one_process(
+    store: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("Dask workers read their partitions from PostgreSQL")
+    from distributed import Client, LocalCluster
+
+    from flows import match_flow
+
+    ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv")
+    for path in sorted(STUDIES.glob("*.yaml")):
+        publish(store, path)
+    single = {s.study_id: asdict(s.funnel) for s in match_flow.match_studies(None, AS_OF)}
+    expected = candidate_rows(store)
+    with store.engine.begin() as connection:
+        connection.execute(delete(Candidate))
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv("PANEL_DASK_ADDRESS", cluster.scheduler_address)
+        monkeypatch.setenv("PANEL_MATCH_PARTITIONS", "4")
+        get_settings.cache_clear()
+        parted = match_flow.configured()(None, AS_OF)
+        with Client(cluster) as client:
+            ran = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+
+    assert "match_partition" in ran  # the partitions ran on the cluster
+    assert {s.study_id: asdict(s.funnel) for s in parted} == single
+    assert candidate_rows(store) == expected and len(expected) > 100
+    assert all(s.new_candidates == s.funnel.eligible + s.funnel.needs_screening for s in parted)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_partitions_cover_every_volunteer_once_and_their_funnels_add_up_to_the_whole(
+    store: PanelStore, count: int
+) -> None:
+    from matching.engine import match_study
+    from matching.funnel import attrition_funnel, combined
+    from matching.panel import prepare_panel
+    from store.candidates import contactable_profiles, partitions
+
+    ingest(store, SAMPLES / "signups.csv")
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    study = store.study_definition("rls-magnesium")
+    assert study is not None
+    with store.engine.connect() as connection:
+        whole = contactable_profiles(connection)
+        parts = [contactable_profiles(connection, part) for part in partitions(connection, count)]
+    ids = [v for part in parts for v in part["volunteer_id"].tolist()]
+    assert len(parts) == count and sorted(ids) == sorted(whole["volunteer_id"].tolist())
+    assert all(len(part) > 0 for part in parts)
+
+    def funnel_of(profiles: Any) -> Any:
+        return attrition_funnel(match_study(study, prepare_panel(profiles, AS_OF)))
+
+    assert combined([funnel_of(part) for part in parts]) == funnel_of(whole)
