@@ -10,8 +10,10 @@ and their candidate row says why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import Connection
 
@@ -56,7 +58,8 @@ def plan_invitations(
     if not dry_run:
         invitations.lock_for_queueing(connection)
     ids = study_ids if study_ids is not None else studies.recruiting(connection)
-    panel = prepare_panel(contactable_profiles(connection), as_of)
+    # Read and prepared once for all studies, and only if someone is to be evaluated.
+    panel = cache(lambda: prepare_panel(contactable_profiles(connection), as_of))
     history = invitations.contact_history(connection)
     gathered: dict[str, _Study] = {}
     prospects = []
@@ -77,7 +80,7 @@ def plan_invitations(
 def _gather(
     connection: Connection,
     definition: StudyDefinition,
-    panel: PreparedPanel,
+    panel: Callable[[], PreparedPanel],
     history: dict[str, list[datetime]],
 ) -> tuple[_Study, StudyProspects]:
     facts = {f.volunteer_id: f for f in invitations.candidate_facts(connection, definition.id)}
@@ -93,7 +96,7 @@ def _gather(
             or (auto and f.review_state == ReviewState.UNDECIDED)
         )
     ]
-    fresh = fresh_fits(definition, panel, to_evaluate)
+    fresh = fresh_fits(definition, panel(), to_evaluate) if to_evaluate else {}
     listed = [
         replace(
             _prospect(f, fresh.get(f.volunteer_id), approved.get(f.volunteer_id), definition),

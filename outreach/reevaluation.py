@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from matching import outcomes
 from matching.engine import match_study
 from matching.panel import PreparedPanel
@@ -40,10 +44,12 @@ def fresh_fits(
         return {}
     match = match_study(study, panel)
     found: dict[str, FreshFit] = {}
+    # Only the wanted rows, found by Arrow: a panel has a million volunteers, a list a few.
+    chosen = pc.is_in(panel.volunteer_ids, value_set=pa.array(sorted(wanted), pa.string()))
+    rows = np.flatnonzero(chosen.to_numpy(zero_copy_only=False))
+    volunteer_ids = panel.volunteer_ids.take(pa.array(rows, pa.int64())).to_pylist()
     submissions = panel.submission_ids
-    for row, volunteer_id in enumerate(panel.volunteer_ids.to_pylist()):
-        if volunteer_id not in wanted:
-            continue
+    for row, volunteer_id in zip(rows.tolist(), volunteer_ids, strict=True):
         overall = int(match.overall[row])
         ruled_out = [
             *(c.id for c in study.inclusion if match.outcomes[c.id][row] == outcomes.NOT_MET),
