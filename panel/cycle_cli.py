@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from panel import reports
 from panel.console import err, out
 from panel.settings import get_settings
 
@@ -32,7 +33,6 @@ def cycle(
     from panel.study_cli import _match_date
 
     day = _match_date(as_of)
-    settings = get_settings()
     try:
         summary = panel_cycle(day)
     except CycleStopped as stopped:
@@ -41,27 +41,10 @@ def cycle(
     except Exception as error:
         err.print(f"[red]error:[/] the cycle failed: {_plainly(error)}")
         raise typer.Exit(1) from None
-    files = summary.ingest.files
-    out.print(
-        f"cycle of {day:%d-%m-%Y}: {len(files)} export(s) from {settings.effective_inbox_dir} "
-        f"({summary.ingest.stored:,} rows stored)"
-    )
-    for matched in summary.matched:
-        funnel = matched.funnel
-        out.print(
-            f"  {matched.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} "
-            f"need screening, {matched.new_candidates:,} new"
-        )
-    for study_id in summary.up_to_date:
-        out.print(f"  {study_id}: up to date")
-    if summary.contact is not None and summary.contact.sent is not None:
-        sent = summary.contact.sent
-        invited = sum(len(plan.invite) for plan in summary.contact.plans)
-        out.print(
-            f"  invitations: {invited:,} queued, {sent.sent:,} sent, {len(sent.failed)} failed"
-        )
-        if sent.failed:
-            raise typer.Exit(1)
+    reports.print_cycle(out, summary)
+    contact = summary.contact
+    if contact is not None and contact.sent is not None and contact.sent.failed:
+        raise typer.Exit(1)
 
 
 def serve() -> None:

@@ -187,19 +187,8 @@ def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
     settings.effective_inbox_dir.mkdir(parents=True, exist_ok=True)
     for export in sorted((SAMPLES / "inbox").glob("*.csv")):
         shutil.copy(export, settings.effective_inbox_dir / export.name)
-    for run in (1, 2):
-        cycle = panel_cycle(as_of)
-        files = ", ".join(Path(f.file).name for f in cycle.ingest.files) or "nothing new"
-        out.print(f"cycle {run}: inbox: {files}; {cycle.ingest.stored:,} rows stored")
-        for summary in cycle.matched:
-            out.print(
-                f"  {summary.study_id}: {summary.funnel.eligible:,} eligible, "
-                f"{summary.new_candidates:,} new candidates"
-            )
-        for study_id in cycle.up_to_date:
-            out.print(f"  {study_id}: up to date")
-        if cycle.contact is not None and cycle.contact.sent is not None:
-            out.print(f"  invitations sent: {cycle.contact.sent.sent:,}")
+    for _ in (1, 2):
+        reports.print_cycle(out, panel_cycle(as_of))
 
 
 def how_to_review(out: Console) -> None:

@@ -3,6 +3,7 @@ name, an e-mail address or a health answer."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from datetime import date
 
+    from flows.cycle_flow import CycleSummary
     from ingest.summary import FileSummary, IngestSummary
     from matching.funnel import Funnel
     from panel.settings import Settings
@@ -211,3 +213,26 @@ def print_funnel(out: Console, funnel: Funnel, title: str, as_of: date, panel_si
         f"[bold]{funnel.eligible:,} eligible[/], {funnel.needs_screening:,} need screening "
         "(an unknown answer decides: the coordinator asks)"
     )
+
+
+def print_cycle(out: Console, cycle: CycleSummary) -> None:
+    """A cycle in a few lines: the exports, each recruiting study, the invitations."""
+    files = ", ".join(Path(f.file).name for f in cycle.ingest.files) or "nothing new"
+    out.print(
+        f"cycle of {cycle.as_of:%d-%m-%Y}: {len(cycle.ingest.files)} export(s) ({files}), "
+        f"{cycle.ingest.stored:,} rows stored"
+    )
+    for matched in cycle.matched:
+        funnel = matched.funnel
+        out.print(
+            f"  {matched.study_id}: {funnel.eligible:,} eligible, {funnel.needs_screening:,} "
+            f"need screening, {matched.new_candidates:,} new"
+        )
+    for study_id in cycle.up_to_date:
+        out.print(f"  {study_id}: up to date")
+    if cycle.contact is not None and cycle.contact.sent is not None:
+        sent = cycle.contact.sent
+        queued = sum(len(plan.invite) for plan in cycle.contact.plans)
+        out.print(
+            f"  invitations: {queued:,} queued, {sent.sent:,} sent, {len(sent.failed)} failed"
+        )

@@ -97,7 +97,7 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     code, out, err = panel("demo", "--fresh")
     assert code == 0, err
     assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 8
-    assert "cycle 2: inbox: nothing new" in out and "rls-magnesium: up to date" in out
+    assert "0 export(s) (nothing new)" in out and "rls-magnesium: up to date" in out
     assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
     assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
     assert "column 'postnummer' is renamed 'postnr'" in err
