@@ -73,3 +73,30 @@ def attrition_funnel(match: StudyMatch) -> Funnel:
         eligible=int(np.count_nonzero(match.overall == outcomes.MET)),
         needs_screening=int(np.count_nonzero(match.overall == outcomes.UNKNOWN)),
     )
+
+
+def combined(parts: list[Funnel]) -> Funnel:
+    """The funnel of a panel matched in parts (partitions of volunteers): every count is a
+    count of volunteers, so the parts' counts add up to the whole panel's, exactly."""
+    first = parts[0]
+    if any((p.study_id, p.study_version) != (first.study_id, first.study_version) for p in parts):
+        raise ValueError("funnels of different studies or versions do not combine")
+    return Funnel(
+        study_id=first.study_id,
+        study_version=first.study_version,
+        start=sum(p.start for p in parts),
+        steps=[
+            FunnelStep(
+                criterion_id=step.criterion_id,
+                label=step.label,
+                kind=step.kind,
+                remaining=sum(p.steps[i].remaining for p in parts),
+                lost=sum(p.steps[i].lost for p in parts),
+                lost_only_here=sum(p.steps[i].lost_only_here for p in parts),
+                unknown=sum(p.steps[i].unknown for p in parts),
+            )
+            for i, step in enumerate(first.steps)
+        ],
+        eligible=sum(p.eligible for p in parts),
+        needs_screening=sum(p.needs_screening for p in parts),
+    )
