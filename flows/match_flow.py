@@ -119,16 +119,26 @@ def _match_partitioned(
 
 def configured() -> Flow[..., list[StudyMatchSummary]]:
     """The match flow with the configured task runner: Dask when PANEL_DASK_ADDRESS is set
-    (``local``: a temporary LocalCluster of PANEL_DASK_WORKERS workers)."""
+    (``local``: a temporary LocalCluster of PANEL_DASK_WORKERS workers).
+
+    On Dask the task runs are reported by the workers, so they need a Prefect server to
+    report to (PREFECT_API_URL): without one each worker would start a temporary server of
+    its own, and the runs would not show in the flow's."""
     settings = get_settings()
     if not settings.dask_address:
         return match_studies
+    from prefect.settings import get_current_settings
     from prefect_dask import DaskTaskRunner
 
-    if settings.dask_address == "local":
-        runner = DaskTaskRunner(
-            cluster_kwargs={"n_workers": settings.dask_workers, "threads_per_worker": 1}
+    api = get_current_settings().api.url
+    if api is None:
+        raise ValueError(
+            "matching on Dask needs a Prefect server for the workers to report to: set "
+            "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api after `prefect server start`)"
         )
+    if settings.dask_address == "local":
+        workers = {"n_workers": settings.dask_workers, "threads_per_worker": 1}
+        runner = DaskTaskRunner(cluster_kwargs=workers | {"env": {"PREFECT_API_URL": api}})
     else:
         runner = DaskTaskRunner(address=settings.dask_address)
     return match_studies.with_options(task_runner=runner)  # type: ignore[arg-type]  # prefect-dask types its futures apart

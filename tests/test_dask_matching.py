@@ -52,8 +52,12 @@ def test_a_two_worker_local_cluster_matches_exactly_as_one_process(
     with store.engine.begin() as connection:
         connection.execute(delete(Candidate))
 
+    from prefect.settings import PREFECT_API_URL
+
+    # The workers report their task runs to the test's Prefect server, as to a real one.
+    reporting = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=reporting
     ) as cluster:
         monkeypatch.setenv("PANEL_DASK_ADDRESS", cluster.scheduler_address)
         monkeypatch.setenv("PANEL_MATCH_PARTITIONS", "4")
