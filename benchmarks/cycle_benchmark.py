@@ -578,7 +578,8 @@ def _million_child(partitions: list[int]) -> None:
     os.environ["PREFECT_API_URL"] = url  # for the workers: they inherit the environment
     # For this process, whose Prefect settings were read at import (match_flow.configured()
     # refuses Dask without a server to report to).
-    ExitStack().enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+    reporting = ExitStack()  # kept until the function returns: closing it restores them
+    reporting.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
 
     def run(label: str) -> tuple[float, dict[str, Any], dict[str, float]]:
         get_settings.cache_clear()

@@ -29,10 +29,13 @@ def cycle(
     Exit code 1 when the cycle stops (a refused export, nothing matched or sent) or fails.
     """
     from flows.cycle_flow import CycleStopped, panel_cycle
+    from ingest import gx_process, inbox
     from panel.cli import _plainly
     from panel.study_cli import _match_date
 
     day = _match_date(as_of)
+    if inbox.waiting(get_settings().effective_inbox_dir):
+        gx_process.start()  # Great Expectations imports in its own process meanwhile
     try:
         summary = panel_cycle(day)
     except CycleStopped as stopped:
