@@ -24,6 +24,7 @@ from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
 from panel.settings import get_settings
+from schemas.study import StudyDefinition
 from store.panel_store import PanelStore
 
 
@@ -55,16 +56,26 @@ def prepare(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
 def match_one(
     store: PanelStore, panel: PreparedPanel, study_id: str, actor: str
 ) -> StudyMatchSummary:
+    match = match_study(_definition(store, study_id), panel)
+    return _keep(store, attrition_funnel(match), candidate_records(match), panel.as_of, actor)
+
+
+def _definition(store: PanelStore, study_id: str) -> StudyDefinition:
     study = store.study_definition(study_id)
     if study is None:
         raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
-    match = match_study(study, panel)
-    funnel = attrition_funnel(match)
-    recorded = store.record_match(
-        funnel, candidate_records(match), panel.as_of, actor, datetime.now(UTC)
+    return study
+
+
+def _keep(
+    store: PanelStore, funnel: Funnel, candidates: pd.DataFrame, as_of: date, actor: str
+) -> StudyMatchSummary:
+    """Record a study's match and publish its funnel."""
+    recorded = store.record_match(funnel, candidates, as_of, actor, datetime.now(UTC))
+    _publish_funnel(funnel, as_of)
+    return StudyMatchSummary(
+        funnel.study_id, funnel.study_version, recorded.match_run_id, funnel, recorded.added
     )
-    _publish_funnel(funnel, panel.as_of)
-    return StudyMatchSummary(study.id, study.version, recorded.match_run_id, funnel, recorded.added)
 
 
 @flow(name="match-studies", validate_parameters=False)
@@ -84,37 +95,22 @@ def match_studies(
         if not ids:
             return []
     settings = get_settings()
+    who = actor or settings.actor
     if settings.match_partitions > 1:
-        return _match_partitioned(store, ids, as_of, actor or settings.actor)
+        return _match_partitioned(store, ids, as_of, who)
     profiles, _ = load_panel(store)
     panel = prepare(profiles, as_of)
-    who = actor or get_settings().actor
     return [match_one(store, panel, study_id, who) for study_id in ids]
 
 
 def _match_partitioned(
     store: PanelStore, study_ids: list[str], as_of: date, actor: str
 ) -> list[StudyMatchSummary]:
-    definitions = []
-    for study_id in study_ids:
-        study = store.study_definition(study_id)
-        if study is None:
-            raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
-        definitions.append(study)
+    definitions = [_definition(store, study_id) for study_id in study_ids]
     url = store.engine.url.render_as_string(hide_password=False)
     parts = store.volunteer_partitions(get_settings().match_partitions)
-    summaries = []
     matched = match_in_partitions(url, parts, definitions, as_of)
-    for study in definitions:
-        funnel, candidates = matched[study.id]
-        recorded = store.record_match(funnel, candidates, as_of, actor, datetime.now(UTC))
-        _publish_funnel(funnel, as_of)
-        summaries.append(
-            StudyMatchSummary(
-                study.id, study.version, recorded.match_run_id, funnel, recorded.added
-            )
-        )
-    return summaries
+    return [_keep(store, *matched[study.id], as_of, actor) for study in definitions]
 
 
 def configured() -> Flow[..., list[StudyMatchSummary]]:

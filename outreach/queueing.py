@@ -41,6 +41,8 @@ class _Study:
     facts: dict[str, CandidateFacts]
     approvals: dict[str, Approval]
     fresh: dict[str, FreshFit]
+    #: Invitation status of those with an invitation row for the study.
+    invited: dict[str, str]
 
 
 def plan_invitations(
@@ -105,9 +107,7 @@ def _gather(
         )
         for f in facts.values()
     ]
-    budget = invitations.study_budget(
-        connection, definition.id, definition.contact.invitation_budget
-    )
+    budget = int(definition.contact.invitation_budget * definition.recruitment_target)
     spent = invitations.invitations_counted(connection, definition.id)
     prospects = StudyProspects(
         study_id=definition.id,
@@ -115,7 +115,7 @@ def _gather(
         budget_left=max(0, budget - spent),
         prospects=listed,
     )
-    return _Study(definition, facts, approved, fresh), prospects
+    return _Study(definition, facts, approved, fresh, invited), prospects
 
 
 def _prospect(
@@ -178,10 +178,12 @@ def _write(
                 submission_id=study.fresh[volunteer_id].submission_id,
                 decision_id=None if approval is None else approval.decision_id,
                 approved_by=AUTO_APPROVED if approval is None else approval.decided_by,
+                cancelled_before=study.invited.get(volunteer_id) == CANCELLED,
             )
         )
     invitations.queue(connection, new, as_of, actor, now, message_domain)
-    invitations.clear_holds(connection, plan.study_id, plan.invite)
+    held_before = [v for v in plan.invite if study.facts[v].hold_reason is not None]
+    invitations.clear_holds(connection, plan.study_id, held_before)
     reasons: dict[str, str] = {}
     for volunteer_id in plan.held_back.get(HeldBack.NO_LONGER_FITS, []):
         ruled_out = ", ".join(study.fresh[volunteer_id].ruled_out_by)

@@ -24,7 +24,6 @@ from store.tables import (
     Decision,
     Invitation,
     Profile,
-    Study,
     UTCDateTime,
     Volunteer,
 )
@@ -194,6 +193,8 @@ class NewInvitation:
     submission_id: str
     decision_id: int | None
     approved_by: str
+    #: The study and volunteer have a cancelled invitation: it is queued again.
+    cancelled_before: bool = False
 
 
 def queue(
@@ -204,11 +205,14 @@ def queue(
     now: datetime,
     message_domain: str,
 ) -> int:
-    """Write the invitations to the outbox (a cancelled one of the same study and volunteer is
-    queued again, keeping its Message-ID). The caller holds the queueing lock."""
-    count = 0
+    """Write the invitations to the outbox in one statement; one whose study and volunteer
+    have a cancelled invitation queues that again, keeping its Message-ID. The caller holds
+    the queueing lock."""
+    fresh, again = [], []
     for new in invitations:
         values = {
+            "study_id": new.study_id,
+            "volunteer_id": new.volunteer_id,
             "channel": new.channel,
             "status": QUEUED,
             "study_version": new.study_version,
@@ -224,27 +228,23 @@ def queue(
             "last_error": None,
             "cancel_reason": None,
         }
-        again = connection.execute(
+        if new.cancelled_before:
+            again.append(values)
+        else:
+            fresh.append(values | {"message_id": f"<{secrets.token_hex(16)}@{message_domain}>"})
+    if fresh:
+        connection.execute(insert(Invitation), fresh)
+    for values in again:  # rare: a cancelled invitation whose volunteer fits again
+        connection.execute(
             update(Invitation)
             .where(
-                Invitation.study_id == new.study_id,
-                Invitation.volunteer_id == new.volunteer_id,
+                Invitation.study_id == values["study_id"],
+                Invitation.volunteer_id == values["volunteer_id"],
                 Invitation.status == CANCELLED,
             )
             .values(values)
         )
-        if again.rowcount == 0:
-            message_id = f"<{secrets.token_hex(16)}@{message_domain}>"
-            connection.execute(
-                insert(Invitation).values(
-                    study_id=new.study_id,
-                    volunteer_id=new.volunteer_id,
-                    message_id=message_id,
-                    **values,
-                )
-            )
-        count += 1
-    return count
+    return len(fresh) + len(again)
 
 
 def hold_candidates(
@@ -278,11 +278,6 @@ def clear_holds(connection: Connection, study_id: str, volunteer_ids: Iterable[s
             )
             .values(hold_reason=None)
         )
-
-
-def study_budget(connection: Connection, study_id: str, budget_factor: float) -> int:
-    target = connection.scalar(select(Study.recruitment_target).where(Study.study_id == study_id))
-    return int(budget_factor * int(target or 0))
 
 
 @dataclass(frozen=True)
