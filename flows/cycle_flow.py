@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import match_flow
 from flows.contact_flow import ContactRun, contact_volunteers, run_summary
-from flows.ingest_flow import ingest_exports
+from flows.ingest_flow import ingest_exports, summary_markdown
 from flows.match_flow import StudyMatchSummary
 from flows.notify import report_failure
 from flows.task_options import retried_io
@@ -108,19 +108,7 @@ def _refusals(refused: list[FileSummary]) -> str:
 def _publish(cycle: CycleSummary) -> None:
     """The overview a data steward reads in Prefect's UI: counts only."""
     lines = [f"# Panel cycle, {cycle.as_of:%d-%m-%Y}", "", "## Exports"]
-    if not cycle.ingest.files:
-        lines.append("Nothing new in the inbox.")
-    else:
-        lines += [
-            "| file | kind | outcome | rows | stored | quarantined | known | GX Data Docs |",
-            "|---|---|---|---:|---:|---:|---:|---|",
-        ]
-        for f in cycle.ingest.files:
-            docs = f"`{f.data_docs}`" if f.data_docs else "-"
-            lines.append(
-                f"| {Path(f.file).name} | {f.kind or '-'} | {f.status} | {f.rows:,} "
-                f"| {f.stored:,} | {f.quarantined:,} | {f.known:,} | {docs} |"
-            )
+    lines.append(summary_markdown(cycle.ingest) if cycle.ingest.files else "Nothing new.")
     lines += ["", "## Matching"]
     for summary in cycle.matched:
         funnel = summary.funnel

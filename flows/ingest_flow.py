@@ -100,6 +100,15 @@ def ingest_file(
 
 @task(name="report", cache_policy=NO_CACHE, persist_result=False)
 def report(summary: IngestSummary) -> None:
+    create_markdown_artifact(
+        key="ingest-summary",
+        markdown=summary_markdown(summary),
+        description="panel ingest: counts per file",
+    )
+
+
+def summary_markdown(summary: IngestSummary) -> str:
+    """The files' counts, refusals and Data Docs, in Markdown: counts only, no row's data."""
     lines = [
         "| file | kind | outcome | rows | stored | quarantined | known |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -116,6 +125,4 @@ def report(summary: IngestSummary) -> None:
             lines.append(
                 f"\n{Path(file.file).name}: Great Expectations Data Docs at `{file.data_docs}`"
             )
-    create_markdown_artifact(
-        key="ingest-summary", markdown="\n".join(lines), description="panel ingest: counts per file"
-    )
+    return "\n".join(lines)
