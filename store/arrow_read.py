@@ -25,7 +25,9 @@ from sqlalchemy.sql import Select
 SLICE = 100_000
 
 
-def read_arrow(connection: Connection, statement: Select[Any], schema: pa.Schema) -> pa.Table:
+def read_arrow(
+    connection: Connection, statement: Select[*tuple[Any, ...]], schema: pa.Schema
+) -> pa.Table:
     """Run ``statement`` (its columns named as ``schema``'s) and return the rows as an Arrow
     table of ``schema``."""
     sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})

@@ -10,12 +10,12 @@ values written are exactly what the ORM types in ``store.tables`` read back.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, bindparam, delete, inspect
+from sqlalchemy import Connection, Table, bindparam, delete
 
 from store.tables import Base
 
@@ -25,13 +25,14 @@ IN_CHUNK = 900
 INSERT_CHUNK = 50_000
 
 
-def insert_frame(connection: Connection, table: type[Base], frame: pd.DataFrame) -> int:
+def insert_frame(connection: Connection, table: type[Base] | Table, frame: pd.DataFrame) -> int:
     """Insert every row of ``frame`` (columns named as the table's) into ``table``, in
     primary-key order (B-tree inserts in key order touch far fewer pages), a slice at a time
     (so the driver's copy of the values stays small)."""
     if frame.empty:
         return 0
-    key = [column.name for column in inspect(table).primary_key if column.name in frame]
+    written = table if isinstance(table, Table) else cast(Table, table.__table__)
+    key = [column.name for column in written.primary_key.columns if column.name in frame]
     if key:
         keys = pa.table({name: pa.array(frame[name]) for name in key})
         order = pc.sort_indices(keys, [(name, "ascending") for name in key])
@@ -43,11 +44,11 @@ def insert_frame(connection: Connection, table: type[Base], frame: pd.DataFrame)
         part = frame.iloc[start : start + INSERT_CHUNK]
         rows = list(zip(*(_driver_values(part[name], dialect) for name in names), strict=True))
         if dialect == "postgresql":
-            _copy_rows(connection, table.__tablename__, quoted, rows)
+            _copy_rows(connection, written.name, quoted, rows)
         else:
             placeholders = ", ".join("?" for _ in names)
             connection.exec_driver_sql(
-                f'INSERT INTO "{table.__tablename__}" ({quoted}) VALUES ({placeholders})', rows
+                f'INSERT INTO "{written.name}" ({quoted}) VALUES ({placeholders})', rows
             )
     return len(frame)
 

@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 
 from schemas.review import PAGE_SIZE, CandidateQuery
-from store.candidates import NO_LONGER_ELIGIBLE, contactable
+from store.candidate_changes import NO_LONGER_ELIGIBLE
+from store.candidates import contactable
 from store.tables import Candidate, Profile, Volunteer
 
 Rows = Select[*tuple[Any, ...]]

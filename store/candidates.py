@@ -12,30 +12,21 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import (
-    JSON,
     Connection,
-    Text,
-    bindparam,
-    cast,
     func,
     insert,
     or_,
     select,
     text,
-    update,
 )
 
 from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
-from store.bulk import insert_frame
-from store.tables import Candidate, IngestRun, MatchRun, Profile, Volunteer
-
-NO_LONGER_ELIGIBLE = "no_longer_eligible"
+from store.candidate_changes import list_changes, outcome_hashes, write_changes
+from store.tables import IngestRun, MatchRun, Profile, Volunteer
 
 
 def contactable_profiles(
@@ -114,7 +105,8 @@ def record_match(
     now: datetime,
 ) -> RecordedMatch:
     """Record the run and bring the study's candidate list up to date: new candidates are
-    added, known ones updated, and those who no longer fit are marked, not deleted.
+    added, known ones updated where their outcome changed, and those who no longer fit are
+    marked, not deleted (``store.candidate_changes``).
 
     ``candidates``: volunteer_id, submission_id, status, unknown_criteria and explanation as
     JSON text, age, sex and region (``matching.candidates``)."""
@@ -131,83 +123,15 @@ def record_match(
             funnel=[asdict(step) for step in funnel.steps],
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    listed = set(
-        connection.execute(
-            select(Candidate.volunteer_id).where(Candidate.study_id == funnel.study_id)
-        ).scalars()
-    )
-    frame = candidates.assign(
-        study_id=funnel.study_id,
-        match_run_id=run,
-        study_version=funnel.study_version,
-        as_of=pd.Series([as_of] * len(candidates), dtype=pd.ArrowDtype(pa.date32())),
-        updated_at=pd.Timestamp(now),
-    )
-    is_known = candidates["volunteer_id"].isin(listed)
-    insert_frame(connection, Candidate, frame[~is_known].assign(first_matched_at=pd.Timestamp(now)))
-    known = candidates[is_known]
-    if len(known):
-        connection.execute(
-            update(Candidate)
-            .where(
-                Candidate.study_id == funnel.study_id,
-                Candidate.volunteer_id == bindparam("b_volunteer_id"),
-            )
-            .values(
-                status=bindparam("b_status"),
-                match_run_id=run,
-                submission_id=bindparam("b_submission_id"),
-                study_version=funnel.study_version,
-                as_of=as_of,
-                unknown_criteria=_json_text("b_unknown", connection),
-                explanation=_json_text("b_explanation", connection),
-                age=bindparam("b_age"),
-                sex=bindparam("b_sex"),
-                region=bindparam("b_region"),
-                hold_reason=None,
-                updated_at=now,
-            ),
-            [
-                {
-                    "b_volunteer_id": row["volunteer_id"],
-                    "b_status": row["status"],
-                    "b_submission_id": row["submission_id"],
-                    "b_unknown": row["unknown_criteria"],
-                    "b_explanation": row["explanation"],
-                    **{f"b_{name}": _plain(row[name]) for name in ("age", "sex", "region")},
-                }
-                for row in known.to_dict("records")
-            ],
-        )
-    dropped = listed - set(candidates["volunteer_id"])
-    if dropped:
-        connection.execute(
-            update(Candidate)
-            .where(
-                Candidate.study_id == funnel.study_id,
-                Candidate.volunteer_id.in_(sorted(dropped)),
-                Candidate.status != NO_LONGER_ELIGIBLE,
-            )
-            .values(status=NO_LONGER_ELIGIBLE, match_run_id=run, as_of=as_of, updated_at=now)
-        )
-    if connection.dialect.name == "postgresql":
-        # A match rewrites much of the list: fresh statistics keep the review app's plans good.
+    found = candidates.assign(outcome_hash=outcome_hashes(candidates, funnel.study_version))
+    changes = list_changes(connection, funnel.study_id, found)
+    write_changes(connection, changes, funnel.study_id, funnel.study_version, run, as_of, now)
+    if connection.dialect.name == "postgresql" and changes.written > max(
+        1000, changes.listed // 10
+    ):
+        # Much of the list was rewritten: fresh statistics keep the review app's plans good.
         connection.execute(text("ANALYZE candidate"))
-    return RecordedMatch(int(run), int((~is_known).sum()))
-
-
-def _plain(value: Any) -> Any:
-    """A driver value: None for a missing one, Python int for a NumPy/Arrow integer."""
-    if value is None or value is pd.NA:
-        return None
-    return int(value) if isinstance(value, int | np.integer) else value
-
-
-def _json_text(name: str, connection: Connection) -> Any:
-    """A parameter holding JSON text, for a JSON column: bound as text so it is not encoded
-    twice, and cast on PostgreSQL (whose json column takes no text; SQLite stores text)."""
-    text = bindparam(name, type_=Text)
-    return cast(text, JSON) if connection.dialect.name == "postgresql" else text
+    return RecordedMatch(int(run), len(changes.new))
 
 
 @dataclass(frozen=True)

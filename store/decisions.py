@@ -17,8 +17,8 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from schemas.review import REJECT_REASONS, Action, CandidateQuery, ReviewState
 from store.bulk import IN_CHUNK
+from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidate_list import CandidateRow, candidate, selection
-from store.candidates import NO_LONGER_ELIGIBLE
 from store.tables import AccessLog, Candidate, Decision
 
 

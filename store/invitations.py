@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_coerce, update
 
 from schemas.review import Action, ReviewState
-from store.candidates import NO_LONGER_ELIGIBLE
+from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.tables import (
     Candidate,
     Contact,

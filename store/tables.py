@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -333,6 +334,9 @@ class Candidate(Base):
     review_version: Mapped[int] = mapped_column(server_default="0")
     #: Why an approved candidate was not invited when outreach re-evaluated them (or NULL).
     hold_reason: Mapped[str | None] = mapped_column(Text)
+    #: A hash of the outcome recorded (``store.candidate_changes``): a match rewrites the row
+    #: only when it differs, so match_run_id, as_of and updated_at say when it last changed.
+    outcome_hash: Mapped[int | None] = mapped_column(BigInteger)
 
     # The review app's list, in each order it offers: the order's index holds every column
     # a list filters on (but the screening question), so counting and choosing a page read

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from matching.candidates import candidate_records
 from matching.engine import match_study
+from matching.funnel import attrition_funnel
 from matching.panel import prepare_panel
-from store.candidates import NO_LONGER_ELIGIBLE
+from store.candidate_changes import NO_LONGER_ELIGIBLE
+from store.invitations import hold_candidates
 from store.panel_store import PanelStore
 from store.tables import Candidate, StudyVersion
 from tests.helpers import (
@@ -27,6 +29,9 @@ from tests.helpers import (
     write_signups,
     write_withdrawals,
 )
+
+#: Moments of later match runs, in order.
+LATER = [datetime(2026, 11, 28, 13 + hour, 0, tzinfo=UTC) for hour in range(3)]
 
 
 def test_publishing_keeps_every_version(store: PanelStore, tmp_path: Path) -> None:
@@ -176,3 +181,84 @@ def test_erasure_removes_the_candidate_rows_and_their_evidence(
         left = connection.execute(select(Candidate.volunteer_id, Candidate.explanation)).all()
     assert len(left) == 1 and "G25.8" in str(left[0].explanation)
     assert len(store.candidate_list("rls-magnesium")) == 1
+
+
+def rematch(store: PanelStore, as_of: date, now: datetime) -> dict[str, tuple[object, ...]]:
+    """Match the RLS trial again and record it at ``now``; every row of its list."""
+    profiles, _ = store.contactable_profiles()
+    study = store.study_definition("rls-magnesium")
+    assert study is not None
+    match = match_study(study, prepare_panel(profiles, as_of))
+    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", now)
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                Candidate.volunteer_id,
+                Candidate.status,
+                Candidate.age,
+                Candidate.study_version,
+                Candidate.hold_reason,
+                Candidate.explanation,
+                Candidate.updated_at,
+            ).where(Candidate.study_id == "rls-magnesium")
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_a_rematch_writes_only_the_candidates_whose_outcome_changed(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    birthday, steady = "29-11-1961", "14-07-1961"  # the first turns 65 on 29-11-2026
+    people = [rls_person(1, foedselsdato=birthday)] + [
+        rls_person(n, foedselsdato=steady) for n in range(2, 6)
+    ]
+    ingest(store, write_signups(tmp_path / "a.csv", people))
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    first = rematch(store, AS_OF, LATER[0])
+    assert len(first) == 5 and {row[0] for row in first.values()} == {"eligible"}
+
+    again = rematch(store, AS_OF, LATER[1])
+    assert again == first  # nothing changed, so no row was written, not even updated_at
+
+    after_birthday = rematch(store, date(2026, 11, 30), LATER[2])
+    changed = {v for v in first if after_birthday[v] != first[v]}
+    assert len(changed) == 1
+    (who,) = changed
+    assert after_birthday[who][1] == 65 and after_birthday[who][-1] == LATER[2]
+    assert "age 65" in str(after_birthday[who][4])
+
+
+def test_a_new_study_version_reaches_every_row_and_a_held_candidate_is_listed_again(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(n) for n in range(1, 4)]))
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    first = rematch(store, AS_OF, LATER[0])
+    (held, *_) = sorted(first)
+    with store.engine.begin() as connection:
+        hold_candidates(connection, "rls-magnesium", {held: "no longer fits"}, {held}, LATER[1])
+
+    target_changed = tmp_path / "rls.yaml"
+    target_changed.write_text(
+        (STUDIES / "rls-magnesium.yaml")
+        .read_text()
+        .replace("recruitment_target: 120", "recruitment_target: 150")
+    )
+    version = publish(store, target_changed).version  # type: ignore[attr-defined]
+    second = rematch(store, AS_OF, LATER[2])
+    assert {row[2] for row in second.values()} == {version}
+    assert second[held][0] == "eligible" and second[held][3] is None
+
+
+def test_a_large_drop_is_recorded_in_chunks(store: PanelStore, tmp_path: Path) -> None:
+    people = [rls_person(n) for n in range(1, 1201)]
+    ingest(store, write_signups(tmp_path / "a.csv", people))
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    assert len(rematch(store, AS_OF, LATER[0])) == 1200
+    narrowed = tmp_path / "rls.yaml"
+    narrowed.write_text(
+        (STUDIES / "rls-magnesium.yaml").read_text().replace("at_most: 75", "at_most: 30")
+    )
+    publish(store, narrowed)
+    after = rematch(store, AS_OF, LATER[1])
+    assert {row[0] for row in after.values()} == {NO_LONGER_ELIGIBLE}
