@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.cycle_store import BUILT
 from benchmarks.ingest_benchmark import OUT, generated_export
+from benchmarks.postgres_database import own_database
 
 if TYPE_CHECKING:
     from flows.cycle_flow import CycleSummary
@@ -523,21 +524,9 @@ def _million_part(rebuild: bool, postgres: str, partitions: list[int]) -> None:
 
 def _database(url: str, rebuild: bool) -> str:
     """The benchmark's own database on the server ``url`` names (made once)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if rebuild:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            shutil.rmtree(MILLION_STORE, ignore_errors=True)
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
-        ).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return make_url(url).set(database=DATABASE).render_as_string(hide_password=False)
+    if rebuild:
+        shutil.rmtree(MILLION_STORE, ignore_errors=True)
+    return own_database(url, DATABASE, drop_first=rebuild)
 
 
 def _vacuum() -> None:

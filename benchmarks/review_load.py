@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from benchmarks.ingest_benchmark import OUT
+from benchmarks.postgres_database import own_database
 from benchmarks.review_load_store import PASSWORD, USER
 from benchmarks.review_load_store import STUDY_ID as STUDY
 
@@ -102,19 +103,7 @@ def _database(url: str, candidates: int) -> str:
     once on the server ``url`` names."""
     if not url:
         return ""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"panel_review_load_{candidates}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        ).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+    return own_database(url, f"panel_review_load_{candidates}")
 
 
 def _prepared(env: dict[str, str], candidates: int) -> tuple[int, list[str]]:
