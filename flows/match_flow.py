@@ -25,6 +25,7 @@ from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
 from panel.settings import get_settings
 from schemas.study import StudyDefinition
+from store.candidates import RecordedMatch
 from store.panel_store import PanelStore
 
 
@@ -72,6 +73,10 @@ def _keep(
 ) -> StudyMatchSummary:
     """Record a study's match and publish its funnel."""
     recorded = store.record_match(funnel, candidates, as_of, actor, datetime.now(UTC))
+    return _summary(funnel, recorded, as_of)
+
+
+def _summary(funnel: Funnel, recorded: RecordedMatch, as_of: date) -> StudyMatchSummary:
     _publish_funnel(funnel, as_of)
     return StudyMatchSummary(
         funnel.study_id, funnel.study_version, recorded.match_run_id, funnel, recorded.added
@@ -110,7 +115,12 @@ def _match_partitioned(
     url = store.engine.url.render_as_string(hide_password=False)
     parts = store.volunteer_partitions(get_settings().match_partitions)
     matched = match_in_partitions(url, parts, definitions, as_of)
-    return [_keep(store, *matched[study.id], as_of, actor) for study in definitions]
+    summaries = []
+    for study in definitions:
+        funnel, changes = matched[study.id]
+        recorded = store.record_changes(funnel, changes, as_of, actor, datetime.now(UTC))
+        summaries.append(_summary(funnel, recorded, as_of))
+    return summaries
 
 
 def configured() -> Flow[..., list[StudyMatchSummary]]:

@@ -3,10 +3,17 @@
 The volunteers are split into ranges of ids (``store.candidates.partitions``); each range is
 one task, which the flow's task runner (``DaskTaskRunner`` when ``PANEL_DASK_ADDRESS`` is
 set) places on a worker. The task reads its own part of the panel from the store, so only
-the bounds and the study definitions travel to it, and only candidate rows and funnel counts
-come back. Funnel counts are counts of volunteers, so the parts' sum is exact
-(``matching.funnel.combined``), and candidate rows are per volunteer: the result equals a
-single-process match.
+the bounds and the study definitions travel to it. It also compares what it found with its
+part of each candidate list, so only funnel counts and the candidates whose outcome changed
+come back (a day's match finds nearly every candidate as the day before; sending all their
+rows back to be compared in one process made the cluster slower than one process).
+
+Funnel counts are counts of volunteers, so the parts' sum is exact
+(``matching.funnel.combined``); candidate rows are per volunteer and the parts cover every
+volunteer id once, so the changes put together equal a single-process match's. The lists are
+read by the workers and written by the flow: nothing else may write them in between, which
+holds because the cycle is the only writer of candidate lists besides coordinators' decisions,
+and those do not touch what a match compares.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -24,11 +30,13 @@ from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel, combined
 from matching.panel import prepare_panel
 from schemas.study import StudyDefinition
+from store.candidate_changes import ListChanges, list_changes
 from store.candidates import contactable_profiles
 from store.database import create_panel_engine
+from store.partitions import Part
 
-#: Per study id: its funnel over the part, and the part's candidate rows.
-PartMatch = dict[str, tuple[Funnel, pd.DataFrame]]
+#: Per study id: its funnel over the part, and the changes to the part of its list.
+PartMatch = dict[str, tuple[Funnel, ListChanges]]
 
 
 @task(
@@ -40,30 +48,30 @@ PartMatch = dict[str, tuple[Funnel, pd.DataFrame]]
 )
 def match_partition(
     database_url: str,
-    part: tuple[str | None, str | None],
+    part: Part,
     definitions: list[dict[str, Any]],
     as_of: date,
 ) -> PartMatch:
     engine = create_panel_engine(database_url)
+    found: PartMatch = {}
     try:
         with engine.connect() as connection:
-            profiles = contactable_profiles(connection, part)
+            panel = prepare_panel(contactable_profiles(connection, part), as_of)
+            for definition in definitions:
+                study = StudyDefinition.model_validate(definition)
+                match = match_study(study, panel)
+                changes = list_changes(
+                    connection, study.id, study.version, candidate_records(match), part
+                )
+                found[study.id] = (attrition_funnel(match), changes)
     finally:
         engine.dispose()
-    panel = prepare_panel(profiles, as_of)
-    found: PartMatch = {}
-    for definition in definitions:
-        match = match_study(StudyDefinition.model_validate(definition), panel)
-        found[match.study.id] = (attrition_funnel(match), candidate_records(match))
     return found
 
 
 def match_in_partitions(
-    database_url: str,
-    parts: list[tuple[str | None, str | None]],
-    studies: list[StudyDefinition],
-    as_of: date,
-) -> dict[str, tuple[Funnel, pd.DataFrame]]:
+    database_url: str, parts: list[Part], studies: list[StudyDefinition], as_of: date
+) -> dict[str, tuple[Funnel, ListChanges]]:
     """Every study matched over every part (in parallel, where the task runner runs tasks),
     the parts put together."""
     definitions = [study.model_dump(mode="json", by_alias=True) for study in studies]
@@ -72,7 +80,7 @@ def match_in_partitions(
     return {
         study.id: (
             combined([result[study.id][0] for result in results]),
-            pd.concat([result[study.id][1] for result in results], ignore_index=True),
+            ListChanges.combined([result[study.id][1] for result in results]),
         )
         for study in studies
     }

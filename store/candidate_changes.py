@@ -26,6 +26,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, select, text, update
 
 from store.arrow_read import read_arrow
 from store.bulk import IN_CHUNK, insert_frame
+from store.partitions import WHOLE, Part, in_part
 from store.tables import Candidate
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
@@ -57,6 +58,16 @@ class ListChanges:
     def written(self) -> int:
         return len(self.new) + len(self.changed) + len(self.dropped)
 
+    @staticmethod
+    def combined(parts: list[ListChanges]) -> ListChanges:
+        """The changes over the whole list, from those over each part of the panel."""
+        return ListChanges(
+            new=pd.concat([part.new for part in parts], ignore_index=True),
+            changed=pd.concat([part.changed for part in parts], ignore_index=True),
+            dropped=sorted(id_ for part in parts for id_ in part.dropped),
+            listed=sum(part.listed for part in parts),
+        )
+
 
 def outcome_hashes(candidates: pd.DataFrame, study_version: str) -> pd.Series:
     """A 64-bit hash per candidate of their outcome on this study version. (pandas' hash is
@@ -68,8 +79,16 @@ def outcome_hashes(candidates: pd.DataFrame, study_version: str) -> pd.Series:
     return pd.Series(hashed.to_numpy().view(np.int64), index=candidates.index)
 
 
-def list_changes(connection: Connection, study_id: str, candidates: pd.DataFrame) -> ListChanges:
-    """Compare the candidates found (with their ``outcome_hash``) with the study's list."""
+def list_changes(
+    connection: Connection,
+    study_id: str,
+    study_version: str,
+    candidates: pd.DataFrame,
+    part: Part = WHOLE,
+) -> ListChanges:
+    """Compare the candidates a match found (in ``part`` of the panel) with the study's list
+    (there); the rows returned carry their ``outcome_hash``."""
+    found = candidates.assign(outcome_hash=outcome_hashes(candidates, study_version))
     stored = read_arrow(
         connection,
         select(
@@ -77,24 +96,24 @@ def list_changes(connection: Connection, study_id: str, candidates: pd.DataFrame
             Candidate.status,
             Candidate.outcome_hash,
             Candidate.hold_reason.is_not(None),
-        ).where(Candidate.study_id == study_id),
+        ).where(Candidate.study_id == study_id, *in_part(Candidate.volunteer_id, part)),
         _STORED,
     ).to_pandas(types_mapper=pd.ArrowDtype)
-    before = stored.set_index("volunteer_id").reindex(candidates["volunteer_id"].to_numpy())
+    before = stored.set_index("volunteer_id").reindex(found["volunteer_id"].to_numpy())
     known = before["status"].notna().to_numpy()
     stored_hash = before["outcome_hash"]
     same = (
         stored_hash.notna().to_numpy()
-        & (stored_hash.fillna(0).to_numpy(np.int64) == candidates["outcome_hash"].to_numpy())
-        & (before["status"].to_numpy(object, na_value="") == candidates["status"].to_numpy(object))
+        & (stored_hash.fillna(0).to_numpy(np.int64) == found["outcome_hash"].to_numpy())
+        & (before["status"].to_numpy(object, na_value="") == found["status"].to_numpy(object))
         & ~before["held"].fillna(False).to_numpy(bool)
     )
-    gone = ~stored["volunteer_id"].isin(candidates["volunteer_id"]) & (
+    gone = ~stored["volunteer_id"].isin(found["volunteer_id"]) & (
         stored["status"] != NO_LONGER_ELIGIBLE
     )
     return ListChanges(
-        new=candidates[~known],
-        changed=candidates[known & ~same],
+        new=found[~known],
+        changed=found[known & ~same],
         dropped=sorted(stored.loc[gone.to_numpy(dtype=bool), "volunteer_id"]),
         listed=len(stored),
     )

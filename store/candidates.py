@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Any
 
 import pandas as pd
@@ -25,48 +24,26 @@ from sqlalchemy import (
 from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
-from store.candidate_changes import list_changes, outcome_hashes, write_changes
+from store.candidate_changes import ListChanges, list_changes, write_changes
+from store.partitions import WHOLE, Part, in_part
 from store.tables import IngestRun, MatchRun, Profile, Volunteer
 
 
-def contactable_profiles(
-    connection: Connection, part: tuple[str | None, str | None] = (None, None)
-) -> pd.DataFrame:
+def contactable_profiles(connection: Connection, part: Part = WHOLE) -> pd.DataFrame:
     """The current profile of every volunteer who may be contacted now, in volunteer id order
     (Arrow-backed columns: see ``store.arrow_read``); with ``part``, only those whose id is
     at least its first bound and below its second (None: open)."""
-    statement = select(
-        Volunteer.volunteer_id,
-        *(getattr(Profile, name) for name in PROFILE_SCHEMA.names[1:]),
-    ).join(Profile, Profile.submission_id == Volunteer.current_submission_id)
-    low, high = part
-    if low is not None:
-        statement = statement.where(Volunteer.volunteer_id >= low)
-    if high is not None:
-        statement = statement.where(Volunteer.volunteer_id < high)
-    # Sorting here, not in SQL: ORDER BY walks the volunteer index row by row (2 s a million).
-    table = read_arrow(connection, statement.where(*contactable()), PROFILE_SCHEMA)
-    return table.sort_by("volunteer_id").to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def partitions(connection: Connection, count: int) -> list[tuple[str | None, str | None]]:
-    """``count`` ranges of volunteer ids, about equally full, that together cover every
-    volunteer exactly once (bounds in the database's own order of ids, read in one scan)."""
-    total = int(connection.scalar(select(func.count()).select_from(Volunteer)) or 0)
-    step = max(1, -(-total // count))
-    ranked = select(
-        Volunteer.volunteer_id,
-        func.row_number().over(order_by=Volunteer.volunteer_id).label("n"),
-    ).subquery()
-    cuts = list(
-        connection.execute(
-            select(ranked.c.volunteer_id)
-            .where((ranked.c.n - 1) % step == 0, ranked.c.n > 1)
-            .order_by(ranked.c.n)
-        ).scalars()
+    statement = (
+        select(
+            Volunteer.volunteer_id,
+            *(getattr(Profile, name) for name in PROFILE_SCHEMA.names[1:]),
+        )
+        .join(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .where(*contactable(), *in_part(Volunteer.volunteer_id, part))
     )
-    bounds: list[str | None] = [None, *cuts, None]
-    return list(pairwise(bounds))
+    # Sorting here, not in SQL: ORDER BY walks the volunteer index row by row (2 s a million).
+    table = read_arrow(connection, statement, PROFILE_SCHEMA)
+    return table.sort_by("volunteer_id").to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def contactable() -> list[Any]:
@@ -110,6 +87,21 @@ def record_match(
 
     ``candidates``: volunteer_id, submission_id, status, unknown_criteria and explanation as
     JSON text, age, sex and region (``matching.candidates``)."""
+    changes = list_changes(connection, funnel.study_id, funnel.study_version, candidates)
+    return record_changes(connection, funnel, changes, as_of, actor, now)
+
+
+def record_changes(
+    connection: Connection,
+    funnel: Funnel,
+    changes: ListChanges,
+    as_of: date,
+    actor: str,
+    now: datetime,
+) -> RecordedMatch:
+    """Record the run and write the changes it found to the study's list (found by
+    ``list_changes`` on this list as it is now: over the whole panel, or put together from
+    every part of it)."""
     run = connection.execute(
         insert(MatchRun).values(
             study_id=funnel.study_id,
@@ -123,8 +115,6 @@ def record_match(
             funnel=[asdict(step) for step in funnel.steps],
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    found = candidates.assign(outcome_hash=outcome_hashes(candidates, funnel.study_version))
-    changes = list_changes(connection, funnel.study_id, found)
     write_changes(connection, changes, funnel.study_id, funnel.study_version, run, as_of, now)
     if connection.dialect.name == "postgresql" and changes.written > max(
         1000, changes.listed // 10

@@ -23,7 +23,9 @@ from schemas.study import StudyDefinition
 from store import audit, candidate_list, candidates, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
+from store.candidate_changes import ListChanges
 from store.database import create_panel_engine, migrate
+from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
 from store.submissions import SignupsStored, store_signups
@@ -190,9 +192,9 @@ class PanelStore:
         with self.engine.connect() as connection:
             return candidates.contactable_profiles(connection), candidates.panel_size(connection)
 
-    def volunteer_partitions(self, count: int) -> list[tuple[str | None, str | None]]:
+    def volunteer_partitions(self, count: int) -> list[Part]:
         with self.engine.connect() as connection:
-            return candidates.partitions(connection, count)
+            return partitions(connection, count)
 
     def match_is_current(self, study_id: str, as_of: date) -> bool:
         with self.engine.connect() as connection:
@@ -206,6 +208,12 @@ class PanelStore:
     ) -> candidates.RecordedMatch:
         with self.engine.begin() as connection:
             return candidates.record_match(connection, funnel, found, as_of, actor, now)
+
+    def record_changes(
+        self, funnel: Funnel, changes: ListChanges, as_of: date, actor: str, now: datetime
+    ) -> candidates.RecordedMatch:
+        with self.engine.begin() as connection:
+            return candidates.record_changes(connection, funnel, changes, as_of, actor, now)
 
     def candidate_list(self, study_id: str) -> pd.DataFrame:
         """The whole list, with explanations, for a spreadsheet."""

@@ -4,6 +4,7 @@ PostgreSQL, gives exactly the single-process result."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select
 from panel.settings import get_settings
 from store.panel_store import PanelStore
 from store.tables import Candidate
-from tests.helpers import AS_OF, SAMPLES, STUDIES, ingest, publish
+from tests.helpers import AS_OF, SAMPLES, STUDIES, ingest, match_and_record, publish
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
 
@@ -28,6 +29,8 @@ COLUMNS = (
     Candidate.sex,
     Candidate.region,
 )
+#: A second match day, late enough for birthdays to change ages and lists.
+LATER = AS_OF + timedelta(days=3 * 365)
 
 
 def candidate_rows(store: PanelStore) -> list[tuple[Any, ...]]:
@@ -47,7 +50,8 @@ def test_a_two_worker_local_cluster_matches_exactly_as_one_process(
     ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv")
     for path in sorted(STUDIES.glob("*.yaml")):
         publish(store, path)
-    single = {s.study_id: asdict(s.funnel) for s in match_flow.match_studies(None, AS_OF)}
+    # Two days of matching: a first list, then one with new, changed and dropped candidates.
+    single = [match_flow.match_studies(None, day) for day in (AS_OF, LATER)]
     expected = candidate_rows(store)
     with store.engine.begin() as connection:
         connection.execute(delete(Candidate))
@@ -62,14 +66,52 @@ def test_a_two_worker_local_cluster_matches_exactly_as_one_process(
         monkeypatch.setenv("PANEL_DASK_ADDRESS", cluster.scheduler_address)
         monkeypatch.setenv("PANEL_MATCH_PARTITIONS", "4")
         get_settings.cache_clear()
-        parted = match_flow.configured()(None, AS_OF)
+        parted = [match_flow.configured()(None, day) for day in (AS_OF, LATER)]
         with Client(cluster) as client:
             ran = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
 
     assert "match_partition" in ran  # the partitions ran on the cluster
-    assert {s.study_id: asdict(s.funnel) for s in parted} == single
+    assert [summaries(day) for day in parted] == [summaries(day) for day in single]
     assert candidate_rows(store) == expected and len(expected) > 100
-    assert all(s.new_candidates == s.funnel.eligible + s.funnel.needs_screening for s in parted)
+    assert {row[2] for row in expected} >= {"eligible", "needs_screening", "no_longer_eligible"}
+    first = parted[0]
+    assert all(s.new_candidates == s.funnel.eligible + s.funnel.needs_screening for s in first)
+
+
+def summaries(day: list[Any]) -> dict[str, Any]:
+    return {s.study_id: (asdict(s.funnel), s.new_candidates) for s in day}
+
+
+def test_the_parts_changes_put_together_are_the_whole_lists_changes(store: PanelStore) -> None:
+    from matching.candidates import candidate_records
+    from matching.engine import match_study
+    from matching.panel import prepare_panel
+    from store.candidate_changes import ListChanges, list_changes
+    from store.candidates import contactable_profiles
+    from store.partitions import partitions
+
+    ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv")
+    publish(store, STUDIES / "rls-magnesium.yaml")
+    match_and_record(store, "rls-magnesium", AS_OF)
+    study = store.study_definition("rls-magnesium")
+    assert study is not None
+
+    def changes_in(connection: Any, part: Any) -> ListChanges:
+        panel = prepare_panel(contactable_profiles(connection, part), LATER)
+        found = candidate_records(match_study(study, panel))
+        return list_changes(connection, study.id, study.version, found, part)
+
+    def rows(changes: ListChanges) -> tuple[Any, ...]:
+        def ordered(frame: Any) -> list[Any]:
+            return frame.sort_values("volunteer_id").astype(str).to_numpy().tolist()
+
+        return ordered(changes.new), ordered(changes.changed), changes.dropped, changes.listed
+
+    with store.engine.connect() as connection:
+        whole = changes_in(connection, (None, None))
+        parts = [changes_in(connection, part) for part in partitions(connection, 3)]
+    assert rows(ListChanges.combined(parts)) == rows(whole)
+    assert len(whole.changed) and len(whole.dropped)  # birthdays: older, and too old
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
@@ -79,7 +121,8 @@ def test_partitions_cover_every_volunteer_once_and_their_funnels_add_up_to_the_w
     from matching.engine import match_study
     from matching.funnel import attrition_funnel, combined
     from matching.panel import prepare_panel
-    from store.candidates import contactable_profiles, partitions
+    from store.candidates import contactable_profiles
+    from store.partitions import partitions
 
     ingest(store, SAMPLES / "signups.csv")
     publish(store, STUDIES / "rls-magnesium.yaml")
