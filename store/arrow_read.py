@@ -7,17 +7,25 @@ matching them takes a fraction of a second. Here the statement is still built by
 and compiled for the store's dialect, but runs on the driver's own cursor, and each slice of
 rows becomes Arrow columns at once, converted per column (vectorised): about half the time.
 
+On PostgreSQL the rows do not become Python values at all: the server writes them as CSV
+(``COPY (SELECT ...) TO STDOUT``) and Arrow parses that in C, in the schema's types. The
+800,000 current profiles of a million-volunteer panel: 8.3 s through the driver's rows,
+2.6 s this way, the same table.
+
 (ADBC's drivers would fill Arrow columns in C, but its SQLite driver, with its own copy of
 SQLite, broke the write-ahead log of connections open on the same file: disk I/O errors.)
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
 
@@ -33,6 +41,8 @@ def read_arrow(
     sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
     cursor = connection.connection.cursor()  # the driver's: rows of plain tuples
     try:
+        if connection.dialect.name == "postgresql":
+            return _copied(cast(psycopg.Cursor[Any], cursor), str(sql), schema)
         cursor.execute(str(sql))
         slices = [_columns(schema, [])]
         while rows := cursor.fetchmany(SLICE):
@@ -40,6 +50,30 @@ def read_arrow(
     finally:
         cursor.close()
     return pa.concat_tables(slices)
+
+
+def _copied(cursor: psycopg.Cursor[Any], sql: str, schema: pa.Schema) -> pa.Table:
+    """The rows as PostgreSQL's CSV, parsed by Arrow. In that CSV a NULL is an empty field
+    and an empty string a quoted one; booleans are t and f; times carry their offset."""
+    text = io.BytesIO()
+    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for chunk in copy:
+            text.write(chunk)
+    if not text.tell():
+        return schema.empty_table()
+    return pa_csv.read_csv(
+        pa.BufferReader(text.getbuffer()),
+        read_options=pa_csv.ReadOptions(column_names=schema.names),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=schema,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
 
 
 def _columns(schema: pa.Schema, rows: Sequence[Any]) -> pa.Table:

@@ -299,6 +299,8 @@ class MatchRun(Base):
 
 #: The candidate columns a review list filters on, in the order the list's indexes hold them.
 _LIST_FILTERS = ("status", "review_state", "region", "sex", "age")
+#: What a match reads of each candidate, besides id and status, to find what changed.
+_MATCH_COMPARES = ("outcome_hash", "hold_reason")
 
 
 class Candidate(Base):
@@ -340,13 +342,15 @@ class Candidate(Base):
 
     # The review app's list, in each order it offers: the order's index holds every column
     # a list filters on (but the screening question), so counting and choosing a page read
-    # the index alone, never the (large) candidate rows.
+    # the index alone, never the (large) candidate rows. The one by volunteer also holds what
+    # a match compares (``store.candidate_changes``), so that is read from the index too.
     __table_args__ = tuple(
         Index(
             f"ix_candidate_list_by_{name}",
             "study_id",
             *order,
             *(column for column in _LIST_FILTERS if column not in order),
+            *(_MATCH_COMPARES if name == "volunteer" else ()),
         )
         for name, order in {
             "status": ("status", "volunteer_id"),
