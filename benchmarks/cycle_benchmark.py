@@ -36,10 +36,9 @@ server and the cluster started beforehand (their start is printed, not in the fi
 the speed-up and, where this process can see it, where the time goes.
 
 Run time on the 2-core development machine, once the stores exist: part 1 about 2.5 minutes,
-part 2 about 13 minutes (two matches of 5.5 to 6.5 minutes each: recording 4.3 million
-candidate rows dominates), 15 minutes in all. Building the stores, once: part 1 about
-1.5 minutes, part 2 about 8 minutes (ingesting 1.1 million rows into PostgreSQL 2 minutes,
-the first match and its candidate lists 5.5). Deterministic inputs (seeds); timings vary
+part 2 about 2.5 minutes. Building the stores, once: part 1 about 1.5 minutes, part 2 about
+6 minutes (ingesting 1.1 million rows into PostgreSQL 2 minutes, the first match and its
+4.3 million candidates 4). Deterministic inputs (seeds); timings vary
 with the shared VM.
 """
 
@@ -294,6 +293,7 @@ def _instrument() -> None:
     STAGES.wrap(flows.match_flow, "match_study", "  match")
     STAGES.wrap(flows.match_flow, "candidate_records", "  candidate rows")
     STAGES.wrap(store.candidates, "record_match", "  record candidates")
+    STAGES.wrap(store.candidates, "record_changes", "    write the changes")
 
 
 def _fresh_copy(name: str) -> Path:
@@ -620,8 +620,8 @@ def _million_child(partitions: list[int]) -> None:
     recording = stages.get("  record candidates", 0.0)
     print(
         f"  of the one-process time, {recording:.0f} s ({recording / single:.0%}) is recording "
-        "the candidate lists, which stays in the flow's process whatever the partitions: the "
-        f"workers can share at most the other {single - recording:.0f} s"
+        "the candidate lists; on Dask the workers compare their parts of the lists, and the "
+        "flow's process only writes the changes"
     )
 
 

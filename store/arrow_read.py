@@ -38,18 +38,34 @@ def read_arrow(
 ) -> pa.Table:
     """Run ``statement`` (its columns named as ``schema``'s) and return the rows as an Arrow
     table of ``schema``."""
-    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name != "postgresql":
+        return read_driver_rows(connection, statement, schema)
+    cursor = cast(psycopg.Cursor[Any], connection.connection.cursor())
+    try:
+        return _copied(cursor, _sql(connection, statement), schema)
+    finally:
+        cursor.close()
+
+
+def read_driver_rows(
+    connection: Connection, statement: Select[*tuple[Any, ...]], schema: pa.Schema
+) -> pa.Table:
+    """``read_arrow`` through the driver's rows, a slice at a time (any database)."""
     cursor = connection.connection.cursor()  # the driver's: rows of plain tuples
     try:
-        if connection.dialect.name == "postgresql":
-            return _copied(cast(psycopg.Cursor[Any], cursor), str(sql), schema)
-        cursor.execute(str(sql))
+        cursor.execute(_sql(connection, statement))
         slices = [_columns(schema, [])]
         while rows := cursor.fetchmany(SLICE):
             slices.append(_columns(schema, rows))
     finally:
         cursor.close()
     return pa.concat_tables(slices)
+
+
+def _sql(connection: Connection, statement: Select[*tuple[Any, ...]]) -> str:
+    return str(
+        statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    )
 
 
 def _copied(cursor: psycopg.Cursor[Any], sql: str, schema: pa.Schema) -> pa.Table:
