@@ -310,8 +310,9 @@ class Candidate(Base):
     __tablename__ = "candidate"
 
     study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"), primary_key=True)
+    #: Indexed apart from the key (which leads with the study), for erasure.
     volunteer_id: Mapped[str] = mapped_column(
-        ForeignKey("volunteer.volunteer_id"), primary_key=True
+        ForeignKey("volunteer.volunteer_id"), primary_key=True, index=True
     )
     #: eligible, needs_screening or no_longer_eligible
     status: Mapped[str] = mapped_column(String(24), index=True)
@@ -412,7 +413,7 @@ class Decision(Base):
 
     decision_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"))
-    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteer.volunteer_id"))
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteer.volunteer_id"), index=True)
     #: approve, reject, defer or note (``schemas.review.Action``)
     action: Mapped[str] = mapped_column(String(8))
     #: For a rejection: a key of ``schemas.review.REJECT_REASONS``.
