@@ -1,6 +1,6 @@
 """Matching a panel too large for one machine: in partitions of volunteers, on Dask.
 
-The volunteers are split into ranges of ids (``store.candidates.partitions``); each range is
+The volunteers are split into ranges of ids (``store.partitions``); each range is
 one task, which the flow's task runner (``DaskTaskRunner`` when ``PANEL_DASK_ADDRESS`` is
 set) places on a worker. The task reads its own part of the panel from the store, so only
 the bounds and the study definitions travel to it. It also compares what it found with its
@@ -10,10 +10,10 @@ rows back to be compared in one process made the cluster slower than one process
 
 Funnel counts are counts of volunteers, so the parts' sum is exact
 (``matching.funnel.combined``); candidate rows are per volunteer and the parts cover every
-volunteer id once, so the changes put together equal a single-process match's. The lists are
-read by the workers and written by the flow: nothing else may write them in between, which
-holds because the cycle is the only writer of candidate lists besides coordinators' decisions,
-and those do not touch what a match compares.
+volunteer id once, so the changes put together equal a single-process match's. The workers
+read the lists and the flow writes the changes right after, as a single-process match reads
+the panel before it writes: coordinators' decisions in between do not touch what a match
+compares (status, outcome, hold).
 """
 
 from __future__ import annotations
