@@ -2,7 +2,8 @@
 coordinators, against SQLite and PostgreSQL.
 
     python -m benchmarks.review_load [--candidates 10000] [--clients 20] [--seconds 20]
-                                     [--think 0 1] [--workers 2] [--postgres URL] [--sqlite-only]
+                                     [--think 0 1] [--workers 2] [--postgres URL]
+                                     [--only sqlite|postgresql]
 
 For each database: a store with a study of about N candidates (a generated export, ingested,
 matched; made once and kept in ``benchmarks/out/``), the app started by the benchmark on
@@ -56,9 +57,8 @@ FILTERS: tuple[dict[str, str], ...] = (
 
 def main() -> None:
     options = _arguments()
-    targets = [("SQLite", "")]
-    if not options.sqlite_only:
-        targets.append(("PostgreSQL", options.postgres))
+    targets = [("SQLite", ""), ("PostgreSQL", options.postgres)]
+    targets = [(name, url) for name, url in targets if options.only in (None, name.lower())]
     for name, url in targets:
         env = {
             **os.environ,
@@ -94,7 +94,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
     return parser.parse_args()
 
 

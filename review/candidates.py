@@ -60,7 +60,7 @@ async def list_page(
 ) -> Response:
     study = reviewable_study(connection, session.user, study_id)
     query = _query(dict(request.query_params))
-    page = candidate_list.candidate_page(connection, study_id, query)
+    page = candidate_list.candidate_page(connection, study_id, query, study.list_revision)
     definition = definition_at(connection, study_id, study.version)
     _log(connection, session, study_id, "candidate list", detail=str(request.url.query))
     criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []

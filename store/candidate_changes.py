@@ -28,6 +28,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, select, text, update
 from store.arrow_read import read_arrow
 from store.bulk import IN_CHUNK, insert_frame
 from store.partitions import WHOLE, Part, in_part
+from store.studies import list_changed
 from store.tables import Candidate
 
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
@@ -168,6 +169,8 @@ def write_changes(
                 status=NO_LONGER_ELIGIBLE, match_run_id=match_run_id, as_of=as_of, updated_at=now
             )
         )
+    if changes.written:
+        list_changed(connection, [study_id])
 
 
 def _rewrite(

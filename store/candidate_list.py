@@ -152,26 +152,49 @@ def ordered(statement: AnySelect, sort: str, descending: bool) -> AnySelect:
     return statement.order_by(key.desc() if descending else key.asc(), Candidate.volunteer_id)
 
 
-def candidate_page(connection: Connection, study_id: str, query: CandidateQuery) -> CandidatePage:
-    """One page of the filtered, sorted list."""
+def candidate_page(
+    connection: Connection, study_id: str, query: CandidateQuery, revision: int | None = None
+) -> CandidatePage:
+    """One page of the filtered, sorted list. With the list's ``revision`` (read with the
+    study, ``StudySummary.list_revision``), a count that decisions cannot change (every filter
+    but the decision state) is kept per revision, and the page counts nothing."""
     filters = filter_values(query)
-    count, page = _page_statements(frozenset(filters), query.sort, query.descending)
+    key = None if revision is None or "state" in filters else (study_id, revision, *filters.items())
+    known = _COUNTS.get(key) if key else None
+    count, page = _page_statements(
+        frozenset(filters), query.sort, query.descending, counted=known is None
+    )
     values = {"study_id": study_id, **filters}
     chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
     rows = connection.execute(page, values | chosen).all()
-    # The page carries the count (one round trip); past the last page, it is asked apart.
-    total = rows[0].total if rows else connection.execute(count, values).scalar_one()
-    return CandidatePage([_row(row) for row in rows], total, query.page)
+    if known is None:
+        # The page carries the count (one round trip); past the last page, it is asked apart.
+        known = rows[0].total if rows else connection.execute(count, values).scalar_one()
+        if key:
+            _keep_count(key, known)
+    return CandidatePage([_row(row) for row in rows], known, query.page)
+
+
+#: Counts per (study, list revision, filter values), in this process. A change to a list is a
+#: new revision, so a kept count is never wrong, only forgotten once too many are kept.
+_COUNTS: dict[tuple[Any, ...], int] = {}
+_COUNTS_KEPT = 10_000
+
+
+def _keep_count(key: tuple[Any, ...], total: int) -> None:
+    if len(_COUNTS) >= _COUNTS_KEPT:
+        _COUNTS.clear()
+    _COUNTS[key] = total
 
 
 @cache
 def _page_statements(
-    filters: frozenset[str], sort: str, descending: bool
+    filters: frozenset[str], sort: str, descending: bool, counted: bool
 ) -> tuple[Select[int], Rows]:
-    """The count and the page, for this combination of filters and order. Filters and
-    order touch the candidate table only, so counting and choosing the page's ids join
-    nothing; only the page's 50 rows are joined to their volunteers (stale? contactable?),
-    by primary key."""
+    """The count and the page (with the count in it, if ``counted``), for this combination
+    of filters and order. Filters and order touch the candidate table only, so counting and
+    choosing the page's ids join nothing; only the page's 50 rows are joined to their
+    volunteers (stale? contactable?), by primary key."""
     chosen = select(Candidate.volunteer_id).where(
         Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE
     )
@@ -185,13 +208,10 @@ def _page_statements(
         .offset(bindparam("offset"))
         .subquery("page")
     )
-    page = ordered(
-        CANDIDATES.add_columns(count.scalar_subquery().label("total")).join(
-            ids, ids.c.volunteer_id == Candidate.volunteer_id
-        ),
-        sort,
-        descending,
-    )
+    listed = CANDIDATES
+    if counted:
+        listed = listed.add_columns(count.scalar_subquery().label("total"))
+    page = ordered(listed.join(ids, ids.c.volunteer_id == Candidate.volunteer_id), sort, descending)
     return count, page
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_c
 
 from schemas.review import Action, ReviewState
 from store.candidate_changes import NO_LONGER_ELIGIBLE
+from store.studies import list_changed
 from store.tables import (
     Candidate,
     Contact,
@@ -265,6 +266,8 @@ def hold_candidates(
             .where(Candidate.study_id == study_id, Candidate.volunteer_id == volunteer_id)
             .values(values)
         )
+    if no_longer_fit & reasons.keys():
+        list_changed(connection, [study_id])
 
 
 def clear_holds(connection: Connection, study_id: str, volunteer_ids: Iterable[str]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
 from schemas.study import StudyDefinition, StudyStatus
 from store.tables import Study, StudyVersion
@@ -30,6 +31,8 @@ class StudySummary:
     number: int
     versions: int
     published_at: datetime
+    #: The candidate list's revision (``list_changed``), read with the study.
+    list_revision: int
 
 
 def publish(
@@ -107,6 +110,17 @@ def definition_at(connection: Connection, study_id: str, version: str) -> StudyD
     return parsed
 
 
+def list_changed(connection: Connection, study_ids: Collection[str] | Select[str]) -> None:
+    """Raise the list revision of these studies (ids, or a query of them): their candidate
+    lists changed in a way a count of them can see, other than by a decision (a match, a
+    candidate held back as no longer fitting, an erasure). Part of the change's transaction."""
+    connection.execute(
+        update(Study)
+        .where(Study.study_id.in_(study_ids))
+        .values(list_revision=Study.list_revision + 1)
+    )
+
+
 def recruiting(connection: Connection) -> list[str]:
     return list(
         connection.execute(
@@ -139,6 +153,7 @@ _SUMMARY = select(
     .scalar_subquery()
     .label("versions"),
     StudyVersion.published_at,
+    Study.list_revision,
 ).join(
     StudyVersion,
     (StudyVersion.study_id == Study.study_id) & (StudyVersion.version == Study.current_version),

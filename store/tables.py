@@ -258,6 +258,9 @@ class Study(Base):
     recruitment_target: Mapped[int]
     current_version: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime]
+    #: Raised by every change to the candidate list but decisions (``store.studies.
+    #: list_changed``): counts of the list that decisions cannot change are kept per revision.
+    list_revision: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class StudyVersion(Base):

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from store.bulk import insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
+from store.studies import list_changed
 from store.tables import (
     Candidate,
     Contact,
@@ -172,6 +173,8 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
         .values(email_hash=None, current_submission_id=None, erased_at=erased_at)
     )
     # Candidate rows carry health evidence ("diagnosis G25.8 reported ..."): they go too.
+    listed_on = select(Candidate.study_id).where(Candidate.volunteer_id == volunteer_id)
+    list_changed(connection, listed_on)
     connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
     # Coordinators' notes may repeat what they learned; the decisions themselves stay.
     connection.execute(

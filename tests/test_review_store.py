@@ -11,7 +11,9 @@ import pytest
 from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Role
 from store import candidate_list, decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
+from store.invitations import hold_candidates
 from store.panel_store import PanelStore
+from store.studies import summary
 from tests.helpers import (
     NOW,
     RLS,
@@ -50,6 +52,42 @@ def test_pages_are_sorted_and_complete(matched: PanelStore) -> None:
     with matched.engine.connect() as connection:
         first = candidate_list.candidate_page(connection, RLS, CandidateQuery())
     assert len(first.rows) == min(PAGE_SIZE, first.total) and first.total == len(by_age)
+
+
+def test_a_kept_count_follows_every_change_to_the_list(store: PanelStore, tmp_path: Path) -> None:
+    """The app's counts are kept per list revision: each change but a decision must raise it."""
+
+    def counted(**filters: object) -> int:  # as the app does it: the revision read with the study
+        with store.engine.connect() as connection:
+            study = summary(connection, RLS)
+            assert study is not None
+            query = CandidateQuery.model_validate(filters)
+            return candidate_list.candidate_page(connection, RLS, query, study.list_revision).total
+
+    def listed(**filters: object) -> int:
+        return len(everyone(store, **filters))
+
+    ingest(store, write_signups(tmp_path / "a.csv", [rls_person(n) for n in range(1, 5)]))
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    assert counted() == counted() == listed() == 4 and counted(state="undecided") == 4
+    ingest(store, write_signups(tmp_path / "b.csv", [rls_person(5)]))
+    match_and_record(store, RLS)
+    assert counted() == listed() == 5
+    first, second, *_ = everyone(store)
+    with store.engine.begin() as connection:
+        hold_candidates(connection, RLS, {first.volunteer_id: "no longer fits"}, {first.volunteer_id}, NOW)  # fmt: skip
+    assert counted() == listed() == 4
+    with store.engine.begin() as connection:  # decisions change only the decision states
+        decisions.decide(
+            connection, RLS, second.volunteer_id, Action.DEFER, actor="a", now=NOW,
+            seen_version=None,
+        )  # fmt: skip
+    assert counted(state="undecided") == listed(state="undecided") == 3
+    assert counted(state="deferred") == 1 and counted() == 4
+    erasure = ("p5@example.dk", "01-04-2026 10:00:00", "slet")
+    ingest(store, write_withdrawals(tmp_path / "w.csv", [erasure]))
+    assert counted() == listed() == 3
 
 
 def test_a_decision_is_kept_with_who_when_and_the_versions(matched: PanelStore) -> None:
