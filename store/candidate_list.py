@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Select,
     Text,
     and_,
@@ -160,7 +162,8 @@ def candidate_page(
     but the decision state) is kept per revision, and the page counts nothing."""
     filters = filter_values(query)
     key = None if revision is None or "state" in filters else (study_id, revision, *filters.items())
-    known = _COUNTS.get(key) if key else None
+    counts = _COUNTS.setdefault(connection.engine, {})
+    known = counts.get(key) if key else None
     count, page = _page_statements(
         frozenset(filters), query.sort, query.descending, counted=known is None
     )
@@ -171,20 +174,17 @@ def candidate_page(
         # The page carries the count (one round trip); past the last page, it is asked apart.
         known = rows[0].total if rows else connection.execute(count, values).scalar_one()
         if key:
-            _keep_count(key, known)
+            if len(counts) >= _COUNTS_KEPT:
+                counts.clear()
+            counts[key] = known
     return CandidatePage([_row(row) for row in rows], known, query.page)
 
 
-#: Counts per (study, list revision, filter values), in this process. A change to a list is a
-#: new revision, so a kept count is never wrong, only forgotten once too many are kept.
-_COUNTS: dict[tuple[Any, ...], int] = {}
+#: Per store (engine), counts per (study, list revision, filter values), in this process. A
+#: change to a list is a new revision, so a kept count is never wrong, only forgotten once
+#: too many are kept.
+_COUNTS: WeakKeyDictionary[Engine, dict[tuple[Any, ...], int]] = WeakKeyDictionary()
 _COUNTS_KEPT = 10_000
-
-
-def _keep_count(key: tuple[Any, ...], total: int) -> None:
-    if len(_COUNTS) >= _COUNTS_KEPT:
-        _COUNTS.clear()
-    _COUNTS[key] = total
 
 
 @cache
