@@ -74,8 +74,8 @@ async def list_page(
             "page": page,
             "query": query,
             "criteria": criteria,
-            "filters": _without(request, "page"),
-            "unsorted": _without(request, "page", "sort", "descending"),
+            "filters": _without(request, "page", "after", "before"),
+            "unsorted": _without(request, "page", "after", "before", "sort", "descending"),
             "message": _done(request),
         },
     )

@@ -69,6 +69,10 @@ LOCKOUT_MINUTES = 15
 SESSION_IDLE_MINUTES = 60
 
 
+#: A volunteer's pseudonymous id (``store.pseudonyms``).
+VOLUNTEER_ID = r"^[0-9A-Z]{1,16}$"
+
+
 class CandidateQuery(BaseModel):
     """A filtered, sorted page of a candidate list, as the review app's address states it."""
 
@@ -84,7 +88,11 @@ class CandidateQuery(BaseModel):
     screen: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
     sort: Literal["volunteer_id", "age", "region", "status", "state"] = "status"
     descending: bool = False
+    #: The page's number, as shown; without a neighbour below, also where the page is.
     page: int = Field(1, ge=1)
+    #: The page right after (Next) or before (Previous) this candidate, in this order.
+    after: Annotated[str, Field(pattern=VOLUNTEER_ID)] | None = None
+    before: Annotated[str, Field(pattern=VOLUNTEER_ID)] | None = None
 
     @model_validator(mode="before")
     @classmethod

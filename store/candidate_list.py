@@ -4,7 +4,7 @@ candidate with their explanation, counts per state, and the whole selection for 
 The statements are built once, with bound parameters for every value, and reused: building
 and cache-keying a SQLAlchemy statement of this size costs ten times more than running it on
 SQLite, and a list page runs several. A filtered list's statements are built once for each
-combination of filters and order (``_page_statements``).
+combination of filters and order (``_page_statement``, ``_seek_statement``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
+    tuple_,
 )
 
 from schemas.review import PAGE_SIZE, CandidateQuery
@@ -150,34 +151,104 @@ def filtered(statement: AnySelect, filters: dict[str, Any]) -> AnySelect:
 
 
 def ordered(statement: AnySelect, sort: str, descending: bool) -> AnySelect:
-    key = _SORTS[sort]
-    return statement.order_by(key.desc() if descending else key.asc(), Candidate.volunteer_id)
+    """By the sort's column, then by volunteer, both in the one direction (so a page's
+    neighbours are one row-value comparison away, and one index serves either direction)."""
+    return statement.order_by(*_order(sort, descending))
+
+
+def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
+    columns = dict.fromkeys([_SORTS[sort], Candidate.volunteer_id])
+    return [column.desc() if descending else column.asc() for column in columns]
 
 
 def candidate_page(
     connection: Connection, study_id: str, query: CandidateQuery, revision: int | None = None
 ) -> CandidatePage:
-    """One page of the filtered, sorted list. With the list's ``revision`` (read with the
+    """One page of the filtered, sorted list: the one next to ``query.after`` or
+    ``query.before`` (keyset paging: found through the order's index, however deep), else
+    page number ``query.page`` (an offset). With the list's ``revision`` (read with the
     study, ``StudySummary.list_revision``), a count that decisions cannot change (every filter
     but the decision state) is kept per revision, and the page counts nothing."""
     filters = filter_values(query)
+    values = {"study_id": study_id, **filters}
     key = None if revision is None or "state" in filters else (study_id, revision, *filters.items())
     counts = _COUNTS.setdefault(connection.engine, {})
-    known = counts.get(key) if key else None
-    count, page = _page_statements(
-        frozenset(filters), query.sort, query.descending, counted=known is None
-    )
-    values = {"study_id": study_id, **filters}
-    chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
-    rows = connection.execute(page, values | chosen).all()
-    if known is None:
+    total = counts.get(key) if key else None
+    rows = _next_to(connection, query, values)
+    if rows is None:
+        page = _page_statement(frozenset(filters), query.sort, query.descending, total is None)
+        chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
+        rows = connection.execute(page, values | chosen).all()
         # The page carries the count (one round trip); past the last page, it is asked apart.
-        known = rows[0].total if rows else connection.execute(count, values).scalar_one()
-        if key:
-            if len(counts) >= _COUNTS_KEPT:
-                counts.clear()
-            counts[key] = known
-    return CandidatePage([_row(row) for row in rows], known, query.page)
+        total = rows[0].total if total is None and rows else total
+    if total is None:
+        total = connection.execute(_count(frozenset(filters)), values).scalar_one()
+    if key:
+        if len(counts) >= _COUNTS_KEPT:
+            counts.clear()
+        counts[key] = total
+    return CandidatePage([_row(row) for row in rows], total, query.page)
+
+
+def _next_to(connection: Connection, query: CandidateQuery, values: dict[str, Any]) -> Any:
+    """The page after ``query.after`` or before ``query.before``, or None without either
+    (or when that candidate is no longer on the list). NULL ages and regions sort as the
+    database puts them: after every value on PostgreSQL, before on SQLite. A row-value
+    comparison never holds for NULL, so crossing between values and NULLs takes a second
+    statement, at that one page."""
+    cursor = query.after or query.before
+    if cursor is None:
+        return None
+    found = connection.execute(_KEYS[query.sort], {**values, "cursor": cursor}).first()
+    if found is None:
+        return None
+    backwards = query.before is not None
+    down = query.descending != backwards  # travelling towards smaller keys
+    nulls_high = connection.dialect.name == "postgresql"
+    if found[0] is None:
+        first, then = "nulls after", "values" if nulls_high == down else None
+    else:
+        nullable = query.sort in _NULLABLE
+        first, then = "values after", "nulls" if nullable and nulls_high != down else None
+    filters = frozenset(values) - {"study_id"}
+    seek = {**values, "key": found[0], "cursor": cursor, "limit": PAGE_SIZE}
+    rows = list(connection.execute(_seek_statement(filters, query.sort, down, first), seek))
+    if then and len(rows) < PAGE_SIZE:
+        rest = {**values, "limit": PAGE_SIZE - len(rows)}
+        rows += connection.execute(_seek_statement(filters, query.sort, down, then), rest).all()
+    return rows[::-1] if backwards else rows
+
+
+_NULLABLE = {"age", "region"}
+#: The sort column's value for the candidate a page is next to (``cursor``).
+_KEYS = {
+    sort: select(column.label("key")).where(
+        Candidate.study_id == bindparam("study_id"), Candidate.volunteer_id == bindparam("cursor")
+    )
+    for sort, column in _SORTS.items()
+}
+
+
+@cache
+def _seek_statement(filters: frozenset[str], sort: str, down: bool, part: str) -> Rows:
+    """Up to ``limit`` rows travelling up (or ``down``) the order from the cursor: among
+    the values past (key, cursor), the NULLs past it, or from the start of all NULLs or of
+    all values."""
+    column, volunteer = _SORTS[sort], Candidate.volunteer_id
+    key, cursor = bindparam("key", type_=column.type), bindparam("cursor", type_=volunteer.type)
+    past_cursor = volunteer < cursor if down else volunteer > cursor
+    if part == "values after" and sort != "volunteer_id":
+        pair, bound = tuple_(column, volunteer), tuple_(key, cursor)
+        where = pair < bound if down else pair > bound
+    elif part == "values after":
+        where = past_cursor
+    elif part == "nulls after":
+        where = and_(column.is_(None), past_cursor)
+    else:
+        where = column.is_(None) if part == "nulls" else column.is_not(None)
+    order = _order(sort, down)
+    ids = _chosen(filters).where(where).order_by(*order).limit(bindparam("limit")).subquery("page")
+    return CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id).order_by(*order)
 
 
 #: Per store (engine), counts per (study, list revision, filter values), in this process. A
@@ -187,32 +258,37 @@ _COUNTS: WeakKeyDictionary[Engine, dict[tuple[Any, ...], int]] = WeakKeyDictiona
 _COUNTS_KEPT = 10_000
 
 
-@cache
-def _page_statements(
-    filters: frozenset[str], sort: str, descending: bool, counted: bool
-) -> tuple[Select[int], Rows]:
-    """The count and the page (with the count in it, if ``counted``), for this combination
-    of filters and order. Filters and order touch the candidate table only, so counting and
-    choosing the page's ids join nothing; only the page's 50 rows are joined to their
-    volunteers (stale? contactable?), by primary key."""
+def _chosen(filters: frozenset[str]) -> Select[str]:
+    """The ids on the list that ``filters`` select. Filters and orders touch the candidate
+    table only, so counting and choosing a page's ids join nothing; only the page's rows
+    are joined to their volunteers (stale? contactable?), by primary key."""
     chosen = select(Candidate.volunteer_id).where(
         Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE
     )
-    chosen = filtered(chosen, dict.fromkeys(filters))
-    count = select(func.count()).select_from(chosen.subquery())
+    return filtered(chosen, dict.fromkeys(filters))
+
+
+@cache
+def _count(filters: frozenset[str]) -> Select[int]:
+    return select(func.count()).select_from(_chosen(filters).subquery())
+
+
+@cache
+def _page_statement(filters: frozenset[str], sort: str, descending: bool, counted: bool) -> Rows:
+    """Page number N (an offset), with the count in it if ``counted``."""
     # A derived table, which its LIMIT keeps from being merged into the join; the statement
     # has a few parameters, not one per id, so PostgreSQL prepares it once per connection.
     ids = (
-        ordered(chosen, sort, descending)
+        ordered(_chosen(filters), sort, descending)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
         .subquery("page")
     )
     listed = CANDIDATES
     if counted:
-        listed = listed.add_columns(count.scalar_subquery().label("total"))
-    page = ordered(listed.join(ids, ids.c.volunteer_id == Candidate.volunteer_id), sort, descending)
-    return count, page
+        listed = listed.add_columns(_count(filters).scalar_subquery().label("total"))
+    joined = listed.join(ids, ids.c.volunteer_id == Candidate.volunteer_id)
+    return ordered(joined, sort, descending)
 
 
 def candidate(connection: Connection, study_id: str, volunteer_id: str) -> CandidateRow | None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from review.app import create_app
 from review.passwords import hash_password
 from schemas.review import LOCKOUT_AFTER, Role
-from store import review_users
+from store import candidate_list, review_users
 from store.panel_store import PanelStore
 from store.tables import AccessLog, Contact
 from tests.helpers import RLS, STUDIES, everyone, publish
@@ -270,6 +270,27 @@ def test_filters_pages_and_bad_filters(client: TestClient, reviewed: PanelStore)
     assert partial.status_code == 200 and "<html" not in partial.text
     bad = client.get(f"/studies/{RLS}/candidates", params={"age_min": "old"})
     assert bad.status_code == 400 and "age_min" in bad.text
+
+
+def test_next_and_previous_links_page_through_the_list(
+    client: TestClient, reviewed: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(candidate_list, "PAGE_SIZE", 3)
+    log_in(client, "coord@example.org")
+    order = [r.volunteer_id for r in everyone(reviewed, sort="age", descending="true")]
+    seen, path = [], f"/studies/{RLS}/candidates?sort=age&descending=true"
+    while path:
+        page = client.get(path).text
+        seen += re.findall(r"<code>(V[0-9A-Z]+)</code>", page)
+        links = dict(
+            (title, href.replace("&amp;", "&"))
+            for href, title in re.findall(r'<a href="([^"]+)"[^>]*>(← Previous|Next →)</a>', page)
+        )
+        assert "after=" in links.get("Next →", "after=") and "descending=true" in page
+        path = links.get("Next →", "")
+    assert seen == order and len(order) > 6
+    back = client.get(links["← Previous"]).text
+    assert re.findall(r"<code>(V[0-9A-Z]+)</code>", back) == order[-(len(order) % 3 or 3) - 3 :][:3]
 
 
 def test_exports_are_formula_safe_and_every_view_is_logged(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Role
 from store import candidate_list, decisions, review_users
@@ -14,6 +15,7 @@ from store.decisions import DecisionConflict, DecisionRefused
 from store.invitations import hold_candidates
 from store.panel_store import PanelStore
 from store.studies import summary
+from store.tables import Candidate
 from tests.helpers import (
     NOW,
     RLS,
@@ -88,6 +90,49 @@ def test_a_kept_count_follows_every_change_to_the_list(store: PanelStore, tmp_pa
         )  # fmt: skip
     assert counted(state="undecided") == listed(state="undecided") == 2
     assert counted(state="deferred") == 1 and counted() == 3
+
+
+def test_next_and_previous_walk_the_pages_that_page_numbers_show(
+    matched: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyset paging, in every order and both directions, across NULL ages and regions
+    (which each database sorts to its own end) and across ties."""
+    monkeypatch.setattr(candidate_list, "PAGE_SIZE", 4)
+    listed = everyone(matched)
+    with matched.engine.begin() as connection:  # no birth date or postcode: NULLs to cross
+        unknown = [row.volunteer_id for row in listed[::3]]
+        connection.execute(
+            update(Candidate)
+            .where(Candidate.volunteer_id.in_(unknown))
+            .values(age=None, region=None)
+        )
+        decisions.decide(
+            connection, RLS, listed[1].volunteer_id, Action.DEFER, actor="a", now=NOW,
+            seen_version=None,
+        )  # fmt: skip
+
+    def page(**query: object) -> list[str]:
+        with matched.engine.connect() as connection:
+            found = candidate_list.candidate_page(
+                connection, RLS, CandidateQuery.model_validate(query)
+            )
+        return [row.volunteer_id for row in found.rows]
+
+    for view in ({}, {"status": "eligible"}):
+        for sort in ("volunteer_id", "age", "region", "status", "state"):
+            for descending in (False, True):
+                where = {**view, "sort": sort, "descending": descending}
+                numbered = [row.volunteer_id for row in everyone(matched, **where)]
+                assert len(numbered) > 4, where  # two pages at least
+                forward = page(**where)
+                while len(forward) % 4 == 0 and (more := page(**where, after=forward[-1])):
+                    forward += more
+                assert forward == numbered, where
+                last = -(-len(numbered) // 4)
+                backward = page(**where, page=last)
+                while backward[0] != numbered[0]:
+                    backward = page(**where, before=backward[0]) + backward
+                assert backward == numbered, where
 
 
 def test_a_decision_is_kept_with_who_when_and_the_versions(matched: PanelStore) -> None:
