@@ -9,15 +9,18 @@ For each database: a store with a study of about N candidates (a generated expor
 matched; made once and kept in ``benchmarks/out/``), the app started by the benchmark on
 loopback as it is run for real (``panel review --workers``), and ``--clients`` coordinators,
 each logged in with a session and a keep-alive connection of their own, as a browser would.
-Each alternates between a page of the list (50 rows; a random page, order and filter, among
-them the decision state) and a decision (defer) on a candidate of their own, pausing between
-requests for ``--think`` seconds on average (0: no pause at all, the app saturated; 1: a
-coordinator reading what came back). Prints p50, p95 and p99 per request kind (the goal is
-p95 under 100 ms for both) and the CPU each request cost the app, the load generator and
-PostgreSQL. The load generator runs on the same 2 cores as the app.
+Each alternates between a page of the list (50 rows) and a decision (defer) on a candidate
+of their own, pausing between requests for ``--think`` seconds on average (0: no pause at
+all, the app saturated; 1: a coordinator reading what came back). A coordinator browses as
+the page lets them: one list page in ten opens a new view (a random order and filter, among
+them the decision state, at a random page number, as a typed or bookmarked address would),
+the others follow the page's Next link (Previous at the end). Prints p50, p95 and p99 per
+request kind (the goal is p95 under 100 ms for both) and the CPU each request cost the app,
+the load generator and PostgreSQL. The load generator runs on the same 2 cores as the app.
 
-In the same run, without pause: the alternative, ``panel review`` in one process (its
-default), and a floor, the same closed loop on ``/healthz``, which does nothing. A 3 s
+In the same run, without pause: two alternatives, the same walk by page numbers only (an
+offset for every page, as before keyset paging) and ``panel review`` in one process (its
+default); and a floor, the same closed loop on ``/healthz``, which does nothing. A 3 s
 warm-up (not measured) comes first; on PostgreSQL every measured run starts after
 ``VACUUM ANALYZE``, as autovacuum would have run by the time anyone reviews.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import os
 import random
 import re
@@ -37,6 +41,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -47,6 +52,8 @@ from benchmarks.review_load_store import STUDY_ID as STUDY
 
 GOAL_MS = 100.0
 WARM_UP = 3.0
+#: Share of list pages that open a new view rather than follow the pager.
+NEW_VIEW = 0.1
 #: What a list page asks for: orders, and filters (one at most, or none).
 ORDERS = ("status", "age", "region", "state", "volunteer_id")
 FILTERS: tuple[dict[str, str], ...] = (
@@ -76,6 +83,11 @@ def main() -> None:
                 _vacuumed(env)
                 run = asyncio.run(_load(options, volunteers, options.seconds, think, server))
                 _report(f"panel review --workers {options.workers}", think, run)
+            _vacuumed(env)
+            run = asyncio.run(
+                _load(options, volunteers, options.seconds, 0.0, server, by_number=True)
+            )
+            _report("alternative: the same walk by page numbers (offsets)", 0.0, run)
             floor = asyncio.run(_floor(options, server))
         with _server(env, app[:-2], options.port) as server:  # one process, the default
             asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
@@ -185,7 +197,12 @@ class Run:
 
 
 async def _load(
-    options: argparse.Namespace, volunteers: list[str], seconds: float, think: float, app: Server
+    options: argparse.Namespace,
+    volunteers: list[str],
+    seconds: float,
+    think: float,
+    app: Server,
+    by_number: bool = False,
 ) -> Run:
     coordinators = [
         aiohttp.ClientSession(app.base, connector=aiohttp.TCPConnector(limit=1))
@@ -208,6 +225,7 @@ async def _load(
                         deadline,
                         run,
                         random.Random(n),
+                        by_number,
                     )
                     for n, (http, session) in enumerate(zip(coordinators, sessions, strict=True))
                 )
@@ -266,15 +284,21 @@ async def _coordinator(
     deadline: float,
     run: Run,
     chance: random.Random,
+    by_number: bool,
 ) -> None:
     headers = {"Cookie": cookie}
     await asyncio.sleep(think * chance.random())  # coordinators do not all start at once
+    links: dict[str, str] = {}
     while time.perf_counter() < deadline:
-        query = {"page": str(chance.randint(1, pages)), "sort": chance.choice(ORDERS)}
-        query |= chance.choice(FILTERS)
+        link = links.get("Next", links.get("Previous"))
+        if link is None or chance.random() < NEW_VIEW:
+            query = {"page": str(chance.randint(1, pages)), "sort": chance.choice(ORDERS)}
+            link = f"/studies/{STUDY}/candidates?{urlencode(query | chance.choice(FILTERS))}"
+        elif by_number:
+            link = re.sub(r"&(after|before)=[0-9A-Z]+", "", link)
         started = time.perf_counter()
-        async with http.get(f"/studies/{STUDY}/candidates", params=query, headers=headers) as a:
-            await a.read()
+        async with http.get(link, headers=headers) as a:
+            links = _pager(await a.text())
             status = a.status
         run.latencies["list page"].append(time.perf_counter() - started)
         if status != 200:
@@ -334,6 +358,12 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pager(page: str) -> dict[str, str]:
+    """The page's Previous and Next links."""
+    found = re.findall(r'<a href="([^"]+)"[^>]*>(?:← )?(Previous|Next)(?: →)?</a>', page)
+    return {title: html.unescape(href) for href, title in found}
 
 
 def _found(pattern: str, text: str) -> str:
