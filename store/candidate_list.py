@@ -192,10 +192,10 @@ def candidate_page(
 
 def _next_to(connection: Connection, query: CandidateQuery, values: dict[str, Any]) -> Any:
     """The page after ``query.after`` or before ``query.before``, or None without either
-    (or when that candidate is no longer on the list). NULL ages and regions sort as the
-    database puts them: after every value on PostgreSQL, before on SQLite. A row-value
-    comparison never holds for NULL, so crossing between values and NULLs takes a second
-    statement, at that one page."""
+    (or when this study has no candidate of that id any more: erased). NULL ages and
+    regions sort as the database puts them: after every value on PostgreSQL, before on
+    SQLite. A row-value comparison never holds for NULL, so crossing between values and
+    NULLs takes a second statement, at that one page."""
     cursor = query.after or query.before
     if cursor is None:
         return None
