@@ -291,6 +291,9 @@ def test_next_and_previous_links_page_through_the_list(
     assert seen == order and len(order) > 6
     back = client.get(links["← Previous"]).text
     assert re.findall(r"<code>(V[0-9A-Z]+)</code>", back) == order[-(len(order) % 3 or 3) - 3 :][:3]
+    beyond = client.get(f"/studies/{RLS}/candidates?sort=age&descending=true&page=99").text
+    last = -(-len(order) // 3)  # a typed page past the end leads back to the last one
+    assert f"page={last}" in re.findall(r'<a href="([^"]+)"[^>]*>← Previous</a>', beyond)[0]
 
 
 def test_exports_are_formula_safe_and_every_view_is_logged(
