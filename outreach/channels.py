@@ -282,6 +282,14 @@ def write_atomically(directory: Path, name: str, data: bytes) -> Path:
     return target
 
 
+def _deleted(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class OutboxFolder:
     """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
 
@@ -290,6 +298,10 @@ class OutboxFolder:
 
     def path_for(self, message_id: str) -> Path:
         return self.directory / f"{file_name(message_id)}.eml"
+
+    def forget(self, message_id: str) -> bool:
+        """Delete the copy of this message, if the folder has it."""
+        return _deleted(self.path_for(message_id))
 
     def describe(self) -> str:
         return f"outbox folder {self.directory}"
@@ -339,6 +351,10 @@ class SmsFolder:
 
     def path_for(self, message_id: str) -> Path:
         return self.directory / f"{file_name(message_id)}.sms.json"
+
+    def forget(self, message_id: str) -> bool:
+        """Delete the copy of this message, if the folder has it."""
+        return _deleted(self.path_for(message_id))
 
     def describe(self) -> str:
         return f"sms folder {self.directory} (nothing is sent)"

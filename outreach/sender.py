@@ -17,7 +17,14 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection, Engine
 
-from outreach.channels import DeliveryError, MailChannel, SmsGateway, SmsMessage
+from outreach.channels import (
+    DeliveryError,
+    MailChannel,
+    OutboxFolder,
+    SmsFolder,
+    SmsGateway,
+    SmsMessage,
+)
 from outreach.messages import InvitationContext, build_email, render_invitation
 from panel.settings import Settings
 from store import outbox, studies
@@ -39,6 +46,8 @@ class SendReport:
     failed: list[str] = field(default_factory=list)
     #: Invitations stopped at the last moment, by reason.
     cancelled: Counter[str] = field(default_factory=Counter)
+    #: Copies of messages to volunteers erased since, deleted from the local folders.
+    forgotten: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,9 @@ def send_due(
     clock: Callable[[], datetime],
     limit: int | None = None,
 ) -> SendReport:
-    """Deliver every invitation due now (at most ``limit``)."""
-    report = SendReport()
+    """Deliver every invitation due now (at most ``limit``); first, the local folders forget
+    what they hold of volunteers erased since (a mail server's copies are out of reach)."""
+    report = SendReport(forgotten=_forget_erased(engine, channels))
     tried: set[int] = set()
     while limit is None or len(tried) < limit:
         with engine.begin() as connection:
@@ -79,6 +89,20 @@ def send_due(
             outbox.mark_sent(connection, claimed, clock())
         report.sent += 1
     return report
+
+
+def _forget_erased(engine: Engine, channels: Channels) -> int:
+    folders = {"email": channels.mail, "sms": channels.sms}
+    if not any(isinstance(folder, OutboxFolder | SmsFolder) for folder in folders.values()):
+        return 0
+    with engine.connect() as connection:
+        sent = outbox.messages_to_erased(connection)
+    forgotten = 0
+    for message_id, channel in sent:
+        folder = folders.get(channel)
+        if isinstance(folder, OutboxFolder | SmsFolder) and folder.forget(message_id):
+            forgotten += 1
+    return forgotten
 
 
 def _message(

@@ -84,6 +84,9 @@ def _print(run: ContactRun, dry_run: bool) -> None:
     out.print(f"sent {report.sent:,}; waiting to retry {report.retrying:,}")
     for reason, count in report.cancelled.items():
         out.print(f"stopped at sending, {reason}: {count:,}")
+    if report.forgotten:
+        erased = "deleted from the outbox folders (sent to volunteers erased since)"
+        out.print(f"{erased}: {report.forgotten:,}")
     for failure in report.failed:
         err.print(f"[red]failed:[/] {failure}")
 
@@ -111,5 +114,6 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "retrying": run.sent.retrying,
             "failed": run.sent.failed,
             "cancelled": dict(run.sent.cancelled),
+            "forgotten": run.sent.forgotten,
         }
     return {"dry_run": run.sent is None, "studies": studies, "delivery": sent}

@@ -192,3 +192,14 @@ def message_ids(connection: Connection, study_id: str | None = None) -> dict[str
     if study_id is not None:
         statement = statement.where(Invitation.study_id == study_id)
     return {message_id: status for message_id, status in connection.execute(statement)}
+
+
+def messages_to_erased(connection: Connection) -> list[tuple[str, str]]:
+    """(message id, channel) of every invitation written for a volunteer erased since: the
+    copies a local outbox folder keeps of them must go too."""
+    rows = connection.execute(
+        select(Invitation.message_id, Invitation.channel)
+        .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
+        .where(Volunteer.erased_at.is_not(None), Invitation.status.in_([SENDING, SENT, FAILED]))
+    )
+    return [(row.message_id, row.channel) for row in rows]
