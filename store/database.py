@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -62,10 +65,34 @@ def is_up_to_date(engine: Engine) -> bool:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the store's schema to the newest migration (a no-op when it is there already)."""
+    """Bring the store's schema to the newest migration (a no-op when it is there already),
+    all of it or, if a step fails, none of it."""
     if is_up_to_date(engine):
         return
     config = _alembic_config()
-    with engine.begin() as connection:
+    with _transactional_ddl(engine) as migrating, migrating.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _transactional_ddl(engine: Engine) -> Iterator[Engine]:
+    """``engine``, or on SQLite an engine of its own whose transactions hold DDL too: the
+    sqlite3 module begins a transaction only before INSERT, UPDATE and DELETE, so each
+    CREATE or ALTER of a migration would otherwise be committed on its own (SQLAlchemy's
+    recipe: the driver leaves transactions alone, and every begin is an explicit BEGIN)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        yield engine  # (an in-memory database is its connection's alone: no engine of its own)
+        return
+    migrating = create_engine(engine.url, connect_args={"timeout": 60}, poolclass=NullPool)
+    event.listen(migrating, "connect", _sqlite_pragmas)
+    event.listen(migrating, "connect", _driver_leaves_transactions_alone)
+    event.listen(migrating, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    try:
+        yield migrating
+    finally:
+        migrating.dispose()
+
+
+def _driver_leaves_transactions_alone(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
