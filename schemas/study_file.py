@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from schemas.invitation_wording import revealing_words
 from schemas.study import CRITERION_KEYS, CRITERION_MODELS, StudyDefinition, criterion_kind
 from schemas.study_checks import contradictions
 
@@ -97,12 +98,25 @@ def load_study(path: Path) -> LoadedStudy:
     for criterion_id, message in contradictions(definition):
         line, column, key = positions.get(criterion_id, (1, 1, criterion_id))
         problems.append(StudyProblem(path, line, column, key, message, "warning"))
+    for field, message in revealing_words(definition):
+        line, column = _place(root, ["contact", field])
+        problems.append(StudyProblem(path, line, column, f"contact.{field}", message, "warning"))
     return LoadedStudy(
         path,
         text,
         definition if all(p.severity == "warning" for p in problems) else None,
         _unique(problems),
     )
+
+
+def _place(root: yaml.Node, keys: list[str]) -> tuple[int, int]:
+    """Line and column of the value at ``keys`` (mapping keys from the root)."""
+    node = root
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        node = next((value for k, value in node.value if k.value == key), node)
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def _unique(problems: list[StudyProblem]) -> list[StudyProblem]:

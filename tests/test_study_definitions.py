@@ -178,3 +178,23 @@ def test_the_invitation_wording_counts_in_the_version_only_once_it_is_written() 
         update={"contact": study.contact.model_copy(update={"involves": contact["involves"] + "!"})}
     )
     assert len({study.version, without.version, reworded.version}) == 3
+
+
+def test_wording_that_reaches_invitations_may_not_say_why_someone_was_chosen(
+    tmp_path: Path,
+) -> None:
+    text = (
+        (STUDIES / "rls-magnesium.yaml")
+        .read_text()
+        .replace("Et forsøg med et kosttilskud", "Et forsøg for dig med restless legs")
+        .replace("en tablet to gange", "en tablet mod din sygdom (G25.8) to gange")
+    )
+    (tmp_path / "rls.yaml").write_text(text)
+    loaded = load_study(tmp_path / "rls.yaml")
+    assert loaded.definition is not None and not loaded.errors
+    said = [str(p).removeprefix(f"{tmp_path / 'rls.yaml'}:") for p in loaded.problems]
+    assert [line.split(", which")[0] for line in said] == [
+        "10:21: warning: contact.invitation_title: says 'restless'",
+        "11:13: warning: contact.involves: says 'sygdom', 'G25.8'",
+    ]
+    assert all("must not reveal anything of a health profile" in line for line in said)
