@@ -81,22 +81,33 @@ def _driver_values(series: pd.Series, dialect: str) -> list[Any]:
     return values.to_pylist()
 
 
+def in_chunks(
+    connection: Connection, statement: Any, column: Any, values: Sequence[Any]
+) -> Iterator[Any]:
+    """``statement`` (a select, update or delete) where ``column`` is one of ``values``, run
+    once for each chunk the database takes (SQLite: 32,766 parameters at most): the results."""
+    chunked = statement.where(column.in_(bindparam("values", expanding=True)))
+    for start in range(0, len(values), IN_CHUNK):
+        yield connection.execute(chunked, {"values": list(values[start : start + IN_CHUNK])})
+
+
 def select_in(
     connection: Connection, statement: Any, column: Any, values: Sequence[Any]
 ) -> Iterator[Any]:
     """Rows of ``statement`` where ``column`` is one of ``values``, in chunks the database takes."""
-    chunked = statement.where(column.in_(bindparam("values", expanding=True)))
-    for start in range(0, len(values), IN_CHUNK):
-        yield from connection.execute(chunked, {"values": list(values[start : start + IN_CHUNK])})
+    for result in in_chunks(connection, statement, column, values):
+        yield from result
+
+
+def change_in(connection: Connection, statement: Any, column: Any, values: Sequence[Any]) -> int:
+    """Run an update or delete on the rows where ``column`` is one of ``values``, in chunks
+    the database takes; how many rows it changed."""
+    return sum(result.rowcount for result in in_chunks(connection, statement, column, values))
 
 
 def delete_in(connection: Connection, table: type[Base], column: Any, values: Sequence[Any]) -> int:
     """Delete the rows of ``table`` where ``column`` is one of ``values``; how many went."""
-    deleted = 0
-    for start in range(0, len(values), IN_CHUNK):
-        chunk = list(values[start : start + IN_CHUNK])
-        deleted += connection.execute(delete(table).where(column.in_(chunk))).rowcount
-    return deleted
+    return change_in(connection, delete(table), column, values)
 
 
 def fetch_column(connection: Connection, query: str) -> list[Any]:

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Column, Connection, MetaData, Table, select, text, update
 
 from store.arrow_read import read_arrow
-from store.bulk import IN_CHUNK, insert_frame
+from store.bulk import change_in, insert_frame
 from store.partitions import WHOLE, Part, in_part
 from store.studies import list_changed
 from store.tables import Candidate
@@ -158,17 +158,12 @@ def write_changes(
     insert_frame(connection, Candidate, new)
     if len(changes.changed):
         _rewrite(connection, changes.changed, study_id, found_now)
-    for start in range(0, len(changes.dropped), IN_CHUNK):
-        connection.execute(
-            update(Candidate)
-            .where(
-                Candidate.study_id == study_id,
-                Candidate.volunteer_id.in_(changes.dropped[start : start + IN_CHUNK]),
-            )
-            .values(
-                status=NO_LONGER_ELIGIBLE, match_run_id=match_run_id, as_of=as_of, updated_at=now
-            )
-        )
+    drop = (
+        update(Candidate)
+        .where(Candidate.study_id == study_id)
+        .values(status=NO_LONGER_ELIGIBLE, match_run_id=match_run_id, as_of=as_of, updated_at=now)
+    )
+    change_in(connection, drop, Candidate.volunteer_id, changes.dropped)
     if changes.written:
         list_changed(connection, [study_id])
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from schemas.review import REJECT_REASONS, Action, CandidateQuery, ReviewState
-from store.bulk import IN_CHUNK
+from store.bulk import in_chunks
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidate_list import CandidateRow, candidate, selection
 from store.tables import AccessLog, Candidate, Decision
@@ -160,25 +160,19 @@ def decide_all(
             chosen.append(row)
     if chosen:
         assert action.state is not None
-        updated: set[str] = set()
         ids = [row.volunteer_id for row in chosen]
-        for start in range(0, len(ids), IN_CHUNK):
-            # Still open now (not only when read): a concurrent decision is not overwritten.
-            updated |= set(
-                connection.execute(
-                    update(Candidate)
-                    .where(
-                        Candidate.study_id == study_id,
-                        Candidate.volunteer_id.in_(ids[start : start + IN_CHUNK]),
-                        Candidate.review_state.in_(open_states),
-                    )
-                    .values(
-                        review_state=action.state.value,
-                        review_version=Candidate.review_version + 1,
-                    )
-                    .returning(Candidate.volunteer_id)
-                ).scalars()
-            )
+        # Still open now (not only when read): a concurrent decision is not overwritten.
+        decide = (
+            update(Candidate)
+            .where(Candidate.study_id == study_id, Candidate.review_state.in_(open_states))
+            .values(review_state=action.state.value, review_version=Candidate.review_version + 1)
+            .returning(Candidate.volunteer_id)
+        )
+        updated = {
+            volunteer_id
+            for result in in_chunks(connection, decide, Candidate.volunteer_id, ids)
+            for volunteer_id in result.scalars()
+        }
         if len(updated) < len(chosen):
             skipped["decided by someone else meanwhile"] = len(chosen) - len(updated)
         chosen = [row for row in chosen if row.volunteer_id in updated]

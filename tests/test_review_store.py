@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from schemas.review import LOCKOUT_AFTER, PAGE_SIZE, Action, CandidateQuery, Role
-from store import candidate_list, decisions, review_users
+from store import bulk, candidate_list, decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
 from store.invitations import hold_candidates
 from store.panel_store import PanelStore
@@ -19,6 +19,7 @@ from store.tables import Candidate
 from tests.helpers import (
     NOW,
     RLS,
+    SAMPLES,
     STUDIES,
     everyone,
     ingest,
@@ -133,6 +134,32 @@ def test_next_and_previous_walk_the_pages_that_page_numbers_show(
                 while backward[0] != numbered[0]:
                     backward = page(**where, before=backward[0]) + backward
                 assert backward == numbered, where
+
+
+def test_work_on_many_candidates_is_done_in_chunks_the_database_takes(
+    store: PanelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk decisions and dropped candidates go in chunks (SQLite takes 32,766 parameters at
+    most); chunks of two here, so that every path crosses several."""
+    monkeypatch.setattr(bulk, "IN_CHUNK", 2)
+    ingest(store, SAMPLES / "signups.csv")
+    publish(store, STUDIES / f"{RLS}.yaml")
+    match_and_record(store, RLS)
+    eligible = everyone(store, status="eligible")
+    with store.engine.begin() as connection:
+        result = decisions.decide_all(
+            connection, RLS, CandidateQuery(status="eligible"), Action.APPROVE, actor="b", now=NOW
+        )
+    assert result.decided == len(eligible) > 4
+    assert {r.review_state for r in everyone(store, status="eligible")} == {"approved"}
+    younger = tmp_path / f"{RLS}.yaml"
+    younger.write_text((STUDIES / f"{RLS}.yaml").read_text().replace("at_most: 75", "at_most: 45"))
+    before = everyone(store)
+    publish(store, younger)
+    match_and_record(store, RLS)
+    kept = {r.volunteer_id for r in everyone(store)}
+    assert kept == {r.volunteer_id for r in before if r.age is not None and r.age <= 45}
+    assert len(before) - len(kept) > 4
 
 
 def test_a_decision_is_kept_with_who_when_and_the_versions(matched: PanelStore) -> None:
