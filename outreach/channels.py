@@ -32,7 +32,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 
@@ -282,26 +282,30 @@ def write_atomically(directory: Path, name: str, data: bytes) -> Path:
     return target
 
 
-def _deleted(path: Path) -> bool:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
+class MessageFolder:
+    """A folder on this machine holding one file per message, named by its message id."""
 
-
-class OutboxFolder:
-    """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
+    suffix: ClassVar[str]
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
     def path_for(self, message_id: str) -> Path:
-        return self.directory / f"{file_name(message_id)}.eml"
+        return self.directory / f"{file_name(message_id)}{self.suffix}"
 
     def forget(self, message_id: str) -> bool:
         """Delete the copy of this message, if the folder has it."""
-        return _deleted(self.path_for(message_id))
+        try:
+            self.path_for(message_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+
+class OutboxFolder(MessageFolder):
+    """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
+
+    suffix = ".eml"
 
     def describe(self) -> str:
         return f"outbox folder {self.directory}"
@@ -340,21 +344,13 @@ class SmsGateway(Protocol):
         ...
 
 
-class SmsFolder:
+class SmsFolder(MessageFolder):
     """An ``SmsGateway`` that sends nothing: one ``<message id>.sms.json`` file per message.
 
     The file holds ``{"message_id", "to", "body", "written_at"}`` (UTC, ISO 8601).
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-
-    def path_for(self, message_id: str) -> Path:
-        return self.directory / f"{file_name(message_id)}.sms.json"
-
-    def forget(self, message_id: str) -> bool:
-        """Delete the copy of this message, if the folder has it."""
-        return _deleted(self.path_for(message_id))
+    suffix = ".sms.json"
 
     def describe(self) -> str:
         return f"sms folder {self.directory} (nothing is sent)"

@@ -17,14 +17,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection, Engine
 
-from outreach.channels import (
-    DeliveryError,
-    MailChannel,
-    OutboxFolder,
-    SmsFolder,
-    SmsGateway,
-    SmsMessage,
-)
+from outreach.channels import DeliveryError, MailChannel, MessageFolder, SmsGateway, SmsMessage
 from outreach.messages import InvitationContext, build_email, render_invitation
 from panel.settings import Settings
 from store import outbox, studies
@@ -93,14 +86,14 @@ def send_due(
 
 def _forget_erased(engine: Engine, channels: Channels) -> int:
     folders = {"email": channels.mail, "sms": channels.sms}
-    if not any(isinstance(folder, OutboxFolder | SmsFolder) for folder in folders.values()):
+    if not any(isinstance(folder, MessageFolder) for folder in folders.values()):
         return 0
     with engine.connect() as connection:
         sent = outbox.messages_to_erased(connection)
     forgotten = 0
     for message_id, channel in sent:
         folder = folders.get(channel)
-        if isinstance(folder, OutboxFolder | SmsFolder) and folder.forget(message_id):
+        if isinstance(folder, MessageFolder) and folder.forget(message_id):
             forgotten += 1
     return forgotten
 
