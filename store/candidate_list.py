@@ -161,6 +161,13 @@ def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
     return [column.desc() if descending else column.asc() for column in columns]
 
 
+#: Per store (engine), counts per (study, list revision, filter values), in this process. A
+#: change to a list is a new revision, so a kept count is never wrong, only forgotten once
+#: too many are kept.
+_COUNTS: WeakKeyDictionary[Engine, dict[tuple[Any, ...], int]] = WeakKeyDictionary()
+_COUNTS_KEPT = 10_000
+
+
 def candidate_page(
     connection: Connection, study_id: str, query: CandidateQuery, revision: int | None = None
 ) -> CandidatePage:
@@ -170,19 +177,20 @@ def candidate_page(
     study, ``StudySummary.list_revision``), a count that decisions cannot change (every filter
     but the decision state) is kept per revision, and the page counts nothing."""
     filters = filter_values(query)
+    names = frozenset(filters)
     values = {"study_id": study_id, **filters}
     key = None if revision is None or "state" in filters else (study_id, revision, *filters.items())
     counts = _COUNTS.setdefault(connection.engine, {})
     total = counts.get(key) if key else None
-    rows = _next_to(connection, query, values)
+    rows = _next_to(connection, query, names, values)
     if rows is None:
-        page = _page_statement(frozenset(filters), query.sort, query.descending, total is None)
+        page = _page_statement(names, query.sort, query.descending, total is None)
         chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
         rows = connection.execute(page, values | chosen).all()
         # The page carries the count (one round trip); past the last page, it is asked apart.
         total = rows[0].total if total is None and rows else total
     if total is None:
-        total = connection.execute(_count(frozenset(filters)), values).scalar_one()
+        total = connection.execute(_count(names), values).scalar_one()
     if key:
         if len(counts) >= _COUNTS_KEPT:
             counts.clear()
@@ -190,7 +198,9 @@ def candidate_page(
     return CandidatePage([_row(row) for row in rows], total, query.page)
 
 
-def _next_to(connection: Connection, query: CandidateQuery, values: dict[str, Any]) -> Any:
+def _next_to(
+    connection: Connection, query: CandidateQuery, filters: frozenset[str], values: dict[str, Any]
+) -> Any:
     """The page after ``query.after`` or before ``query.before``, or None without either
     (or when this study has no candidate of that id any more: erased). NULL ages and
     regions sort as the database puts them: after every value on PostgreSQL, before on
@@ -210,7 +220,6 @@ def _next_to(connection: Connection, query: CandidateQuery, values: dict[str, An
     else:
         nullable = query.sort in _NULLABLE
         first, then = "values after", "nulls" if nullable and nulls_high != down else None
-    filters = frozenset(values) - {"study_id"}
     seek = {**values, "key": found[0], "cursor": cursor, "limit": PAGE_SIZE}
     rows = list(connection.execute(_seek_statement(filters, query.sort, down, first), seek))
     if then and len(rows) < PAGE_SIZE:
@@ -249,13 +258,6 @@ def _seek_statement(filters: frozenset[str], sort: str, down: bool, part: str) -
     order = _order(sort, down)
     ids = _chosen(filters).where(where).order_by(*order).limit(bindparam("limit")).subquery("page")
     return CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id).order_by(*order)
-
-
-#: Per store (engine), counts per (study, list revision, filter values), in this process. A
-#: change to a list is a new revision, so a kept count is never wrong, only forgotten once
-#: too many are kept.
-_COUNTS: WeakKeyDictionary[Engine, dict[tuple[Any, ...], int]] = WeakKeyDictionary()
-_COUNTS_KEPT = 10_000
 
 
 def _chosen(filters: frozenset[str]) -> Select[str]:
