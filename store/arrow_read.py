@@ -29,6 +29,8 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
 
+from store.db_errors import driver_errors
+
 #: Rows converted at once: keeps the driver's Python objects to a slice of the result.
 SLICE = 100_000
 
@@ -42,7 +44,8 @@ def read_arrow(
         return read_driver_rows(connection, statement, schema)
     cursor = cast(psycopg.Cursor[Any], connection.connection.cursor())
     try:
-        return _copied(cursor, _sql(connection, statement), schema)
+        with driver_errors():
+            return _copied(cursor, _sql(connection, statement), schema)
     finally:
         cursor.close()
 
@@ -53,10 +56,11 @@ def read_driver_rows(
     """``read_arrow`` through the driver's rows, a slice at a time (any database)."""
     cursor = connection.connection.cursor()  # the driver's: rows of plain tuples
     try:
-        cursor.execute(_sql(connection, statement))
-        slices = [_columns(schema, [])]
-        while rows := cursor.fetchmany(SLICE):
-            slices.append(_columns(schema, rows))
+        with driver_errors():
+            cursor.execute(_sql(connection, statement))
+            slices = [_columns(schema, [])]
+            while rows := cursor.fetchmany(SLICE):
+                slices.append(_columns(schema, rows))
     finally:
         cursor.close()
     return pa.concat_tables(slices)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Table, bindparam, delete
 
+from store.db_errors import driver_errors
 from store.tables import Base
 
 #: SQLite's limit on host parameters in one statement is 32766; stay far below.
@@ -59,7 +60,7 @@ def _copy_rows(
     driver_connection = connection.connection.dbapi_connection
     assert driver_connection is not None  # an open SQLAlchemy connection always has one
     cursor: Any = driver_connection.cursor()  # psycopg's, with COPY support
-    with cursor.copy(f'COPY "{table}" ({quoted_names}) FROM STDIN') as copy:
+    with driver_errors(), cursor.copy(f'COPY "{table}" ({quoted_names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -115,7 +116,8 @@ def fetch_column(connection: Connection, query: str) -> list[Any]:
     of thousands of values, SQLAlchemy's result processing would cost more than the query."""
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(query)
-        return [row[0] for row in cursor.fetchall()]
+        with driver_errors():
+            cursor.execute(query)
+            return [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()

@@ -15,11 +15,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from store.db_errors import scrub
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_panel_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: the configured store), tuned for bulk ingest."""
+    """An engine for ``url`` (default: the configured store), tuned for bulk ingest. Its errors
+    never carry a statement's values (``store.db_errors``)."""
     if url is None:
         from panel.settings import get_settings
 
@@ -30,10 +33,16 @@ def create_panel_engine(url: str | None = None) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # A pool as large as the review app's thread pool can use: connections are not
         # opened (and their pragmas run) again and again under load.
-        engine = create_engine(url, connect_args={"timeout": 60}, pool_size=20, max_overflow=20)
+        engine = create_engine(
+            url, connect_args={"timeout": 60}, pool_size=20, max_overflow=20, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
+    event.listen(engine, "handle_error", scrub)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,7 +93,10 @@ def _transactional_ddl(engine: Engine) -> Iterator[Engine]:
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         yield engine  # (an in-memory database is its connection's alone: no engine of its own)
         return
-    migrating = create_engine(engine.url, connect_args={"timeout": 60}, poolclass=NullPool)
+    migrating = create_engine(
+        engine.url, connect_args={"timeout": 60}, poolclass=NullPool, hide_parameters=True
+    )
+    event.listen(migrating, "handle_error", scrub)
     event.listen(migrating, "connect", _sqlite_pragmas)
     event.listen(migrating, "connect", _driver_leaves_transactions_alone)
     event.listen(migrating, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))

@@ -9,8 +9,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError
 
+from schemas.errors import StoreError
 from store.database import _alembic_config, create_panel_engine, is_up_to_date, migrate
 from store.tables import Base
 
@@ -44,7 +44,7 @@ def test_a_failing_migration_leaves_a_sqlite_store_as_it_was(tmp_path: Path) -> 
     engine = create_panel_engine(f"sqlite:///{tmp_path / 'panel.db'}")
     with engine.begin() as connection:  # takes the name migration 0008 gives an index
         connection.exec_driver_sql("CREATE TABLE ix_decision_volunteer_id (x INTEGER)")
-    with pytest.raises(OperationalError, match="ix_decision_volunteer_id"):
+    with pytest.raises(StoreError, match="ix_decision_volunteer_id"):
         migrate(engine)
     assert inspect(engine).get_table_names() == ["ix_decision_volunteer_id"]
     with engine.begin() as connection:
