@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
-from flows.task_options import retried_io
+from flows.task_options import panel_flow, panel_task, retried_io
 from outreach.contact_rules import ContactPlan
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import SendReport
@@ -30,7 +28,7 @@ class ContactRun:
     sent: SendReport | None
 
 
-@task(name="queue invitations", cache_policy=NO_CACHE, persist_result=False, **retried_io(600))
+@panel_task("queue invitations", **retried_io(600))
 def queue(
     store: PanelStore, study_ids: list[str] | None, as_of: date, actor: str, dry_run: bool
 ) -> list[ContactPlan]:
@@ -39,12 +37,12 @@ def queue(
     return queue_invitations(store.engine, settings, study_ids, as_of, actor, now, dry_run)
 
 
-@task(name="send invitations", cache_policy=NO_CACHE, persist_result=False, **retried_io(3600))
+@panel_task("send invitations", **retried_io(3600))
 def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store.engine, get_settings(), as_of)
 
 
-@flow(name="contact-volunteers", validate_parameters=False)
+@panel_flow("contact-volunteers")
 def contact_volunteers(
     study_ids: list[str] | None, as_of: date, dry_run: bool = False, actor: str | None = None
 ) -> ContactRun:

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from prefect import Flow, flow, task
+from prefect import Flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from flows.match_partitions import match_in_partitions
-from flows.task_options import retried_io
+from flows.task_options import panel_flow, panel_task, retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
@@ -38,22 +37,17 @@ class StudyMatchSummary:
     new_candidates: int
 
 
-@task(name="load panel", cache_policy=NO_CACHE, persist_result=False, **retried_io(600))
+@panel_task("load panel", **retried_io(600))
 def load_panel(store: PanelStore) -> tuple[pd.DataFrame, int]:
     return store.contactable_profiles()
 
 
-@task(name="prepare panel", cache_policy=NO_CACHE, persist_result=False)
+@panel_task("prepare panel")
 def prepare(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     return prepare_panel(profiles, as_of)
 
 
-@task(
-    name="match study",
-    task_run_name="match {study_id}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@panel_task("match study", task_run_name="match {study_id}")
 def match_one(
     store: PanelStore, panel: PreparedPanel, study_id: str, actor: str
 ) -> StudyMatchSummary:
@@ -83,7 +77,7 @@ def _summary(funnel: Funnel, recorded: RecordedMatch, as_of: date) -> StudyMatch
     )
 
 
-@flow(name="match-studies", validate_parameters=False)
+@panel_flow("match-studies")
 def match_studies(
     study_ids: list[str] | None,
     as_of: date,

@@ -21,10 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
-from flows.task_options import retried_io
+from flows.task_options import panel_task, retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel, combined
@@ -39,12 +36,8 @@ from store.partitions import Part
 PartMatch = dict[str, tuple[Funnel, ListChanges]]
 
 
-@task(
-    name="match partition",
-    task_run_name="match volunteers {part[0]} to {part[1]}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    **retried_io(3600),
+@panel_task(
+    "match partition", task_run_name="match volunteers {part[0]} to {part[1]}", **retried_io(3600)
 )
 def match_partition(
     database_url: str,
