@@ -15,7 +15,10 @@ from ingest import gx_process
 from ingest.export_file import ExportFile
 from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
 
-__all__ = ["BatchVerdict", "check_batch", "warm_up"]
+__all__ = ["BatchVerdict", "check_batch", "forget_handoffs", "warm_up"]
+
+#: The file the rows cross to the Great Expectations process in, inside the ingest's reports.
+HANDOFF = "rows.arrow"
 
 #: Start the Great Expectations process early: it imports while other work goes on.
 warm_up = gx_process.start
@@ -32,9 +35,29 @@ def check_batch(
     """Validate ``export`` as a whole; results and Data Docs go to ``report_dir``."""
     report_dir.mkdir(parents=True, exist_ok=True)
     rows = export.rows.select([name for name in SUITE_READS[export.kind] if name in export.header])
-    handoff = report_dir / "rows.arrow"
+    handoff = report_dir / HANDOFF
     with pa.OSFile(str(handoff), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
+    try:
+        return _run(export, quarantined_rows, threshold, received_at, report_dir, handoff)
+    finally:  # the rows hold answers: they never outlive the check (see also forget_handoffs)
+        handoff.unlink(missing_ok=True)
+
+
+def forget_handoffs(reports: Path) -> None:
+    """Delete the rows handed to checks that never finished (their process was killed)."""
+    for leftover in reports.glob(f"*/{HANDOFF}"):
+        leftover.unlink(missing_ok=True)
+
+
+def _run(
+    export: ExportFile,
+    quarantined_rows: list[int],
+    threshold: float,
+    received_at: datetime,
+    report_dir: Path,
+    handoff: Path,
+) -> BatchVerdict:
     return gx_process.run(
         BatchInput(
             kind=export.kind,

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
 from panel.runtime import apply_offline_defaults
+from schemas.danish_formats import shown
 from schemas.exports import ExportKind, column_differences
 
 apply_offline_defaults()  # before Great Expectations is imported
@@ -46,7 +47,7 @@ def run_suite(batch: BatchInput) -> BatchVerdict:
 
     with pa.OSFile(str(batch.rows)) as handoff:
         rows = pa.ipc.open_file(handoff).read_all()
-    batch.rows.unlink()
+    batch.rows.unlink(missing_ok=True)
     suite = batch_suite(batch.kind, batch.threshold, batch.received_at)
     inspected = {str(e.column) for e in suite.expectations if hasattr(e, "column")}
     inspected &= set(batch.header)  # the derived columns are not the file's
@@ -86,19 +87,22 @@ def run_suite(batch: BatchInput) -> BatchVerdict:
             name="ingest",
             validation_definitions=[definition],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="data docs", site_names=["panel"])],
-            result_format={"result_format": "SUMMARY"},
+            # Counts and shares, never the values themselves: results and Data Docs are kept
+            # for years and read by anyone who audits an ingest.
+            result_format={"result_format": "SUMMARY", "exclude_unexpected_values": True},
         )
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     (result,) = run.run_results.values()
     result_path = report_dir / "validation_result.json"
     result_path.write_text(json.dumps(result.to_json_dict(), indent=2, default=str))
-    failures = [
-        _explain(config.type, config.kwargs, outcome.result, batch, frame)
-        for outcome in result.results
-        if not outcome.success and (config := outcome.expectation_config) is not None
-    ]
-    if not batch.columns_as_expected:  # the rest follows from the columns: say only that
+    if batch.columns_as_expected:
+        failures = [
+            _explain(config.type, config.kwargs, outcome.result, batch, frame)
+            for outcome in result.results
+            if not outcome.success and (config := outcome.expectation_config) is not None
+        ]
+    else:  # the rest follows from the columns (their cells were not even looked at): say that
         failures = [column_differences(batch.header, list(batch.kind.columns))]
     return BatchVerdict(
         passed=bool(run.success),
@@ -125,7 +129,9 @@ def batch_frame(batch: BatchInput, rows: pa.Table, inspected: set[str]) -> pd.Da
     seen = inspected if batch.columns_as_expected else set()
     frame = pd.DataFrame(
         {
-            name: _categorical(column(name)) if name in seen else _blank(total)
+            name: _seen(column(name), pseudonymous=name == batch.kind.id_column)
+            if name in seen
+            else _blank(total)
             for name in batch.header
         }
     )
@@ -140,11 +146,17 @@ def batch_frame(batch: BatchInput, rows: pa.Table, inspected: set[str]) -> pd.Da
     return frame
 
 
-def _categorical(values: pa.Array) -> pd.Categorical:
+def _seen(values: pa.Array, *, pseudonymous: bool) -> pd.Categorical:
+    """A column as the suite sees it. An id column is replaced by numbers that stand for its
+    normalised ids in this file only: the suite checks that they are there and unique, and no
+    result or Data Docs page can hold an id."""
+    if pseudonymous:
+        values = pc.utf8_lower(pc.utf8_trim_whitespace(values))
     encoded = values.dictionary_encode()
+    categories = encoded.dictionary.to_pandas()
     return pd.Categorical.from_codes(
         encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
-        categories=pd.Index(encoded.dictionary.to_pandas()),
+        categories=pd.RangeIndex(len(categories)) if pseudonymous else pd.Index(categories),
     )
 
 
@@ -194,8 +206,8 @@ def _explain(
     frame: pd.DataFrame,
 ) -> str:
     column = kwargs.get("column")
-    shown = _SOURCE_COLUMN.get(column, column) if column else None
-    share = result.get("unexpected_percent")
+    named = _SOURCE_COLUMN.get(column, column) if column else None
+    share = _share(result)
     if kind == "expect_table_columns_to_match_ordered_list":
         return column_differences(batch.header, list(batch.kind.columns))
     if kind == "expect_table_row_count_to_be_between":
@@ -211,18 +223,32 @@ def _explain(
         return _duplicates(frame, str(column))
     if kind == "expect_column_values_to_be_between":
         return (
-            f"{shown}: {result.get('unexpected_count', 0):,} values ({share:.1f} %) lie outside "
+            f"{named}: {result.get('unexpected_count', 0):,} values ({share}) lie outside "
             f"{_when(kwargs.get('min_value'))} to {_when(kwargs.get('max_value'))}"
         )
     if kind == "expect_column_values_to_be_in_set":
-        examples = ", ".join(
-            sorted({repr(v) for v in result.get("partial_unexpected_list", [])})[:5]
-        )
         allowed = ", ".join(kwargs["value_set"])
-        return f"{shown}: {share:.1f} % of values are not one of {allowed} (e.g. {examples})"
+        return (
+            f"{named}: {share} of values are not one of {allowed} "
+            f"(e.g. {_outside(frame[str(column)], kwargs['value_set'])})"
+        )
     if kind == "expect_column_values_to_not_be_null":
-        return f"{shown}: {share:.1f} % of rows leave it empty"
-    return f"{kind} failed on {shown}"
+        return f"{named}: {share} of rows leave it empty"
+    return f"{kind} failed on {named}"
+
+
+def _share(result: dict[str, Any]) -> str:
+    """The share of unexpected values, in words (GX leaves it out when every cell is empty)."""
+    share = result.get("unexpected_percent")
+    return "an unknown share" if share is None else f"{share:.1f} %"
+
+
+def _outside(values: pd.Series, allowed: list[str]) -> str:
+    """A few of the values outside ``allowed``, quoted short (answers, never contact details:
+    those columns are blank here)."""
+    found = values.dropna().astype(str)
+    examples = sorted(set(found[~found.isin(allowed)]))[:3]
+    return ", ".join(f"'{shown(value)}'" for value in examples)
 
 
 def _when(value: Any) -> str:
@@ -232,10 +258,11 @@ def _when(value: Any) -> str:
 
 
 def _duplicates(frame: pd.DataFrame, column: str) -> str:
-    values = frame[column].str.strip().str.lower()
+    """Where a repeated id is, not which it is: a submission id points to one person."""
+    values = frame[column]
     repeated = frame[values.duplicated(keep=False) & values.notna()]
-    groups = repeated.groupby(values[repeated.index])["_line"].apply(list)
-    first_id, lines = next(iter(groups.items()))
+    groups = repeated.groupby(values[repeated.index], observed=True)["_line"].apply(list)
+    lines = next(iter(groups))
     more = f" ({len(groups) - 1:,} more ids are repeated too)" if len(groups) > 1 else ""
     where = " and ".join(str(line) for line in lines[:5])
-    return f"{column} {first_id} appears {len(lines)} times, on lines {where}{more}"
+    return f"{column}: the same id appears {len(lines)} times, on lines {where}{more}"
