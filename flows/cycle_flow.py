@@ -1,15 +1,17 @@
 """The panel's cycle: everything new in, then match, then invite. What `panel serve` runs
 nightly and `panel cycle` runs now.
 
-    pick up the inbox -> ingest (subflow) -> file the exports away
-      -> stop here if any export was refused
+    [ingest lock: pick up the inbox -> ingest (subflow) -> file the exports away]
+      -> stop here if any export was set aside (refused, or failed to ingest)
       -> match every recruiting study (subflow; only those whose match is not current)
       -> invite who is due (subflow) -> overview artifact
 
 Withdrawals arrive as exports like the signups, so they are applied before anything is
-matched. A refused export stops the cycle: nothing downstream runs, the run fails with the
-reasons, and the failure is reported (``flows.notify``). A cycle with nothing new changes
-nothing: every study's match is current, and everyone due has been invited.
+matched. An export set aside moves to the rejected folder with its reason and stops this
+cycle: nothing downstream runs, the run fails with the reasons, and the failure is reported
+(``flows.notify``). The next cycle no longer sees it, so one poisoned export never blocks the
+nights after it. A cycle with nothing new changes nothing: every study's match is current,
+and everyone due has been invited.
 """
 
 from __future__ import annotations
@@ -18,25 +20,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
 from flows import match_flow
 from flows.contact_flow import ContactRun, contact_volunteers, run_summary
 from flows.ingest_flow import ingest_exports, summary_markdown
 from flows.match_flow import StudyMatchSummary
 from flows.notify import report_failure
-from flows.task_options import retried_io
-from ingest import inbox
+from flows.task_options import panel_flow, panel_task, retried_io
+from ingest import inbox, progress
 from ingest.summary import FileSummary, IngestSummary
 from panel.settings import get_settings
 from schemas.danish_formats import today_in_denmark
+from schemas.errors import PanelError
 from store.panel_store import PanelStore
 
 
-class CycleStopped(Exception):
-    """The cycle stopped before matching: an export was refused."""
+class CycleStopped(PanelError):
+    """The cycle stopped before matching: an export was refused or could not be ingested."""
 
 
 @dataclass
@@ -51,12 +52,12 @@ class CycleSummary:
     contact: ContactRun | None = None
 
 
-@task(name="pick up the inbox", cache_policy=NO_CACHE, persist_result=False, **retried_io(60))
+@panel_task("pick up the inbox", **retried_io(60))
 def pick_up(folder: Path) -> list[Path]:
     return inbox.waiting(folder)
 
 
-@task(name="file the exports away", cache_policy=NO_CACHE, persist_result=False, **retried_io(300))
+@panel_task("file the exports away", **retried_io(300))
 def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
     settings = get_settings()
     filed = {}
@@ -70,25 +71,27 @@ def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
     return filed
 
 
-@flow(
-    name="panel-cycle",
-    validate_parameters=False,
-    on_failure=[report_failure],
-    on_crashed=[report_failure],
-)
-def panel_cycle(as_of: date | None = None, actor: str | None = None) -> CycleSummary:
-    """One cycle: ingest the inbox, match the recruiting studies, send the invitations due."""
+@panel_flow("panel-cycle", on_failure=[report_failure], on_crashed=[report_failure])
+def panel_cycle(
+    as_of: date | None = None, actor: str | None = None, wait_for_lock: bool = True
+) -> CycleSummary:
+    """One cycle: ingest the inbox, match the recruiting studies, send the invitations due.
+
+    The inbox is picked up, ingested and filed away under the store's ingest lock: a second
+    cycle waits (or, without ``wait_for_lock``, stops at once) and then finds the files gone."""
     settings = get_settings()
     day = as_of or today_in_denmark()
     who = actor or settings.actor
-    files = pick_up(settings.effective_inbox_dir)
-    ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
-    cycle = CycleSummary(day, ingested, file_away(ingested, datetime.now(UTC)))
-    refused = [file for file in ingested.files if file.status == "refused"]
-    if refused:
+    store = PanelStore.open()
+    with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
+        files = pick_up(settings.effective_inbox_dir)
+        ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
+        cycle = CycleSummary(day, ingested, file_away(ingested, datetime.now(UTC)))
+    set_aside = ingested.set_aside
+    if set_aside:
         _publish(cycle)
-        raise CycleStopped(_refusals(refused))
-    recruiting = PanelStore.open().recruiting_studies()
+        raise CycleStopped(_stopped_by(set_aside))
+    recruiting = store.recruiting_studies()
     cycle.matched = match_flow.configured()(None, day, who, only_if_changed=True)
     matched = {summary.study_id for summary in cycle.matched}
     cycle.up_to_date = [study_id for study_id in recruiting if study_id not in matched]
@@ -97,11 +100,12 @@ def panel_cycle(as_of: date | None = None, actor: str | None = None) -> CycleSum
     return cycle
 
 
-def _refusals(refused: list[FileSummary]) -> str:
-    said = "; ".join(f"{Path(f.file).name}: {' '.join(f.refusal)}" for f in refused)
+def _stopped_by(set_aside: list[FileSummary]) -> str:
+    """Why the cycle stopped, the consequence first (the message may be cut at its end)."""
+    said = "; ".join(f"{Path(f.file).name} {f.status}: {' '.join(f.refusal)}" for f in set_aside)
     return (
-        f"{len(refused)} export(s) refused, so nothing was matched or sent this cycle "
-        f"(the file and its reason are in the rejected folder): {said}"
+        f"nothing was matched or sent this cycle: {len(set_aside)} export(s) set aside in the "
+        f"rejected folder, each with its reason: {said}"
     )
 
 

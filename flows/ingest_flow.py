@@ -12,21 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import NamedTuple
 
-from prefect import Task, flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
-from ingest import batch_gate, steps
+from flows.task_options import panel_flow, panel_task
+from ingest import batch_gate, progress, steps
 from ingest.batch_gate import BatchVerdict
 from ingest.export_file import ExportFile
 from ingest.summary import FileSummary, IngestSummary
 from panel.settings import Settings, get_settings
+from schemas.errors import as_panel_error
 from store.panel_store import PanelStore
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class IngestSteps(NamedTuple):
@@ -39,6 +36,7 @@ class IngestSteps(NamedTuple):
     check_batch: Callable[..., BatchVerdict]
     store: Callable[..., FileSummary]
     refuse: Callable[..., FileSummary]
+    fail: Callable[..., FileSummary]
 
 
 PLAIN_STEPS = IngestSteps(
@@ -48,34 +46,39 @@ PLAIN_STEPS = IngestSteps(
     check_batch=steps.check_batch_of,
     store=steps.store_accepted,
     refuse=steps.refuse,
+    fail=steps.fail,
 )
 
 
-def _as_task(step: Callable[P, R], name: str) -> Task[P, R]:
-    """Steps pass big in-memory objects (a whole export) to each other: no input hashing, no
-    result persistence. The name is what the Prefect UI shows."""
-    return task(name=name, cache_policy=NO_CACHE, persist_result=False)(step)
-
-
+# Steps pass big in-memory objects (a whole export) to each other: ``panel_task`` hashes no
+# input and persists no result. The name is what the Prefect UI shows.
 TASK_STEPS = IngestSteps(
-    receive=_as_task(steps.receive, "receive file"),
-    read=_as_task(steps.read, "read export"),
-    check_rows=_as_task(steps.check_rows, "validate rows"),
-    check_batch=_as_task(steps.check_batch_of, "validate batch"),
-    store=_as_task(steps.store_accepted, "store"),
-    refuse=_as_task(steps.refuse, "refuse"),
+    receive=panel_task("receive file")(steps.receive),
+    read=panel_task("read export")(steps.read),
+    check_rows=panel_task("validate rows")(steps.check_rows),
+    check_batch=panel_task("validate batch")(steps.check_batch_of),
+    store=panel_task("store")(steps.store_accepted),
+    refuse=panel_task("refuse")(steps.refuse),
+    fail=panel_task("set aside")(steps.fail),
 )
 
 
-@flow(name="ingest-exports", validate_parameters=False)
-def ingest_exports(paths: list[Path], actor: str | None = None) -> IngestSummary:
-    """Ingest the export files at ``paths``, one after the other."""
+@panel_flow("ingest-exports")
+def ingest_exports(
+    paths: list[Path], actor: str | None = None, wait_for_lock: bool = True
+) -> IngestSummary:
+    """Ingest the export files at ``paths``, one after the other, holding the store's ingest
+    lock (waiting for another ingest to finish, unless ``wait_for_lock`` is false)."""
     settings = get_settings()
     store = PanelStore.open()
     batch_gate.warm_up()
-    summary = IngestSummary(
-        files=[ingest_file(store, Path(path), actor or settings.actor, settings) for path in paths]
-    )
+    with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
+        batch_gate.forget_handoffs(settings.reports_dir)
+        summary = IngestSummary(
+            files=[
+                ingest_file(store, Path(path), actor or settings.actor, settings) for path in paths
+            ]
+        )
     report(summary)
     return summary
 
@@ -83,9 +86,28 @@ def ingest_exports(paths: list[Path], actor: str | None = None) -> IngestSummary
 def ingest_file(
     store: PanelStore, path: Path, actor: str, settings: Settings, run: IngestSteps = TASK_STEPS
 ) -> FileSummary:
-    received = run.receive(store, path, actor)
+    """One file through its steps. Whatever goes wrong on the way that is not a passing
+    trouble of the store or the disk (those stop the run, and the file waits for the next),
+    the file is set aside as ``failed`` with the reason, and the next file goes on."""
+    received: steps.ReceivedFile | steps.Unreadable | None = None
+    try:
+        received = run.receive(store, path, actor)
+        return _checked_and_stored(store, received, settings, run)
+    except Exception as error:
+        problem = as_panel_error(error)
+        if problem.transient:
+            raise
+        return run.fail(store, path, problem.message, received)
+
+
+def _checked_and_stored(
+    store: PanelStore,
+    received: steps.ReceivedFile | steps.Unreadable,
+    settings: Settings,
+    run: IngestSteps,
+) -> FileSummary:
     if isinstance(received, steps.Unreadable):
-        return FileSummary(file=str(path), status="refused", refusal=[received.reason])
+        return FileSummary(file=str(received.path), status="refused", refusal=[received.reason])
     export = run.read(received)
     if isinstance(export, steps.Unreadable):
         return run.refuse(store, received, [export.reason])
@@ -98,7 +120,7 @@ def ingest_file(
     return run.store(store, received, export, rows, verdict)
 
 
-@task(name="report", cache_policy=NO_CACHE, persist_result=False)
+@panel_task("report")
 def report(summary: IngestSummary) -> None:
     create_markdown_artifact(
         key="ingest-summary",

@@ -12,9 +12,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path
 
+from ingest import child_processes
 from schemas.exports import ExportKind
 
 #: The export columns the batch suites read (the expectations' own, and those the derived
@@ -82,7 +82,7 @@ def start() -> None:
     """Start the Great Expectations process (once), which imports it straight away."""
     global _executor  # noqa: PLW0603 (one such process per process)
     if _executor is None:
-        _executor = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        _executor = child_processes.pool(1)
         _executor.submit(_prepare)
 
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from multiprocessing import get_context
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
+from ingest import child_processes
 from schemas.exports import ExportKind
 from schemas.row_problems import RowProblem, row_problems
 
@@ -64,15 +63,15 @@ def validate_rows(
 ) -> RowValidation:
     """Validate ``rows`` (text cells of one export) with ``kind``'s row model.
 
-    Worker processes are started with ``spawn`` (forking a process that runs threads, as a
-    Prefect flow does, can deadlock). As always with ``spawn``, a script calling this must
-    guard its entry point with ``if __name__ == "__main__":``.
+    Worker processes are spawned and end with their parent (``ingest.child_processes``). As
+    always with ``spawn``, a script calling this must guard its entry point with
+    ``if __name__ == "__main__":``.
     """
     workers = workers if workers is not None else (os.cpu_count() or 1)
     starts = range(0, rows.num_rows, CHUNK_ROWS)
     results: list[ChunkResult] = []
     if workers > 1 and rows.num_rows >= PARALLEL_FROM_ROWS:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with child_processes.pool(workers) as pool:
             futures = [
                 pool.submit(_validate_in_worker, kind, start, _ipc(rows.slice(start, CHUNK_ROWS)))
                 for start in starts

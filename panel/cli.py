@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -25,6 +25,7 @@ from panel.review_cli import decide, review, users_app
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
 from schemas.danish_formats import today_in_denmark
+from schemas.errors import as_panel_error
 
 if TYPE_CHECKING:
     from store.panel_store import PanelStore
@@ -58,14 +59,24 @@ def ingest(
             help="Who runs this ingest, for the audit log. Default: PANEL_ACTOR or the OS user."
         ),
     ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="If another ingest (or cycle) is running, stop at once with exit code 75 "
+            "instead of waiting for it.",
+        ),
+    ] = False,
 ) -> None:
     """Validate export files and store them in the panel.
 
     Every row ends as exactly one of: stored, quarantined (kept with its reasons), or known
     (stored before). A file that is not an export, or fails its batch checks, is refused as a
-    whole and changes nothing. Exit code 0 when every file was accepted, 1 when any was refused.
+    whole and changes nothing. One ingest runs at a time: a second one waits for the first.
+    Exit code 0 when every file was accepted, 1 when any was refused or failed, 75 when
+    --no-wait found another ingest running.
     """
-    summary = _run_ingest(files, actor, show_progress=not as_json)
+    summary = _run_ingest(files, actor, show_progress=not as_json, wait=not no_wait)
     if as_json:
         out.print_json(summary.model_dump_json(), indent=None)
     else:
@@ -96,7 +107,7 @@ def demo(
             err.print(f"[red]error:[/] {problem}")
             raise typer.Exit(1)
     files = walkthrough.sample_files()
-    summary = _run_ingest([path for path, _ in files], None, show_progress=True)
+    summary = _run_ingest([path for path, _ in files], None, show_progress=True, wait=True)
     walkthrough.narrate(out, err, files, summary)
     store = open_store()
     walkthrough.publish_and_match(out, err, store, today())
@@ -132,18 +143,17 @@ app.command("cycle")(cycle)
 app.command("serve")(serve)
 
 
-def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool):  # type: ignore[no-untyped-def]
+def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool, wait: bool):  # type: ignore[no-untyped-def]
     from ingest import gx_process
 
     gx_process.start()  # Great Expectations imports (seconds) in its own process meanwhile
     from flows.ingest_flow import ingest_exports
 
-    with _progress(enabled=show_progress and err.is_terminal):
+    with _progress(enabled=show_progress and err.is_terminal), notices():
         try:
-            return ingest_exports(files, actor=actor)
+            return ingest_exports(files, actor=actor, wait_for_lock=wait)
         except Exception as error:  # the store unreachable, the disk full, ...
-            err.print(f"[red]error:[/] the ingest stopped: {_plainly(error)}")
-            raise typer.Exit(1) from None
+            stopped("the ingest stopped", error)
 
 
 def open_store() -> PanelStore:
@@ -153,13 +163,32 @@ def open_store() -> PanelStore:
     try:
         return PanelStore.open()
     except Exception as error:
-        err.print(f"[red]error:[/] cannot open the panel store: {_plainly(error)}")
-        raise typer.Exit(1) from None
+        stopped("cannot open the panel store", error)
 
 
 def _plainly(error: BaseException) -> str:
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[0] if message else ''}"
+    """An error as one line for the terminal: what went wrong and where, never a class name or
+    a value it choked on (``schemas.errors``)."""
+    return as_panel_error(error).message
+
+
+def stopped(what: str, error: BaseException) -> NoReturn:
+    """Say in one line why ``what`` stopped, and exit: code 75 when the store was busy (try
+    again later), else 1."""
+    err.print(f"[red]error:[/] {what}: {_plainly(error)}")
+    raise typer.Exit(getattr(error, "exit_code", 1)) from None
+
+
+@contextmanager
+def notices() -> Iterator[None]:
+    """Print what a long run says on the way ("waiting for another ingest") on stderr."""
+    from ingest import progress
+
+    progress.set_notices(lambda text: err.print(f"[yellow]{text}[/]"))
+    try:
+        yield
+    finally:
+        progress.set_notices(None)
 
 
 @contextmanager

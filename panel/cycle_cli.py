@@ -23,27 +23,36 @@ def cycle(
             "--as-of", help="The match date (default: today in Denmark).", show_default=False
         ),
     ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="If another cycle or ingest is running, stop at once with exit code 75 "
+            "instead of waiting for it.",
+        ),
+    ] = False,
 ) -> None:
     """Run one cycle now: ingest the inbox, match the recruiting studies, send invitations.
 
-    Exit code 1 when the cycle stops (a refused export, nothing matched or sent) or fails.
+    Exit code 1 when the cycle stops (an export set aside: nothing matched or sent) or fails,
+    75 when --no-wait found another cycle or ingest running.
     """
     from flows.cycle_flow import CycleStopped, panel_cycle
     from ingest import gx_process, inbox
-    from panel.cli import _plainly
+    from panel.cli import notices, stopped
     from panel.study_cli import _match_date
 
     day = _match_date(as_of)
     if inbox.waiting(get_settings().effective_inbox_dir):
         gx_process.start()  # Great Expectations imports in its own process meanwhile
     try:
-        summary = panel_cycle(day)
-    except CycleStopped as stopped:
-        err.print(f"[red]cycle stopped:[/] {stopped}")
+        with notices():
+            summary = panel_cycle(day, wait_for_lock=not no_wait)
+    except CycleStopped as refused:
+        err.print(f"[red]cycle stopped:[/] {refused}")
         raise typer.Exit(1) from None
     except Exception as error:
-        err.print(f"[red]error:[/] the cycle failed: {_plainly(error)}")
-        raise typer.Exit(1) from None
+        stopped("the cycle failed", error)
     reports.print_cycle(out, summary)
     contact = summary.contact
     if contact is not None and contact.sent is not None and contact.sent.failed:

@@ -1,7 +1,10 @@
 """The audit log of ingests: every file given to ``panel ingest``, who gave it, what came of it.
 
 A run is recorded as ``running`` in its own transaction before anything else happens, so even a
-crash leaves a trace; it is finished as ``accepted`` or ``refused`` with its counts.
+crash leaves a trace; it is finished as ``accepted`` or ``refused`` with its counts, or as
+``failed`` when something went wrong that is not the file's fault (nothing of it is stored).
+A run whose process died stays ``running`` until the next ingest, which holds the ingest lock
+(so no other run can be alive) and marks it ``interrupted``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from store.tables import IngestRun
 
@@ -68,3 +71,33 @@ def finish_ingest(
             "known": counts.known,
         }
     connection.execute(update(IngestRun).where(IngestRun.ingest_id == ingest_id).values(**values))
+
+
+def running(connection: Connection) -> str | None:
+    """The newest run still marked running, in words (no data of its file's rows)."""
+    row = connection.execute(
+        select(IngestRun.ingest_id, IngestRun.file_name, IngestRun.actor, IngestRun.started_at)
+        .where(IngestRun.status == "running")
+        .order_by(IngestRun.ingest_id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    since = f"{row.started_at:%H:%M} UTC"
+    return f"ingest #{row.ingest_id} of {row.file_name} by {row.actor}, since {since}"
+
+
+def mark_interrupted(connection: Connection, now: datetime) -> int:
+    """Finish the runs whose process died while they were running (the caller holds the ingest
+    lock, so none of them is alive); how many there were."""
+    result = connection.execute(
+        update(IngestRun)
+        .where(IngestRun.status == "running")
+        .values(
+            status="interrupted",
+            finished_at=now,
+            message="the run stopped before it finished (its process ended); nothing of the file "
+            "was stored",
+        )
+    )
+    return int(result.rowcount)

@@ -7,8 +7,10 @@ is stored, quarantined and audited all at once, or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
 from store.database import create_panel_engine, migrate
+from store.ingest_lock import ingest_lock
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
@@ -94,8 +97,22 @@ class PanelStore:
 
     # --- ingest -------------------------------------------------------------------------
 
+    def ingest_lock(
+        self, *, wait: bool, on_wait: Callable[[str], None]
+    ) -> AbstractContextManager[None]:
+        """One ingest at a time (``store.ingest_lock``); taking it finishes the audit records
+        of runs that died as ``interrupted``."""
+        return _holding(self, wait, on_wait)
+
     def start_ingest(self, file_name: str, sha256: str, actor: str, now: datetime) -> int:
         return audit.start_ingest(self.engine, file_name, sha256, actor, now)
+
+    def fail(self, ingest_id: int, reason: str, now: datetime) -> None:
+        """Finish an ingest that went wrong through no fault of its file: nothing was stored."""
+        with self.engine.begin() as connection:
+            audit.finish_ingest(
+                connection, ingest_id, status="failed", finished_at=now, message=reason
+            )
 
     def refuse(self, ingest_id: int, reason: str, now: datetime, **details: object) -> None:
         with self.engine.begin() as connection:
@@ -267,3 +284,15 @@ class PanelStore:
             int(profiles or 0),
             int(open_quarantine or 0),
         )
+
+
+@contextmanager
+def _holding(store: PanelStore, wait: bool, on_wait: Callable[[str], None]) -> Iterator[None]:
+    def holder() -> str:
+        with store.engine.connect() as connection:
+            return audit.running(connection) or "a cycle, between its files"
+
+    with ingest_lock(store.engine, wait=wait, holder=holder, on_wait=on_wait):
+        with store.engine.begin() as connection:
+            audit.mark_interrupted(connection, datetime.now(UTC))
+        yield

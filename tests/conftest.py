@@ -118,6 +118,16 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_api_url(prefect_harness: None) -> str:
+    """The harness's Prefect server, for ``panel`` commands run as processes of their own."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    assert url
+    return str(url)
+
+
 @pytest.fixture
 def matched(store: PanelStore) -> PanelStore:
     """The sample panel, with the RLS trial published and matched."""
