@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
+from schemas.danish_formats import shown
+from schemas.errors import PanelError
 from schemas.exports import ExportKind, kind_from_header
 
 BOM = b"\xef\xbb\xbf"
@@ -39,7 +41,7 @@ _BINARY_SIGNATURES = {
 _SCAN_CHUNK = 1 << 23
 
 
-class ExportRefused(Exception):
+class ExportRefused(PanelError):
     """The file is not a readable export; ``str()`` is the one line to show."""
 
     def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
@@ -93,9 +95,12 @@ def read_export(path: Path, raw: bytes | None = None, sha256: str | None = None)
         raise
     kind = kind_from_header(header)
     if kind is None:
-        shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
+        # Not quoted: a file without its header starts with someone's row.
         raise ExportRefused(
-            f"the header ({shown}) is not that of a signups or afmeldinger export", line=1
+            f"this is not the header of a signups or afmeldinger export: of its {len(header)} "
+            "field(s), too few are column names of FORMAT.md (is the header missing, or is this "
+            "another file?)",
+            line=1,
         )
     records = body[header_end + 1 :] if header_end >= 0 else b""
     if not records.strip():
@@ -181,7 +186,7 @@ def _header(line: str) -> list[str]:
     header = next(csv.reader([line], delimiter=SEPARATOR))
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
-        raise ExportRefused(f"column {duplicates[0]!r} appears twice in the header", line=1)
+        raise ExportRefused(f"column '{shown(duplicates[0])}' appears twice in the header", line=1)
     return header
 
 

@@ -64,6 +64,7 @@ class ReceivedFile:
 class Unreadable:
     """The file cannot be read as an export (one line says why); it is refused."""
 
+    path: Path
     reason: str
 
 
@@ -91,7 +92,7 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
     try:
         raw = path.read_bytes()
     except OSError as error:
-        return Unreadable(f"cannot read the file: {error.strerror}")
+        return Unreadable(path, f"cannot read the file: {error.strerror}")
     sha256 = hashlib.sha256(raw).hexdigest()
     now = datetime.now(UTC)
     if raw:
@@ -107,7 +108,7 @@ def read(received: ReceivedFile) -> ExportFile | Unreadable:
         try:
             return read_export(received.path, received.raw, received.sha256)
         except ExportRefused as refused:
-            return Unreadable(str(refused))
+            return Unreadable(received.path, str(refused))
 
 
 def check_rows(
@@ -261,6 +262,30 @@ def refuse(
         quarantine=_reports(quarantine_entries(export, checked)) if export and checked else [],
         data_docs=str(verdict.docs_path) if verdict else None,
         validation_result=str(verdict.result_path) if verdict else None,
+        seconds=received.seconds,
+    )
+
+
+def fail(
+    store: PanelStore, path: Path, reason: str, received: ReceivedFile | Unreadable | None = None
+) -> FileSummary:
+    """Set the file aside: something went wrong that is no fault found in it (a bug of ours,
+    say). Nothing of it is stored; the audit log (once the file was received) and the summary
+    say what happened."""
+    if not isinstance(received, ReceivedFile):
+        said = f"panelmatch could not ingest this file ({reason}); nothing of it was stored"
+        return FileSummary(file=str(path), status="failed", refusal=[said])
+    said = (
+        f"panelmatch could not ingest this file ({reason}); nothing of it was stored "
+        f"(ingest #{received.ingest_id})"
+    )
+    store.fail(received.ingest_id, said, datetime.now(UTC))
+    return FileSummary(
+        file=str(path),
+        status="failed",
+        sha256=received.sha256,
+        ingest_id=received.ingest_id,
+        refusal=[said],
         seconds=received.seconds,
     )
 

@@ -19,7 +19,9 @@ class QuarantinedRowReport(BaseModel):
 
 class FileSummary(BaseModel):
     file: str
-    status: Literal["accepted", "refused"]
+    #: refused: the file is not a valid export; failed: it could not be ingested for another
+    #: reason (nothing of it was stored either way).
+    status: Literal["accepted", "refused", "failed"]
     kind: str | None = None
     sha256: str | None = None
     ingest_id: int | None = None
@@ -27,7 +29,7 @@ class FileSummary(BaseModel):
     stored: int = 0
     quarantined: int = 0
     known: int = 0
-    #: Why a refused file was refused: one line each.
+    #: Why a refused file was refused, or a failed one failed: one line each.
     refusal: list[str] = Field(default_factory=list)
     quarantine: list[QuarantinedRowReport] = Field(default_factory=list)
     quarantine_listed_all: bool = True
@@ -40,7 +42,8 @@ class FileSummary(BaseModel):
 
 class IngestSummary(BaseModel):
     """Totals over the files: ``rows`` (of accepted files) = stored + quarantined + known;
-    the rows of refused files are counted apart, in ``refused_rows``."""
+    the rows of refused files are counted apart, in ``refused_rows``; ``failed`` counts the
+    files that could not be ingested for another reason."""
 
     files: list[FileSummary]
 
@@ -75,5 +78,16 @@ class IngestSummary(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def failed(self) -> int:
+        """Files that could not be ingested for a reason other than their content."""
+        return sum(f.status == "failed" for f in self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def refused_rows(self) -> int:
         return sum(f.rows for f in self.files if f.status == "refused")
+
+    @property
+    def set_aside(self) -> list[FileSummary]:
+        """The files not accepted: refused or failed."""
+        return [f for f in self.files if f.status != "accepted"]

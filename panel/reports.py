@@ -34,14 +34,15 @@ def print_ingest(out: Console, err: Console, summary: IngestSummary) -> None:
             f" + {summary.quarantined:,} quarantined + {summary.known:,} known;"
             f" {summary.refused} of {len(summary.files)} files refused"
             f" ({summary.refused_rows:,} rows)"
+            + (f", {summary.failed} failed" if summary.failed else "")
         )
 
 
 def print_file(out: Console, err: Console, file: FileSummary) -> None:
     name = escape(file.file)
-    if file.status == "refused":
+    if file.status != "accepted":
         for reason in file.refusal:
-            err.print(f"[red]refused[/] {name}: {escape(reason)}")
+            err.print(f"[red]{file.status}[/] {name}: {escape(reason)}")
         _print_row_problems(err, file, "invalid")
         if file.data_docs:
             err.print(f"  Data Docs: {escape(file.data_docs)}")

@@ -28,7 +28,10 @@ _DECIMAL_POINT = re.compile(r"-?\d+\.\d+")
 
 
 def shown(value: str, limit: int = 40) -> str:
-    """A cell value as it may appear in a reason: short, so a huge cell never floods a report."""
+    """A cell value as it may appear in a reason: short, so a huge cell never floods a report,
+    and on one line (control characters escaped)."""
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
     return value if len(value) <= limit else f"{value[:limit]}... ({len(value):,} characters)"
 
 

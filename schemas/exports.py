@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from schemas.danish_formats import shown
 from schemas.signup import SIGNUP_COLUMNS, UNQUOTED_COLUMNS, SignupRow
 from schemas.withdrawal import WITHDRAWAL_COLUMNS, WithdrawalRow
 
@@ -57,13 +58,14 @@ def column_differences(found: list[str], expected: list[str]) -> str:
         gone, came = expected[a0:a1], found[b0:b1]
         if tag == "replace" and len(gone) == len(came):
             sentences += [
-                f"column {old!r} is renamed {new!r}" for old, new in zip(gone, came, strict=True)
+                f"column '{old}' is renamed '{shown(new)}'"
+                for old, new in zip(gone, came, strict=True)
             ]
         elif tag in ("replace", "delete", "insert"):
-            sentences += [f"column {name!r} is missing" for name in gone if name not in found]
-            after = f" (after {found[b0 - 1]!r})" if b0 else " (first)"
+            sentences += [f"column '{name}' is missing" for name in gone if name not in found]
+            after = f" (after '{shown(found[b0 - 1])}')" if b0 else " (first)"
             sentences += [
-                f"column {name!r} is added{after}" for name in came if name not in expected
+                f"column '{shown(name)}' is added{after}" for name in came if name not in expected
             ]
     if not sentences:
         sentences.append("the columns are all there, but in another order")

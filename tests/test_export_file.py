@@ -107,7 +107,7 @@ def test_withdrawals_are_told_apart_by_their_header(tmp_path: Path) -> None:
             "line 2, column 59: byte 0xF8",
         ),
         (b"PK\x03\x04\x14\x00\x06\x00", "a ZIP archive (an .xlsx spreadsheet?)"),
-        (b"navn;alder\r\nx;1\r\n", "not that of a signups or afmeldinger export"),
+        (b"navn;alder\r\nx;1\r\n", "not the header of a signups or afmeldinger export"),
         (b"abc\x00def\r\n", "a NUL byte"),
         ((b"email;email;handling\r\na;b;c\r\n"), "column 'email' appears twice"),
     ],
