@@ -58,7 +58,9 @@ def pick_up(folder: Path) -> list[Path]:
 
 
 @panel_task("file the exports away", **retried_io(300))
-def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
+def file_away(store: PanelStore, summary: IngestSummary, now: datetime) -> dict[str, str]:
+    """Move each export out of the inbox; the raw archive registers the moved file as a copy
+    of its own, so that an erasure reaches it too."""
     settings = get_settings()
     filed = {}
     for file in summary.files:
@@ -67,6 +69,8 @@ def file_away(summary: IngestSummary, now: datetime) -> dict[str, str]:
             moved = inbox.move_processed(path, settings.effective_processed_dir, now)
         else:
             moved = inbox.move_rejected(path, settings.effective_rejected_dir, file.refusal, now)
+        if file.sha256:
+            store.archive.keep_copy(file.sha256, moved)
         filed[path.name] = str(moved)
     return filed
 
@@ -86,7 +90,7 @@ def panel_cycle(
     with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
         files = pick_up(settings.effective_inbox_dir)
         ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
-        cycle = CycleSummary(day, ingested, file_away(ingested, datetime.now(UTC)))
+        cycle = CycleSummary(day, ingested, file_away(store, ingested, datetime.now(UTC)))
     set_aside = ingested.set_aside
     if set_aside:
         _publish(cycle)

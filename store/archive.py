@@ -8,6 +8,10 @@ person), rewrites each file that does without the person's records, and notes th
 ``archived_file``. Files that could not be read (refused as binary, wrongly encoded, ...) have no
 index; they are scanned for e-mail addresses instead, and deleted outright when they hold the
 person: nothing was ever ingested from them.
+
+Copies of an archived file that panelmatch leaves elsewhere (the cycle's processed and
+rejected folders) are registered in ``ARCHIVE/ab/abcdef....copies``, one path a line: a
+redaction rewrites them too, and deleting a file deletes them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,40 @@ class RawArchive:
 
     def _index_path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.emails.npy"
+
+    def _copies_path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}.copies"
+
+    def keep_copy(self, sha256: str, copy: Path) -> None:
+        """Remember a copy of an archived file made elsewhere, for erasure to reach it; if the
+        archived file was redacted already (an old export bringing back someone erased), the
+        copy is redacted at once."""
+        listed = self._copies_path(sha256)
+        known = self._copies(sha256)
+        if str(copy.resolve()) not in known:
+            listed.parent.mkdir(parents=True, exist_ok=True)
+            text = "".join(f"{path}\n" for path in [*known, str(copy.resolve())])
+            _atomic_write(text.encode(), listed)
+        archived = self.path_of(sha256)
+        # A redaction only ever removes records: a copy of another size is not what it is now.
+        if not archived.exists() or archived.stat().st_size != copy.stat().st_size:
+            self._mirror(sha256)
+
+    def _copies(self, sha256: str) -> list[str]:
+        listed = self._copies_path(sha256)
+        return listed.read_text().splitlines() if listed.exists() else []
+
+    def _mirror(self, sha256: str) -> None:
+        """Make every registered copy what the archived file is now (gone, if it is gone)."""
+        archived = self.path_of(sha256)
+        content = archived.read_bytes() if archived.exists() else None
+        for copy in map(Path, self._copies(sha256)):
+            if not copy.exists():
+                continue  # moved or deleted by someone since: out of our reach
+            if content is None:
+                copy.unlink()
+            else:
+                _atomic_write(content, copy)
 
     def keep(self, content: bytes, sha256: str, now: datetime) -> Path:
         """Archive a file's ``content`` (once per content) before anything else is done with it."""
@@ -87,6 +125,7 @@ class RawArchive:
         path = self.path_of(sha256)
         if path.exists() and self._mentions(sha256, set(erased_at)):
             path.unlink()
+            self._mirror(sha256)
             return self._note_redaction(sha256, 1, now)
         return 0
 
@@ -117,6 +156,7 @@ class RawArchive:
         if removed:
             _write_export(path, export.header, kept)
             self.index_emails(sha256, self.hasher.many(r[email_at] for r in kept))
+            self._mirror(sha256)
             self._note_redaction(sha256, removed, now)
         return removed
 

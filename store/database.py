@@ -18,6 +18,8 @@ from sqlalchemy.pool import NullPool
 from store.db_errors import scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: How long an SQLite statement waits for another connection's write lock.
+SQLITE_TIMEOUT_SECONDS = 60
 
 
 def create_panel_engine(url: str | None = None) -> Engine:
@@ -34,7 +36,11 @@ def create_panel_engine(url: str | None = None) -> Engine:
         # A pool as large as the review app's thread pool can use: connections are not
         # opened (and their pragmas run) again and again under load.
         engine = create_engine(
-            url, connect_args={"timeout": 60}, pool_size=20, max_overflow=20, hide_parameters=True
+            url,
+            connect_args={"timeout": SQLITE_TIMEOUT_SECONDS},
+            pool_size=20,
+            max_overflow=20,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -59,6 +65,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def forget_old_page_versions(engine: Engine) -> bool:
+    """On SQLite, fold the write-ahead log into the database and empty it, so the page
+    versions it still held from before an erasure are gone (``secure_delete`` zeroes what is
+    deleted, but older versions of a page live on in the log until it is reset). A reader
+    in another process can keep it from emptying: then False, and the next ingest tries again.
+    PostgreSQL needs nothing of the kind: what SQL reads is what is there."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        # Wait for readers a moment only: this runs before every ingest.
+        connection.exec_driver_sql("PRAGMA busy_timeout = 2000")
+        try:
+            busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_SECONDS * 1000}")
+    return not busy
 
 
 def _alembic_config() -> Config:
@@ -94,7 +118,10 @@ def _transactional_ddl(engine: Engine) -> Iterator[Engine]:
         yield engine  # (an in-memory database is its connection's alone: no engine of its own)
         return
     migrating = create_engine(
-        engine.url, connect_args={"timeout": 60}, poolclass=NullPool, hide_parameters=True
+        engine.url,
+        connect_args={"timeout": SQLITE_TIMEOUT_SECONDS},
+        poolclass=NullPool,
+        hide_parameters=True,
     )
     event.listen(migrating, "handle_error", scrub)
     event.listen(migrating, "connect", _sqlite_pragmas)

@@ -26,7 +26,7 @@ from store import audit, candidate_list, candidates, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
-from store.database import create_panel_engine, migrate
+from store.database import create_panel_engine, forget_old_page_versions, migrate
 from store.ingest_lock import ingest_lock
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
@@ -156,10 +156,10 @@ class PanelStore:
                 data_docs_path=file.data_docs_path,
             )
         if file.kind is ExportKind.WITHDRAWALS:
-            self.purge_erased_from_archive(now)
+            self.finish_erasures(now)
         return outcome
 
-    # --- erasure in the raw archive -----------------------------------------------------
+    # --- erasure beyond the store's tables ----------------------------------------------
 
     def erasures(self, pending_only: bool = False) -> list[tuple[str, datetime]]:
         statement = select(Erasure.email_hash, Erasure.erased_at)
@@ -168,10 +168,17 @@ class PanelStore:
         with self.engine.connect() as connection:
             return [(row.email_hash, row.erased_at) for row in connection.execute(statement)]
 
-    def purge_erased_from_archive(self, now: datetime) -> int:
-        """Remove erased people from every archived file (retried until it succeeds once)."""
+    def finish_erasures(self, now: datetime) -> int:
+        """What an erasure does after its transaction: remove the erased people from every
+        archived file and its copies, and from the pages SQLite's write-ahead log still
+        keeps. Every ingest calls it until it has succeeded once (a crash, or a reader
+        holding the log, leaves it pending); archived records removed."""
         pending = self.erasures(pending_only=True)
+        if not pending:
+            return 0
         removed = self.archive.purge(pending, now)
+        if not forget_old_page_versions(self.engine):
+            return removed
         with self.engine.begin() as connection:
             connection.execute(
                 update(Erasure)
@@ -293,6 +300,8 @@ def _holding(store: PanelStore, wait: bool, on_wait: Callable[[str], None]) -> I
             return audit.running(connection) or "a cycle, between its files"
 
     with ingest_lock(store.engine, wait=wait, holder=holder, on_wait=on_wait):
+        now = datetime.now(UTC)
         with store.engine.begin() as connection:
-            audit.mark_interrupted(connection, datetime.now(UTC))
+            audit.mark_interrupted(connection, now)
+        store.finish_erasures(now)
         yield

@@ -242,7 +242,8 @@ class Erasure(Base):
 
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime]
-    #: When the raw archive was last purged of the person (NULL: still to do).
+    #: When the erasure's work beyond these tables was done: the raw archive and its copies
+    #: purged, SQLite's log emptied (NULL: still to do; ``PanelStore.finish_erasures``).
     archive_purged_at: Mapped[datetime | None]
 
 

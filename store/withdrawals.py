@@ -153,9 +153,11 @@ def _record_tombstone(connection: Connection, email_hash: str, erased_at: dateti
     ).scalar_one_or_none()
     if previous is None:
         connection.execute(insert(Erasure).values(email_hash=email_hash, erased_at=erased_at))
-    elif previous < erased_at:
+    elif previous < erased_at:  # erased again after signing up anew: purge again too
         connection.execute(
-            update(Erasure).where(Erasure.email_hash == email_hash).values(erased_at=erased_at)
+            update(Erasure)
+            .where(Erasure.email_hash == email_hash)
+            .values(erased_at=erased_at, archive_purged_at=None)
         )
 
 

@@ -85,13 +85,15 @@ def write_withdrawals(path: Path, rows: Sequence[tuple[str, str, str]]) -> Path:
 
 
 def ingest(store: PanelStore, *paths: Path) -> IngestSummary:
-    """The flow's own sequence of steps, run as plain functions (no Prefect)."""
+    """The flow's own sequence of steps, under its lock, run as plain functions (no Prefect)."""
     settings = get_settings()
-    return IngestSummary(
-        files=[
-            ingest_file(store, path, "test-steward", settings, run=PLAIN_STEPS) for path in paths
-        ]
-    )
+    with store.ingest_lock(wait=True, on_wait=print):
+        return IngestSummary(
+            files=[
+                ingest_file(store, path, "test-steward", settings, run=PLAIN_STEPS)
+                for path in paths
+            ]
+        )
 
 
 def snapshot(store: PanelStore) -> dict[str, list[tuple[Any, ...]]]:

@@ -267,6 +267,43 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(
     )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("reader_open", [False, True])
+def test_erasure_leaves_no_byte_of_the_person_in_the_sqlite_files(
+    store: PanelStore, tmp_path: Path, reader_open: bool
+) -> None:
+    """Deleted rows are zeroed (secure_delete), and the write-ahead log, which keeps older
+    versions of pages, is emptied: at once, or, if a reader held it, at the next ingest."""
+    person = signup(indsendelse_id=submission_id(1), fornavn="Sørine", efternavn="Qvistgaard")
+    others = [
+        signup(indsendelse_id=submission_id(10 + i), email=f"p{i}@example.dk") for i in range(5)
+    ]
+    ingest(store, write_signups(tmp_path / "export.csv", [person, *others]))
+    database = Path(store.engine.url.database or "")
+    needles = [b"Qvistgaard", b"soeren@example.dk", submission_id(1).encode()]
+
+    def found() -> list[bytes]:
+        files = [database, database.with_name(database.name + "-wal")]
+        content = b"".join(path.read_bytes() for path in files if path.exists())
+        return [needle for needle in needles if needle in content]
+
+    assert found() == needles  # the scan sees them while they are there
+    erasure = write_withdrawals(
+        tmp_path / "w.csv", [("soeren@example.dk", "20-03-2026 10:00:00", "slet")]
+    )
+    if reader_open:
+        with store.engine.connect() as reader:
+            reader.exec_driver_sql("BEGIN")
+            reader.exec_driver_sql("SELECT count(*) FROM profile").all()
+            ingest(store, erasure)
+            assert found()  # the reader keeps the log from being emptied: still pending
+            reader.exec_driver_sql("COMMIT")
+        ingest(store, write_signups(tmp_path / "next.csv", [others[0]]))  # the next ingest
+    else:
+        ingest(store, erasure)
+    assert found() == []
+
+
 def test_erasure_keeps_a_registration_made_after_it(store: PanelStore, tmp_path: Path) -> None:
     rows = [
         signup(indsendelse_id=submission_id(1), indsendt="01-02-2026 10:00:00"),

@@ -75,3 +75,41 @@ def test_an_unreadable_archived_file_holding_the_person_is_deleted(
     store.archive.keep(latin1.read_bytes(), sha256, NOW)
     store.archive.purge([(store.hasher("soeren@example.dk"), NOW)], NOW)
     assert not store.archive.path_of(sha256).exists()
+
+
+def test_copies_of_an_archived_file_are_redacted_and_deleted_with_it(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    """The cycle's processed and rejected folders keep copies: erasure reaches them."""
+    rows = [
+        signup(indsendelse_id=submission_id(1), email="soeren@example.dk", fornavn="Sørine"),
+        signup(indsendelse_id=submission_id(2), email="anna@example.dk", fornavn="Anna"),
+    ]
+    path = write_signups(tmp_path / "a.csv", rows)
+    sha256 = archived(store, path)
+    processed = tmp_path / "processed" / "a.csv"
+    processed.parent.mkdir()
+    processed.write_bytes(path.read_bytes())
+    store.archive.keep_copy(sha256, processed)
+    assert "Sørine".encode() in processed.read_bytes()  # a copy of the file as it is
+
+    store.archive.purge([(store.hasher("soeren@example.dk"), NOW)], NOW)
+    assert processed.read_bytes() == store.archive.path_of(sha256).read_bytes()
+    assert "Sørine".encode() not in processed.read_bytes()
+    assert b"Anna" in processed.read_bytes()
+
+    # A copy filed after the redaction (an old export bringing someone back) is redacted now.
+    late = tmp_path / "processed" / "a.20261201.csv"
+    late.write_bytes(path.read_bytes())
+    store.archive.keep_copy(sha256, late)
+    assert "Sørine".encode() not in late.read_bytes()
+
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(path.read_bytes().decode("utf-8-sig").encode("cp1252"))
+    unreadable = hashlib.sha256(latin1.read_bytes()).hexdigest()
+    store.archive.keep(latin1.read_bytes(), unreadable, NOW)
+    rejected = tmp_path / "rejected.csv"
+    rejected.write_bytes(latin1.read_bytes())
+    store.archive.keep_copy(unreadable, rejected)
+    store.archive.purge([(store.hasher("anna@example.dk"), NOW)], NOW)
+    assert not rejected.exists()
