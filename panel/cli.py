@@ -22,6 +22,7 @@ from panel.console import err, out
 from panel.contact_cli import contact
 from panel.cycle_cli import cycle, serve
 from panel.review_cli import decide, review, users_app
+from panel.runtime import start_prefect
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
 from schemas.danish_formats import today_in_denmark
@@ -151,6 +152,7 @@ def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool, wa
 
     with _progress(enabled=show_progress and err.is_terminal), notices():
         try:
+            start_prefect()
             return ingest_exports(files, actor=actor, wait_for_lock=wait)
         except Exception as error:  # the store unreachable, the disk full, ...
             stopped("the ingest stopped", error)

@@ -40,6 +40,7 @@ def cycle(
     from flows.cycle_flow import CycleStopped, panel_cycle
     from ingest import gx_process, inbox
     from panel.cli import notices, stopped
+    from panel.runtime import start_prefect
     from panel.study_cli import _match_date
 
     day = _match_date(as_of)
@@ -47,6 +48,7 @@ def cycle(
         gx_process.start()  # Great Expectations imports in its own process meanwhile
     try:
         with notices():
+            start_prefect()
             summary = panel_cycle(day, wait_for_lock=not no_wait)
     except CycleStopped as refused:
         err.print(f"[red]cycle stopped:[/] {refused}")

@@ -150,6 +150,8 @@ def match(
     Each candidate is kept with why they fit. Runs as a Prefect flow, one task per study.
     """
     from flows.match_flow import match_studies
+    from panel.cli import stopped
+    from panel.runtime import start_prefect
 
     day = _match_date(as_of)
     if study and all_studies:
@@ -173,10 +175,10 @@ def match(
         )
         raise typer.Exit(1)
     try:
+        start_prefect()
         summaries = match_studies(study or None, day)
     except Exception as error:
-        err.print(f"[red]error:[/] matching stopped: {type(error).__name__}: {error}")
-        raise typer.Exit(1) from None
+        stopped("matching stopped", error)
     if not summaries:
         out.print("no recruiting studies to match (publish one with status: recruiting)")
     for summary in summaries:
