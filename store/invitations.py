@@ -117,7 +117,8 @@ class Approval:
     decision_id: int
     decided_by: str
     study_version: str
-    submission_id: str
+    #: None once the volunteer is erased.
+    submission_id: str | None
 
 
 def approvals(connection: Connection, study_id: str) -> dict[str, Approval]:
