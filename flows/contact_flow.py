@@ -75,6 +75,11 @@ def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
         f"- stopped at sending, {reason}: {count}" for reason, count in report.cancelled.items()
     ]
     lines += [f"- failed: {failure}" for failure in report.failed]
+    if report.taken_over:
+        lines.append(
+            f"- taken over by another sender after the lease ran out (may arrive twice): "
+            f"{', '.join(report.taken_over)}"
+        )
     if report.forgotten:
         lines.append(f"- deleted from the outbox folders (erased since): {report.forgotten}")
     return "\n".join(lines)

@@ -84,6 +84,13 @@ def _print(run: ContactRun, dry_run: bool) -> None:
     out.print(f"sent {report.sent:,}; waiting to retry {report.retrying:,}")
     for reason, count in report.cancelled.items():
         out.print(f"stopped at sending, {reason}: {count:,}")
+    if report.taken_over:
+        err.print(
+            f"[yellow]taken over by another sender after the lease ran out, outcome not "
+            f"recorded here:[/] {len(report.taken_over):,} (may arrive twice: "
+            "PANEL_SEND_LEASE_SECONDS too short for the mail server?)"
+        )
+        _ids(report.taken_over)
     if report.forgotten:
         erased = "deleted from the outbox folders (sent to volunteers erased since)"
         out.print(f"{erased}: {report.forgotten:,}")
@@ -114,6 +121,7 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "retrying": run.sent.retrying,
             "failed": run.sent.failed,
             "cancelled": dict(run.sent.cancelled),
+            "taken_over": run.sent.taken_over,
             "forgotten": run.sent.forgotten,
         }
     return {"dry_run": run.sent is None, "studies": studies, "delivery": sent}
