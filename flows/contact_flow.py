@@ -82,4 +82,6 @@ def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
         )
     if report.forgotten:
         lines.append(f"- deleted from the outbox folders (erased since): {report.forgotten}")
+    if report.not_forgotten:
+        lines.append(f"- could not delete from the outbox folders: {report.not_forgotten}")
     return "\n".join(lines)

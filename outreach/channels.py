@@ -253,14 +253,6 @@ class MessageFolder:
     def path_for(self, message_id: str) -> Path:
         return self.directory / f"{file_name(message_id)}{self.suffix}"
 
-    def forget(self, message_id: str) -> bool:
-        """Delete the copy of this message, if the folder has it."""
-        try:
-            self.path_for(message_id).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
 
 class OutboxFolder(MessageFolder):
     """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
@@ -328,6 +320,29 @@ class SmsFolder(MessageFolder):
             write_atomically(self.directory, name, data)
         except OSError as error:
             raise TransientDeliveryError(f"sms folder {self.directory}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where invitations go now: e-mail and SMS."""
+
+    mail: MailChannel
+    sms: SmsGateway
+    #: The outbox folder as configured now, also when e-mail goes over SMTP: copies written
+    #: there before invitations recorded their copy's path are looked for there at erasure.
+    outbox_folder: OutboxFolder | None = None
+
+    def folder(self, channel: str) -> MessageFolder | None:
+        """The local folder ``channel`` (email, sms) writes its copies to now, if any."""
+        found = self.mail if channel == "email" else self.sms
+        return found if isinstance(found, MessageFolder) else None
+
+    def configured_folders(self) -> dict[str, MessageFolder]:
+        """Each channel's folder as configured now, whether or not it is in use."""
+        folders = {name: f for name in ("email", "sms") if (f := self.folder(name)) is not None}
+        if self.outbox_folder is not None:
+            folders.setdefault("email", self.outbox_folder)
+        return folders
 
 
 def mail_channel(smtp_url: str | None, outbox_dir: Path) -> MailChannel:

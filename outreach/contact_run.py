@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from outreach.channels import SmsFolder, mail_channel
+from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
 from outreach.queueing import plan_invitations
-from outreach.sender import Channels, SendReport, send_due
+from outreach.sender import SendReport, send_due
 from panel.settings import Settings
 
 
@@ -53,6 +53,7 @@ def configured_channels(settings: Settings) -> Channels:
     return Channels(
         mail=mail_channel(smtp_url, settings.effective_outbox_dir),
         sms=SmsFolder(settings.effective_sms_dir),
+        outbox_folder=OutboxFolder(settings.effective_outbox_dir),
     )
 
 

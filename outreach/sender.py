@@ -20,7 +20,8 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection, Engine
 
-from outreach.channels import DeliveryError, MailChannel, MessageFolder, SmsGateway, SmsMessage
+from outreach.channels import Channels, DeliveryError, SmsMessage
+from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
 from panel.settings import Settings
 from store import outbox, studies
@@ -47,14 +48,10 @@ class SendReport:
     #: outlived the lease): what this one did is not recorded, and a message it delivered may
     #: arrive twice, with the same Message-ID.
     taken_over: list[str] = field(default_factory=list)
-    #: Copies of messages to volunteers erased since, deleted from the local folders.
+    #: Copies of messages to volunteers erased since, deleted from the local folders, and
+    #: those that could not be (tried again at the next run).
     forgotten: int = 0
-
-
-@dataclass(frozen=True)
-class Channels:
-    mail: MailChannel
-    sms: SmsGateway
+    not_forgotten: int = 0
 
 
 def send_due(
@@ -67,7 +64,8 @@ def send_due(
 ) -> SendReport:
     """Deliver every invitation due now (at most ``limit``); first, the local folders forget
     what they hold of volunteers erased since (a mail server's copies are out of reach)."""
-    report = SendReport(forgotten=_forget_erased(engine, channels))
+    copies = forget_erased(engine, channels)
+    report = SendReport(forgotten=copies.deleted, not_forgotten=copies.kept)
     tried: set[int] = set()
     while limit is None or len(tried) < limit:
         with engine.begin() as connection:
@@ -84,6 +82,9 @@ def send_due(
                 continue
             message = _message(connection, claimed, settings, clock())
         try:
+            if not record_copy(engine, channels, claimed):
+                report.taken_over.append(claimed.message_id)
+                continue
             _deliver(channels, message)
         except DeliveryError as error:
             _record_failure(engine, claimed, error, settings, clock(), report)
@@ -95,20 +96,6 @@ def send_due(
         else:
             report.taken_over.append(claimed.message_id)
     return report
-
-
-def _forget_erased(engine: Engine, channels: Channels) -> int:
-    folders = {"email": channels.mail, "sms": channels.sms}
-    if not any(isinstance(folder, MessageFolder) for folder in folders.values()):
-        return 0
-    with engine.connect() as connection:
-        sent = outbox.messages_to_erased(connection)
-    forgotten = 0
-    for message_id, channel in sent:
-        folder = folders.get(channel)
-        if isinstance(folder, MessageFolder) and folder.forget(message_id):
-            forgotten += 1
-    return forgotten
 
 
 def _message(

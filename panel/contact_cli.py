@@ -61,7 +61,7 @@ def contact(
         sys.stdout.write("\n")
     else:
         _print(run, dry_run)
-    if run.sent is not None and run.sent.failed:
+    if run.sent is not None and (run.sent.failed or run.sent.not_forgotten):
         raise typer.Exit(1)
 
 
@@ -94,6 +94,11 @@ def _print(run: ContactRun, dry_run: bool) -> None:
     if report.forgotten:
         erased = "deleted from the outbox folders (sent to volunteers erased since)"
         out.print(f"{erased}: {report.forgotten:,}")
+    if report.not_forgotten:
+        err.print(
+            f"[red]could not delete from the outbox folders[/] (sent to volunteers erased "
+            f"since; tried again at the next run): {report.not_forgotten:,}"
+        )
     for failure in report.failed:
         err.print(f"[red]failed:[/] {failure}")
 
@@ -123,5 +128,6 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "cancelled": dict(run.sent.cancelled),
             "taken_over": run.sent.taken_over,
             "forgotten": run.sent.forgotten,
+            "not_forgotten": run.sent.not_forgotten,
         }
     return {"dry_run": run.sent is None, "studies": studies, "delivery": sent}

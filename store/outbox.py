@@ -204,12 +204,17 @@ def message_ids(connection: Connection, study_id: str | None = None) -> dict[str
     return {message_id: status for message_id, status in connection.execute(statement)}
 
 
-def messages_to_erased(connection: Connection) -> list[tuple[str, str]]:
-    """(message id, channel) of every invitation written for a volunteer erased since: the
-    copies a local outbox folder keeps of them must go too."""
+def record_copy(connection: Connection, claimed: Claimed, path: str) -> bool:
+    """Record where a local folder is about to write this invitation's copy (before it does)."""
+    return _finish(connection, claimed, copy_path=path)
+
+
+def unrecorded_copies_of_erased(connection: Connection) -> list[tuple[str, str]]:
+    """(Message-ID, channel) of the invitations of volunteers erased since that recorded no
+    copy's path: sent over SMTP, or written to a local folder before paths were recorded."""
     rows = connection.execute(
         select(Invitation.message_id, Invitation.channel)
         .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
-        .where(Volunteer.erased_at.is_not(None), Invitation.status.in_([SENDING, SENT, FAILED]))
+        .where(Volunteer.erased_at.is_not(None), Invitation.copy_path.is_(None))
     )
     return [(row.message_id, row.channel) for row in rows]

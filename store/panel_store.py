@@ -25,6 +25,7 @@ from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
 from store.database import create_panel_engine, migrate
+from store.outreach_erasure import forget_recorded_copies
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
@@ -120,7 +121,8 @@ class PanelStore:
 
     def accept(self, file: AcceptedFile, now: datetime) -> SignupsStored | WithdrawalsStored:
         """Store an accepted file's valid rows, record its quarantine and finish its audit
-        record, in one transaction; then purge any new erasures from the raw archive."""
+        record, in one transaction; then purge any new erasures from the raw archive and
+        delete the local copies of messages sent to them."""
         with self.engine.begin() as connection:
             record_quarantine(connection, file.quarantine, file.ingest_id, file.file_sha256)
             write = store_signups if file.kind is ExportKind.SIGNUPS else store_withdrawals
@@ -140,6 +142,8 @@ class PanelStore:
             )
         if file.kind is ExportKind.WITHDRAWALS:
             self.purge_erased_from_archive(now)
+            # Copies that cannot be deleted now are tried again by every contact run.
+            forget_recorded_copies(self.engine)
         return outcome
 
     # --- erasure in the raw archive -----------------------------------------------------
