@@ -8,7 +8,7 @@ name, an address or a health detail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from prefect import flow, task
@@ -20,6 +20,7 @@ from outreach.contact_rules import ContactPlan
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import SendReport
 from panel.settings import get_settings
+from store.delivery_status import StudyOutbox
 from store.panel_store import PanelStore
 
 
@@ -28,6 +29,8 @@ class ContactRun:
     plans: list[ContactPlan]
     #: None for a dry run.
     sent: SendReport | None
+    #: Each study's invitations by step of delivery, after the run.
+    outbox: list[StudyOutbox] = field(default_factory=list)
 
 
 @task(name="queue invitations", cache_policy=NO_CACHE, persist_result=False, **retried_io(600))
@@ -44,6 +47,11 @@ def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store.engine, get_settings(), as_of)
 
 
+@task(name="outbox status", cache_policy=NO_CACHE, persist_result=False, **retried_io(60))
+def outbox_status(store: PanelStore) -> list[StudyOutbox]:
+    return store.outbox(datetime.now(UTC))
+
+
 @flow(name="contact-volunteers", validate_parameters=False)
 def contact_volunteers(
     study_ids: list[str] | None, as_of: date, dry_run: bool = False, actor: str | None = None
@@ -53,18 +61,23 @@ def contact_volunteers(
     store = PanelStore.open()
     plans = queue(store, study_ids, as_of, actor or get_settings().actor, dry_run)
     report = None if dry_run else send(store, as_of)
+    outbox = outbox_status(store)
     create_markdown_artifact(
-        key="contact-run", markdown=run_summary(plans, report), description="contact run"
+        key="contact-run", markdown=run_summary(plans, report, outbox), description="contact run"
     )
-    return ContactRun(plans, report)
+    return ContactRun(plans, report, outbox)
 
 
-def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
-    """The run in Markdown: per study, invited and held back by rule; then delivery."""
+def run_summary(
+    plans: list[ContactPlan], report: SendReport | None, outbox: list[StudyOutbox] | None = None
+) -> str:
+    """The run in Markdown: per study, invited and held back by rule; then delivery, and each
+    study's outbox after the run."""
     lines = ["| study | invited | held back, by rule |", "|---|---:|---|"]
     for plan in plans:
         held = ", ".join(f"{rule.value}: {len(ids)}" for rule, ids in plan.held_back.items())
         lines.append(f"| {plan.study_id} | {len(plan.invite)} | {held or '-'} |")
+    lines += _outbox_table(outbox or [])
     if report is None:
         lines.append("\nDry run: nothing was queued or sent.")
         return "\n".join(lines)
@@ -85,3 +98,19 @@ def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
     if report.not_forgotten:
         lines.append(f"- could not delete from the outbox folders: {report.not_forgotten}")
     return "\n".join(lines)
+
+
+def _outbox_table(outbox: list[StudyOutbox]) -> list[str]:
+    if not outbox:
+        return []
+    lines = [
+        "\n| study | queued | waiting to retry | being sent (abandoned) | sent | failed "
+        "| cancelled |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for study in outbox:
+        lines.append(
+            f"| {study.study_id} | {study.queued} | {study.waiting_to_retry} | {study.sending} "
+            f"({study.sending_abandoned}) | {study.sent} | {study.failed} | {study.cancelled} |"
+        )
+    return lines

@@ -7,8 +7,10 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from panel.console import err, out
+from panel.reports import outbox_as_json, print_outbox
 
 if TYPE_CHECKING:
     from flows.contact_flow import ContactRun
@@ -79,6 +81,7 @@ def _print(run: ContactRun, dry_run: bool) -> None:
         out.print("no recruiting studies")
     if run.sent is None:
         out.print("dry run: nothing was queued or sent")
+        print_outbox(out, run.outbox)
         return
     report = run.sent
     out.print(f"sent {report.sent:,}; waiting to retry {report.retrying:,}")
@@ -100,7 +103,8 @@ def _print(run: ContactRun, dry_run: bool) -> None:
             f"since; tried again at the next run): {report.not_forgotten:,}"
         )
     for failure in report.failed:
-        err.print(f"[red]failed:[/] {failure}")
+        err.print(f"[red]failed:[/] {escape(failure)}")
+    print_outbox(out, run.outbox)
 
 
 def _ids(ids: list[str]) -> None:
@@ -130,4 +134,9 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "forgotten": run.sent.forgotten,
             "not_forgotten": run.sent.not_forgotten,
         }
-    return {"dry_run": run.sent is None, "studies": studies, "delivery": sent}
+    return {
+        "dry_run": run.sent is None,
+        "studies": studies,
+        "delivery": sent,
+        "outbox": outbox_as_json(run.outbox),
+    }

@@ -8,7 +8,7 @@ is stored, quarantined and audited all at once, or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
 from store.database import create_panel_engine, migrate
+from store.delivery_status import StudyOutbox, delivery_status
 from store.outreach_erasure import forget_recorded_copies
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
@@ -42,6 +43,8 @@ class PanelOverview:
     erased: int
     profiles: int
     quarantined_open: int
+    #: Each study's invitations by step of delivery.
+    outbox: tuple[StudyOutbox, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,8 +235,17 @@ class PanelStore:
         with self.engine.connect() as connection:
             return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
 
+    def outbox(self, now: datetime) -> list[StudyOutbox]:
+        """Each study's invitations by step of delivery (abandoned claims: those older than
+        the configured send lease)."""
+        from panel.settings import get_settings
+
+        with self.engine.connect() as connection:
+            return delivery_status(connection, now, get_settings().send_lease_seconds)
+
     def overview(self) -> PanelOverview:
         current = Profile.submission_id == Volunteer.current_submission_id
+        outbox = self.outbox(datetime.now(UTC))
         with self.engine.connect() as connection:
             volunteers = connection.scalar(
                 select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
@@ -270,4 +282,5 @@ class PanelStore:
             int(erased or 0),
             int(profiles or 0),
             int(open_quarantine or 0),
+            tuple(outbox),
         )

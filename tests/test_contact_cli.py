@@ -57,6 +57,7 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
         received = server.received
     assert code == 1
     assert "sent 1" in out and "550" in err
+    assert f"  {RLS}: 1 sent, 1 failed" in out  # the study's outbox after the run
     assert [r.rcpt_tos for r in received] in (
         [["p1@example.dk"]],
         [["p2@example.dk"]],
@@ -72,6 +73,24 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
     assert "example.dk" not in summary  # no address, no name: Message-IDs only
 
     assert panel("contact")[1].count("held back, already invited to this study: 2") == 1
+    code, out, _ = panel("contact", "--json")
+    assert code == 0
+    run = json.loads(out)
+    assert run["delivery"]["taken_over"] == [] and run["delivery"]["sent"] == 0
+    assert run["outbox"] == [
+        {
+            "study_id": RLS,
+            "queued": 0,
+            "waiting_to_retry": 0,
+            "next_retry_at": None,
+            "sending": 0,
+            "sending_abandoned": 0,
+            "takeover_at": None,
+            "sent": 1,
+            "failed": 1,
+            "cancelled": 0,
+        }
+    ]
 
 
 def test_an_unknown_study_is_refused_with_a_clear_message(approved: PanelStore) -> None:
