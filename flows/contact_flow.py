@@ -1,9 +1,12 @@
-"""The outreach flow: invite the approved volunteers who still fit and still consent.
+"""The outreach flows: invite the approved volunteers who still fit and still consent
+(``contact-volunteers``), and queue failed invitations again (``retry-invitations``).
 
     queue invitations (re-evaluate, apply the rules, write the outbox) -> send invitations
+    queue failed invitations again (the same rules)                     -> send invitations
 
-Its artifact holds counts only, per study and rule, and the failures by Message-ID: never a
-name, an address or a health detail.
+Their artifacts hold counts per study and rule, each study's outbox, and the failures by
+study, pseudonymous volunteer id and Message-ID (the server's answer without the addresses
+it quotes): never a name, an address or a health detail.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.task_options import retried_io
 from outreach.contact_rules import ContactPlan
-from outreach.contact_run import queue_invitations, send_invitations
+from outreach.contact_run import queue_invitations, retry_failed, send_invitations
 from outreach.sender import SendReport
 from panel.settings import get_settings
 from store.delivery_status import StudyOutbox
@@ -47,6 +50,20 @@ def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store.engine, get_settings(), as_of)
 
 
+@task(
+    name="queue failed invitations again",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    timeout_seconds=600,
+)
+def requeue(
+    store: PanelStore, study_id: str, volunteer_ids: list[str] | None, as_of: date, actor: str
+) -> ContactPlan:
+    # Not retried: NothingToRetry says the same again, and a lost connection rolls back.
+    settings, now = get_settings(), datetime.now(UTC)
+    return retry_failed(store.engine, settings, study_id, volunteer_ids, as_of, actor, now)
+
+
 @task(name="outbox status", cache_policy=NO_CACHE, persist_result=False, **retried_io(60))
 def outbox_status(store: PanelStore) -> list[StudyOutbox]:
     return store.outbox(datetime.now(UTC))
@@ -66,6 +83,24 @@ def contact_volunteers(
         key="contact-run", markdown=run_summary(plans, report, outbox), description="contact run"
     )
     return ContactRun(plans, report, outbox)
+
+
+@flow(name="retry-invitations", validate_parameters=False)
+def retry_invitations(
+    study_id: str, volunteer_ids: list[str] | None, as_of: date, actor: str | None = None
+) -> ContactRun:
+    """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), each
+    only if every rule holds now and keeping its Message-ID, then deliver everything due."""
+    store = PanelStore.open()
+    plan = requeue(store, study_id, volunteer_ids, as_of, actor or get_settings().actor)
+    report = send(store, as_of)
+    outbox = outbox_status(store)
+    create_markdown_artifact(
+        key="contact-retry",
+        markdown=run_summary([plan], report, outbox),
+        description="failed invitations queued again",
+    )
+    return ContactRun([plan], report, outbox)
 
 
 def run_summary(

@@ -2,6 +2,8 @@
 
     plan (re-evaluate, apply the rules) -> queue (one transaction) -> send (one by one)
 
+A retry is the same with the study's failed invitations in place of its candidates.
+
 The two halves are separate on purpose: whatever happens to the sender, the queued
 invitations stay in the store and the next run delivers them (see ``store.outbox``).
 """
@@ -15,7 +17,7 @@ from sqlalchemy import Engine
 
 from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
-from outreach.queueing import plan_invitations
+from outreach.queueing import plan_invitations, plan_retry
 from outreach.sender import SendReport, send_due
 from panel.settings import Settings
 
@@ -46,6 +48,32 @@ def queue_invitations(
         else:
             connection.commit()
     return plans
+
+
+def retry_failed(
+    engine: Engine,
+    settings: Settings,
+    study_id: str,
+    volunteer_ids: list[str] | None,
+    as_of: date,
+    actor: str,
+    now: datetime,
+) -> ContactPlan:
+    """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), where
+    every rule holds now, in one transaction (see ``plan_retry``)."""
+    with engine.connect() as connection:
+        plan = plan_retry(
+            connection,
+            study_id,
+            volunteer_ids,
+            settings.contact_policy,
+            as_of,
+            now,
+            actor=actor,
+            message_domain=settings.message_domain,
+        )
+        connection.commit()
+    return plan
 
 
 def configured_channels(settings: Settings) -> Channels:

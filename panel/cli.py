@@ -19,7 +19,7 @@ import typer
 
 from panel import reports
 from panel.console import err, out
-from panel.contact_cli import contact
+from panel.contact_cli import contact_app
 from panel.cycle_cli import cycle, serve
 from panel.review_cli import decide, review, users_app
 from panel.settings import get_settings
@@ -127,7 +127,7 @@ app.command("match")(match)
 candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
 app.command("review")(review)
-app.command("contact")(contact)
+app.add_typer(contact_app, name="contact")
 app.command("cycle")(cycle)
 app.command("serve")(serve)
 

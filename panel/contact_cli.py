@@ -1,4 +1,5 @@
-"""``panel contact``: invite approved volunteers who still fit and still consent."""
+"""``panel contact``: invite approved volunteers who still fit and still consent; ``panel
+contact retry``: queue failed invitations again."""
 
 from __future__ import annotations
 
@@ -14,12 +15,18 @@ from panel.reports import outbox_as_json, print_outbox
 
 if TYPE_CHECKING:
     from flows.contact_flow import ContactRun
+    from store.panel_store import PanelStore
 
 #: Volunteer ids listed per rule in the text output (``--json`` lists all).
 SHOWN = 20
 
 
+contact_app = typer.Typer(no_args_is_help=False, add_completion=False)
+
+
+@contact_app.callback(invoke_without_command=True)
 def contact(
+    ctx: typer.Context,
     study: Annotated[
         list[str] | None,
         typer.Option("--study", help="A study id (repeatable). Default: every recruiting one."),
@@ -35,20 +42,24 @@ def contact(
     Every rule is checked now: approval, the current profile against the study's current
     version, consent, withdrawal, erasure, the contact policy and the study's invitation
     budget. Invitations are queued, then delivered (SMTP, or .eml files in the outbox folder);
-    exit code 1 when any could not be delivered. Volunteer ids are pseudonymous.
-    """
-    from flows.contact_flow import contact_volunteers
-    from outreach.contact_run import configured_channels
-    from panel.cli import _plainly, open_store, today
-    from panel.settings import get_settings
+    exit code 1 when any could not be delivered. Then each study's outbox: queued, waiting to
+    retry, being sent, sent, failed, cancelled. Volunteer ids are pseudonymous.
 
-    try:
-        configured_channels(get_settings())  # a bad PANEL_SMTP_URL stops us before queueing
-    except ValueError as error:
-        err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
-        raise typer.Exit(1) from None
-    store = open_store()
-    published = {summary.study_id: summary.status for summary in store.studies()}
+    `panel contact retry STUDY_ID [VOLUNTEER_ID...]` queues failed invitations again.
+    """
+    if ctx.invoked_subcommand is not None:
+        if study or dry_run or as_json:
+            err.print(
+                f"[red]error:[/] --study, --dry-run and --json are options of `panel contact`, "
+                f"not of `panel contact {ctx.invoked_subcommand}`"
+            )
+            raise typer.Exit(1)
+        return
+    from flows.contact_flow import contact_volunteers
+    from panel.cli import _plainly, today
+
+    store = _open_with_channels()
+    published = {summary.study_id for summary in store.studies()}
     unknown = [s for s in study or [] if s not in published]
     if unknown:
         err.print(f"[red]error:[/] no published study {', '.join(map(repr, unknown))}")
@@ -58,24 +69,98 @@ def contact(
     except Exception as error:
         err.print(f"[red]error:[/] the contact run stopped: {_plainly(error)}")
         raise typer.Exit(1) from None
+    _show(run, as_json, "would invite" if dry_run else "invited", list_ids=dry_run)
+
+
+@contact_app.command("retry")
+def retry(
+    study_id: Annotated[
+        str, typer.Argument(help="The study whose failed invitations to queue again.")
+    ],
+    volunteer_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only the failed invitations of these volunteers (pseudonymous ids). "
+            "Default: every failed invitation of the study.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Who asks for the retry, for the audit trail. Default: PANEL_ACTOR."),
+    ] = None,
+) -> None:
+    """Queue failed invitations of STUDY_ID again, then deliver what is due.
+
+    Each is checked again against every rule (approval, the current profile against the
+    study's current version, consent, withdrawal, erasure, the contact policy, the budget) and
+    keeps its Message-ID; one a rule holds back stays failed, and the rule is shown. Who asked,
+    when and what came of it is recorded for each. Exit code 1, with nothing changed, when a
+    named volunteer has no failed invitation of the study; 1 too when any delivery failed.
+    """
+    from flows.contact_flow import retry_invitations
+    from outreach.queueing import NothingToRetry
+    from panel.cli import _plainly, today
+
+    store = _open_with_channels()
+    if study_id not in {summary.study_id for summary in store.studies()}:
+        err.print(f"[red]error:[/] no published study {study_id!r}")
+        raise typer.Exit(1)
+    failed = store.failed_invitations(study_id)
+    missing = [v for v in volunteer_ids or [] if v not in failed]
+    if missing:
+        err.print(f"[red]error:[/] {escape(str(NothingToRetry(study_id, missing)))}")
+        raise typer.Exit(1)
+    if not failed:
+        out.print(f"{study_id}: no failed invitations to retry")
+        return
+    try:
+        run = retry_invitations(study_id, volunteer_ids or None, today(), actor)
+    except NothingToRetry as error:  # another retry took them meanwhile
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    except Exception as error:
+        err.print(f"[red]error:[/] the retry stopped: {_plainly(error)}")
+        raise typer.Exit(1) from None
+    _show(run, as_json, "queued again", list_ids=True)
+
+
+def _open_with_channels() -> PanelStore:
+    """The store, once the configured channels are known to be usable (a bad PANEL_SMTP_URL
+    stops a run before anything is queued)."""
+    from outreach.contact_run import configured_channels
+    from panel.cli import open_store
+    from panel.settings import get_settings
+
+    try:
+        configured_channels(get_settings())
+    except ValueError as error:
+        err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
+        raise typer.Exit(1) from None
+    return open_store()
+
+
+def _show(run: ContactRun, as_json: bool, verb: str, list_ids: bool) -> None:
+    """The run on standard output; exit code 1 when a delivery failed or a copy of an erased
+    volunteer's message could not be deleted."""
     if as_json:
         json.dump(_as_json(run), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print(run, dry_run)
+        _print(run, verb, list_ids)
     if run.sent is not None and (run.sent.failed or run.sent.not_forgotten):
         raise typer.Exit(1)
 
 
-def _print(run: ContactRun, dry_run: bool) -> None:
-    verb = "would invite" if dry_run else "invited"
+def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
     for plan in run.plans:
         out.print(f"[bold]{plan.study_id}[/]: {verb} {len(plan.invite):,}")
-        if dry_run:
+        if list_ids:
             _ids(plan.invite)
         for rule, ids in plan.held_back.items():
             out.print(f"  held back, {rule.value}: {len(ids):,}")
-            if dry_run:
+            if list_ids:
                 _ids(ids)
     if not run.plans:
         out.print("no recruiting studies")

@@ -20,7 +20,7 @@ from matching.funnel import Funnel
 from schemas.exports import ExportKind
 from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
-from store import audit, candidate_list, candidates, studies
+from store import audit, candidate_list, candidates, invitations, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
@@ -234,6 +234,11 @@ class PanelStore:
         statement = select(*columns).order_by(IngestRun.ingest_id.desc()).limit(limit)
         with self.engine.connect() as connection:
             return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
+
+    def failed_invitations(self, study_id: str) -> dict[str, int]:
+        """The study's failed invitations: invitation id by (pseudonymous) volunteer."""
+        with self.engine.connect() as connection:
+            return invitations.failed_invitations(connection, study_id)
 
     def outbox(self, now: datetime) -> list[StudyOutbox]:
         """Each study's invitations by step of delivery (abandoned claims: those older than

@@ -20,7 +20,10 @@ from store.panel_store import PanelStore
 from tests.helpers import AS_OF, NOW
 from tests.smtp_server import SmtpServer, start_smtp_server
 
-LEASE = 600
+#: Long enough that no sender here times out while a test holds it at DATA for another
+#: sender (a process) to arrive; the lease is 20 x the timeout, as the settings require.
+SMTP_TIMEOUT = 180
+LEASE = 20 * SMTP_TIMEOUT
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def smtp_settings(
     settings: Settings, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     """The test's settings, sending over SMTP to ``server`` (as `panel` commands read them)."""
-    monkeypatch.setenv("PANEL_SMTP_URL", server.url + "?timeout=20")
+    monkeypatch.setenv("PANEL_SMTP_URL", f"{server.url}?timeout={SMTP_TIMEOUT}")
     monkeypatch.setenv("PANEL_SEND_LEASE_SECONDS", str(LEASE))
     get_settings.cache_clear()
     return get_settings()

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from panel.settings import Settings, get_settings
 from store.panel_store import PanelStore
+from store.tables import Invitation, InvitationRetry
 from tests.helpers import RLS, snapshot
 from tests.smtp_server import start_smtp_server
 from tests.test_contact_run import approve, panel_of, volunteer
@@ -107,3 +109,39 @@ def test_a_bad_smtp_url_stops_the_run_before_anything_is_queued(
     code, _, err = panel("contact")
     assert code == 1 and "PANEL_SMTP_URL" in err and "hemmelig" not in err
     assert snapshot(approved) == before
+
+
+def test_retry_queues_failed_invitations_again_and_delivers_them_once(
+    approved: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with start_smtp_server() as server:
+        monkeypatch.setenv("PANEL_SMTP_URL", server.url)
+        get_settings.cache_clear()
+        server.refuse_next(1, 550, "5.1.1 <p1@example.dk>, <p2@example.dk>: no such mailbox")
+        code, _, err = panel("contact")
+        assert code == 1 and "[address]" in err and "example.dk" not in err
+        (failed,) = [v for v in (volunteer(approved, 1), volunteer(approved, 2)) if v in err]
+        before = snapshot(approved)
+
+        code, out, err = panel("contact", "retry", RLS, failed, "V0000000000")
+        assert (code, out) == (1, "")
+        assert err.strip() == (
+            f"error: no failed invitation of {RLS} to retry for V0000000000; nothing was "
+            "changed (`panel status` counts each study's failed invitations)"
+        )
+        assert snapshot(approved) == before
+        code, _, err = panel("contact", "--dry-run", "retry", RLS)
+        assert code == 1 and "are options of `panel contact`" in err
+
+        code, out, err = panel("contact", "retry", RLS, "--actor", "ops@example.dk")
+        assert code == 0, err
+        assert f"{RLS}: queued again 1" in out and failed in out and "sent 1;" in out
+        assert f"  {RLS}: 2 sent" in out
+        messages = server.message_ids()
+    assert len(messages) == 2 and len(set(messages)) == 2
+    with approved.engine.connect() as connection:
+        ids = dict(connection.execute(select(Invitation.volunteer_id, Invitation.message_id)).all())
+        (asked,) = connection.execute(select(InvitationRetry.requested_by)).scalars()
+    assert ids[failed] in messages and asked == "ops@example.dk"
+    assert panel("contact", "retry", RLS)[1] == f"{RLS}: no failed invitations to retry\n"
+    assert "retry" in panel("contact", "--help")[1]

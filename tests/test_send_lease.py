@@ -65,7 +65,7 @@ def _panel(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
 
 @pytest.mark.parametrize(
     "command",
-    [("status",), ("config",), ("contact", "--dry-run")],
+    [("status",), ("config",), ("contact", "--dry-run"), ("contact", "retry", "rls-magnesium")],
 )
 def test_every_command_refuses_a_short_lease_in_one_line(
     tmp_path: Path, command: tuple[str]
