@@ -4,6 +4,9 @@ one store, each with its own clock)."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -12,12 +15,13 @@ from datetime import timedelta
 
 import pytest
 
-from outreach.contact_run import configured_channels, send_invitations
+from outreach.contact_run import configured_channels, retry_failed, send_invitations
 from outreach.sender import SendReport
 from panel.settings import Settings, get_settings
 from store import outbox
+from store.database import create_panel_engine
 from store.panel_store import PanelStore
-from tests.helpers import AS_OF, NOW
+from tests.helpers import AS_OF, NOW, RLS
 from tests.smtp_server import SmtpServer, start_smtp_server
 
 #: Long enough that no sender here times out while a test holds it at DATA for another
@@ -79,3 +83,29 @@ def statuses(store: PanelStore) -> Counter[str]:
 def stored_message_ids(store: PanelStore) -> list[str]:
     with store.engine.connect() as connection:
         return sorted(outbox.message_ids(connection))
+
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def _sender_process(retry_first: bool) -> None:
+    """A sender run, first queueing the RLS trial's failed invitations again with
+    ``retry_first``, in a process of its own (the test's PANEL_* settings are inherited)."""
+    settings = Settings()
+    engine = create_panel_engine(settings.effective_database_url)
+    if retry_first:
+        retry_failed(engine, settings, RLS, None, AS_OF, "operator", NOW)
+    send_invitations(engine, settings, AS_OF, configured_channels(settings), clock=lambda: NOW)
+
+
+def start_sender_process(retry_first: bool = False) -> multiprocessing.process.BaseProcess:
+    process = SPAWN.Process(target=_sender_process, args=(retry_first,))
+    process.start()
+    return process
+
+
+def kill(process: multiprocessing.process.BaseProcess) -> None:
+    assert process.pid
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(10)
+    assert process.exitcode == -signal.SIGKILL

@@ -132,6 +132,8 @@ def test_retry_queues_failed_invitations_again_and_delivers_them_once(
         assert snapshot(approved) == before
         code, _, err = panel("contact", "--dry-run", "retry", RLS)
         assert code == 1 and "are options of `panel contact`" in err
+        code, _, err = panel("contact", "retry", "nope")
+        assert code == 1 and err.strip() == "error: no published study 'nope'"
 
         code, out, err = panel("contact", "retry", RLS, "--actor", "ops@example.dk")
         assert code == 0, err

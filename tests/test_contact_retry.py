@@ -4,7 +4,6 @@ processes), with who asked recorded; against aiosmtpd, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -13,15 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from outreach.contact_rules import HeldBack
-from outreach.contact_run import (
-    configured_channels,
-    queue_invitations,
-    retry_failed,
-    send_invitations,
-)
+from outreach.contact_run import queue_invitations, retry_failed
 from outreach.queueing import NothingToRetry
 from panel.settings import Settings
-from store.database import create_panel_engine
 from store.panel_store import PanelStore
 from store.tables import Invitation, InvitationRetry
 from tests.helpers import (
@@ -41,6 +34,7 @@ from tests.outreach_fixtures import (
     server,
     smtp_settings,
     start_sender,
+    start_sender_process,
     statuses,
     stored_message_ids,
 )
@@ -49,8 +43,6 @@ from tests.test_contact_run import LATER, approve, panel_of, volunteer
 from tests.test_contact_takeover import wait_for
 
 __all__ = ["server", "smtp_settings"]  # fixtures
-
-SPAWN = multiprocessing.get_context("spawn")
 
 
 def retry(
@@ -167,16 +159,6 @@ def test_a_sender_that_lost_its_claim_cannot_finish_the_claim_made_after_a_retry
     assert third.report().sent == 1 and statuses(store) == {"sent": 1}
 
 
-def _sender_process(retry_study: str | None) -> None:
-    """A contact run's sender, or with ``retry_study`` a retry of that study, in a process
-    of its own (the test's PANEL_* settings are inherited)."""
-    settings = Settings()
-    engine = create_panel_engine(settings.effective_database_url)
-    if retry_study is not None:
-        retry_failed(engine, settings, retry_study, None, AS_OF, "operator", NOW)
-    send_invitations(engine, settings, AS_OF, configured_channels(settings), clock=lambda: NOW)
-
-
 def test_a_retry_while_another_sender_runs_sends_each_message_once(
     store: PanelStore, smtp_settings: Settings, server: SmtpServer, tmp_path: Path
 ) -> None:
@@ -186,11 +168,9 @@ def test_a_retry_while_another_sender_runs_sends_each_message_once(
     approve(store, 3)
     queue_invitations(store.engine, smtp_settings, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
-    running = SPAWN.Process(target=_sender_process, args=(None,))
-    running.start()  # takes p3's invitation and waits at DATA
+    running = start_sender_process()  # takes p3's invitation and waits at DATA
     assert server.data_started.wait(60)
-    retrying = SPAWN.Process(target=_sender_process, args=(RLS,))
-    retrying.start()  # queues the failed one again, takes it and waits at DATA too
+    retrying = start_sender_process(retry_first=True)  # takes the failed one, waits at DATA
     wait_for(lambda: server.holding == 2, 120)
     server.release()
     for process in (running, retrying):

@@ -15,7 +15,15 @@ from panel.settings import Settings
 from store.delivery_status import StudyOutbox
 from store.panel_store import PanelStore
 from tests.helpers import AS_OF, NOW, RLS, ingest, write_withdrawals
-from tests.outreach_fixtures import LEASE, send, server, smtp_settings, start_sender
+from tests.outreach_fixtures import (
+    LEASE,
+    kill,
+    send,
+    server,
+    smtp_settings,
+    start_sender,
+    start_sender_process,
+)
 from tests.smtp_server import SmtpServer
 from tests.test_contact_run import LATER, approve, panel_of
 
@@ -79,3 +87,27 @@ def test_the_outbox_counts_every_step_of_delivery(
 def test_a_store_without_invitations_shows_no_outbox(store: PanelStore) -> None:
     assert store.outbox(NOW) == []
     assert "outbox" not in CliRunner().invoke(app, ["status"]).stdout
+
+
+def test_an_invitation_left_sending_by_a_killed_run_is_reported_until_taken_over(
+    store: PanelStore, smtp_settings: Settings, server: SmtpServer, tmp_path: Path
+) -> None:
+    panel_of(store, tmp_path, [1])
+    approve(store, 1)
+    queue_invitations(store.engine, smtp_settings, [RLS], AS_OF, "t", NOW)
+    server.block_data(keep=False)
+    process = start_sender_process()
+    assert server.data_started.wait(60)
+    kill(process)
+    server.release()
+
+    (now,) = store.outbox(NOW)
+    (after_lease,) = store.outbox(NOW + timedelta(seconds=LEASE + 1))
+    assert (now.sending, now.sending_abandoned, after_lease.sending_abandoned) == (1, 0, 1)
+    assert now.takeover_at == NOW + timedelta(seconds=LEASE) == after_lease.takeover_at
+    status = CliRunner().invoke(app, ["status"]).stdout
+    assert f"  {RLS}: 1 being sent (1 left by a sender that died: taken over by the next run)" in (
+        status
+    )
+    assert send(store, smtp_settings, timedelta(seconds=LEASE + 1)).sent == 1
+    assert store.outbox(NOW + timedelta(seconds=LEASE + 1)) == [StudyOutbox(RLS, sent=1)]
