@@ -50,6 +50,6 @@ def forget_erased(engine: Engine, channels: Channels) -> CopiesForgotten:
     for message_id, channel in unrecorded:
         folder = folders.get(channel)
         if folder is not None:
-            deleted = delete_copy(folder.path_for(message_id))
-            forgotten += CopiesForgotten(deleted=int(bool(deleted)), kept=int(deleted is None))
+            outcome = delete_copy(folder.path_for(message_id))
+            forgotten += CopiesForgotten(deleted=outcome is True, kept=outcome is None)
     return forgotten

@@ -51,7 +51,7 @@ class NothingToRetry(ValueError):
     def __init__(self, study_id: str, volunteer_ids: list[str]) -> None:
         super().__init__(
             f"no failed invitation of {study_id} to retry for {', '.join(volunteer_ids)}; "
-            "nothing was changed (`panel status` counts each study's failed invitations)"
+            f"nothing was changed (`panel contact retry {study_id}` retries every failed one)"
         )
 
 

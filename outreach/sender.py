@@ -38,9 +38,9 @@ DEFAULT_INVOLVES = (
 @dataclass
 class SendReport:
     sent: int = 0
-    #: Transient failures put back in the queue, and invitations given up on
-    #: ("study volunteer Message-ID: attempt N: the server's answer").
+    #: Transient failures put back in the queue.
     retrying: int = 0
+    #: Invitations given up on: "study volunteer Message-ID: attempt N: the server's answer".
     failed: list[str] = field(default_factory=list)
     #: Invitations stopped at the last moment, by reason.
     cancelled: Counter[str] = field(default_factory=Counter)

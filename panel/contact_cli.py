@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -99,7 +100,8 @@ def retry(
     when and what came of it is recorded for each. Exit code 1, with nothing changed, when a
     named volunteer has no failed invitation of the study; 1 too when any delivery failed.
     """
-    from flows.contact_flow import retry_invitations
+    from flows.contact_flow import ContactRun, retry_invitations
+    from outreach.contact_rules import ContactPlan
     from outreach.queueing import NothingToRetry
     from panel.cli import _plainly, today
 
@@ -113,7 +115,12 @@ def retry(
         err.print(f"[red]error:[/] {escape(str(NothingToRetry(study_id, missing)))}")
         raise typer.Exit(1)
     if not failed:
-        out.print(f"{study_id}: no failed invitations to retry")
+        if as_json:
+            nothing = ContactRun([ContactPlan(study_id)], None, store.outbox(datetime.now(UTC)))
+            json.dump(_as_json(nothing, dry_run=False), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            out.print(f"{study_id}: no failed invitations to retry")
         return
     try:
         run = retry_invitations(study_id, volunteer_ids or None, today(), actor)
@@ -176,9 +183,10 @@ def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
         err.print(
             f"[yellow]taken over by another sender after the lease ran out, outcome not "
             f"recorded here:[/] {len(report.taken_over):,} (may arrive twice: "
-            "PANEL_SEND_LEASE_SECONDS too short for the mail server?)"
+            f"PANEL_SEND_LEASE_SECONDS too short for the mail server?): "
+            f"{escape(' '.join(report.taken_over))}",
+            soft_wrap=True,
         )
-        _ids(report.taken_over)
     if report.forgotten:
         erased = "deleted from the outbox folders (sent to volunteers erased since)"
         out.print(f"{erased}: {report.forgotten:,}")
@@ -198,7 +206,8 @@ def _ids(ids: list[str]) -> None:
         out.print("    " + " ".join(ids[:SHOWN]) + more, soft_wrap=True)
 
 
-def _as_json(run: ContactRun) -> dict[str, object]:
+def _as_json(run: ContactRun, dry_run: bool | None = None) -> dict[str, object]:
+    """The run; ``delivery`` is null when nothing was sent (a dry run, or nothing to retry)."""
     studies = [
         {
             "study_id": plan.study_id,
@@ -220,7 +229,7 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "not_forgotten": run.sent.not_forgotten,
         }
     return {
-        "dry_run": run.sent is None,
+        "dry_run": run.sent is None if dry_run is None else dry_run,
         "studies": studies,
         "delivery": sent,
         "outbox": outbox_as_json(run.outbox),

@@ -127,7 +127,7 @@ def test_retry_queues_failed_invitations_again_and_delivers_them_once(
         assert (code, out) == (1, "")
         assert err.strip() == (
             f"error: no failed invitation of {RLS} to retry for V0000000000; nothing was "
-            "changed (`panel status` counts each study's failed invitations)"
+            f"changed (`panel contact retry {RLS}` retries every failed one)"
         )
         assert snapshot(approved) == before
         code, _, err = panel("contact", "--dry-run", "retry", RLS)
@@ -146,4 +146,7 @@ def test_retry_queues_failed_invitations_again_and_delivers_them_once(
         (asked,) = connection.execute(select(InvitationRetry.requested_by)).scalars()
     assert ids[failed] in messages and asked == "ops@example.dk"
     assert panel("contact", "retry", RLS)[1] == f"{RLS}: no failed invitations to retry\n"
+    nothing = json.loads(panel("contact", "retry", RLS, "--json")[1])
+    assert nothing["studies"][0]["invite"] == [] and nothing["delivery"] is None
+    assert nothing["outbox"][0]["sent"] == 2 and nothing["dry_run"] is False
     assert "retry" in panel("contact", "--help")[1]
