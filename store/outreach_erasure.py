@@ -24,9 +24,9 @@ from store.tables import Decision, Invitation, Volunteer
 REMOVED_AT_ERASURE = "(removed at erasure)"
 
 
-def scrub_outreach_rows(connection: Connection, volunteer_id: str) -> None:
-    """Clear what identifies an erased volunteer in their invitation and decision rows (in
-    the erasure's own transaction)."""
+def scrub_audit_trail(connection: Connection, volunteer_id: str) -> None:
+    """Clear what identifies an erased volunteer in the rows kept as the audit trail, their
+    decisions and invitations (in the erasure's own transaction)."""
     connection.execute(
         update(Invitation)
         .where(Invitation.volunteer_id == volunteer_id)

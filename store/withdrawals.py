@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 
 from store.bulk import insert_frame, select_in
-from store.outreach_erasure import scrub_outreach_rows
+from store.outreach_erasure import scrub_audit_trail
 from store.pseudonyms import new_volunteer_ids
 from store.studies import list_changed
 from store.tables import (
@@ -179,7 +179,7 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
     listed_on = select(Candidate.study_id).where(Candidate.volunteer_id == volunteer_id)
     list_changed(connection, listed_on)
     connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
-    scrub_outreach_rows(connection, volunteer_id)
+    scrub_audit_trail(connection, volunteer_id)
     connection.execute(
         delete(Profile).where(
             and_(Profile.volunteer_id == volunteer_id, Profile.submitted_at <= erased_at)
