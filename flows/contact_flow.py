@@ -1,23 +1,27 @@
-"""The outreach flow: invite the approved volunteers who still fit and still consent.
+"""The outreach flows: invite the approved volunteers who still fit and still consent
+(``contact-volunteers``), and queue failed invitations again (``retry-invitations``).
 
     queue invitations (re-evaluate, apply the rules, write the outbox) -> send invitations
+    queue failed invitations again (the same rules)                     -> send invitations
 
-Its artifact holds counts only, per study and rule, and the failures by Message-ID: never a
-name, an address or a health detail.
+Their artifacts hold counts per study and rule, each study's outbox, and the failures by
+study, pseudonymous volunteer id and Message-ID (the server's answer without the addresses
+it quotes): never a name, an address or a health detail.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from prefect.artifacts import create_markdown_artifact
 
 from flows.task_options import panel_flow, panel_task, retried_io
 from outreach.contact_rules import ContactPlan
-from outreach.contact_run import queue_invitations, send_invitations
+from outreach.contact_run import queue_invitations, retry_failed, send_invitations
 from outreach.sender import SendReport
 from panel.settings import get_settings
+from store.delivery_status import StudyOutbox
 from store.panel_store import PanelStore
 
 
@@ -26,6 +30,8 @@ class ContactRun:
     plans: list[ContactPlan]
     #: None for a dry run.
     sent: SendReport | None
+    #: Each study's invitations by step of delivery, after the run.
+    outbox: list[StudyOutbox] = field(default_factory=list)
 
 
 @panel_task("queue invitations", **retried_io(600))
@@ -42,6 +48,20 @@ def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store.engine, get_settings(), as_of)
 
 
+@panel_task("queue failed invitations again", timeout_seconds=600)
+def requeue(
+    store: PanelStore, study_id: str, volunteer_ids: list[str] | None, as_of: date, actor: str
+) -> ContactPlan:
+    # Not retried: NothingToRetry says the same again, and a lost connection rolls back.
+    settings, now = get_settings(), datetime.now(UTC)
+    return retry_failed(store.engine, settings, study_id, volunteer_ids, as_of, actor, now)
+
+
+@panel_task("outbox status", **retried_io(60))
+def outbox_status(store: PanelStore) -> list[StudyOutbox]:
+    return store.outbox(datetime.now(UTC))
+
+
 @panel_flow("contact-volunteers")
 def contact_volunteers(
     study_ids: list[str] | None, as_of: date, dry_run: bool = False, actor: str | None = None
@@ -51,18 +71,41 @@ def contact_volunteers(
     store = PanelStore.open()
     plans = queue(store, study_ids, as_of, actor or get_settings().actor, dry_run)
     report = None if dry_run else send(store, as_of)
+    outbox = outbox_status(store)
     create_markdown_artifact(
-        key="contact-run", markdown=run_summary(plans, report), description="contact run"
+        key="contact-run", markdown=run_summary(plans, report, outbox), description="contact run"
     )
-    return ContactRun(plans, report)
+    return ContactRun(plans, report, outbox)
 
 
-def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
-    """The run in Markdown: per study, invited and held back by rule; then delivery."""
+@panel_flow("retry-invitations")
+def retry_invitations(
+    study_id: str, volunteer_ids: list[str] | None, as_of: date, actor: str | None = None
+) -> ContactRun:
+    """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), each
+    only if every rule holds now and keeping its Message-ID, then deliver everything due."""
+    store = PanelStore.open()
+    plan = requeue(store, study_id, volunteer_ids, as_of, actor or get_settings().actor)
+    report = send(store, as_of)
+    outbox = outbox_status(store)
+    create_markdown_artifact(
+        key="contact-retry",
+        markdown=run_summary([plan], report, outbox),
+        description="failed invitations queued again",
+    )
+    return ContactRun([plan], report, outbox)
+
+
+def run_summary(
+    plans: list[ContactPlan], report: SendReport | None, outbox: list[StudyOutbox] | None = None
+) -> str:
+    """The run in Markdown: per study, invited and held back by rule; then delivery, and each
+    study's outbox after the run."""
     lines = ["| study | invited | held back, by rule |", "|---|---:|---|"]
     for plan in plans:
         held = ", ".join(f"{rule.value}: {len(ids)}" for rule, ids in plan.held_back.items())
         lines.append(f"| {plan.study_id} | {len(plan.invite)} | {held or '-'} |")
+    lines += _outbox_table(outbox or [])
     if report is None:
         lines.append("\nDry run: nothing was queued or sent.")
         return "\n".join(lines)
@@ -73,6 +116,29 @@ def run_summary(plans: list[ContactPlan], report: SendReport | None) -> str:
         f"- stopped at sending, {reason}: {count}" for reason, count in report.cancelled.items()
     ]
     lines += [f"- failed: {failure}" for failure in report.failed]
+    if report.taken_over:
+        lines.append(
+            f"- taken over by another sender after the lease ran out (may arrive twice): "
+            f"{', '.join(report.taken_over)}"
+        )
     if report.forgotten:
         lines.append(f"- deleted from the outbox folders (erased since): {report.forgotten}")
+    if report.not_forgotten:
+        lines.append(f"- could not delete from the outbox folders: {report.not_forgotten}")
     return "\n".join(lines)
+
+
+def _outbox_table(outbox: list[StudyOutbox]) -> list[str]:
+    if not outbox:
+        return []
+    lines = [
+        "\n| study | queued | waiting to retry | being sent (abandoned) | sent | failed "
+        "| cancelled |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for study in outbox:
+        lines.append(
+            f"| {study.study_id} | {study.queued} | {study.waiting_to_retry} | {study.sending} "
+            f"({study.sending_abandoned}) | {study.sent} | {study.failed} | {study.cancelled} |"
+        )
+    return lines

@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Protocol
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
+
+from panel.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
 
 
 class DeliveryError(Exception):
@@ -64,75 +66,33 @@ class MailChannel(Protocol):
         ...
 
 
-_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-_QUERY_KEYS = {"cafile", "timeout"}
-
-
 class SmtpChannel:
     """A ``MailChannel`` over SMTP, one connection per message.
 
-    ``url`` is ``scheme://[user:password@]host[:port][?cafile=/path/ca.pem&timeout=SECONDS]``:
-
-    * ``smtp://`` plain SMTP, port 25 by default;
-    * ``smtp+starttls://`` STARTTLS required (never falls back to plain text), port 587;
-    * ``smtps://`` TLS from the first byte, port 465.
-
-    User and password are percent-decoded (percent-encode ``@ : / ? #`` in them) and used to
-    log in only when given. The server's certificate and host name are always verified, against
-    ``cafile`` when given, else against the system's trusted authorities. A ``timeout`` in the
-    URL takes precedence over the ``timeout`` argument.
+    ``url`` is ``PANEL_SMTP_URL`` (``panel.smtp_url``): ``smtp://``, ``smtp+starttls://`` or
+    ``smtps://``, ``[user:password@]host[:port][?cafile=/path/ca.pem&timeout=SECONDS]``. User
+    and password are used to log in only when given. The server's certificate and host name
+    are always verified, against ``cafile`` when given, else against the system's trusted
+    authorities. A ``timeout`` in the URL takes precedence over the ``timeout`` argument; it
+    bounds each step of a send (connecting, each command's answer), not the whole send.
     """
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme.lower()
-        if scheme not in _SCHEMES:
-            known = ", ".join(f"{name}://" for name in _SCHEMES)
-            raise ValueError(f"SMTP URL: unknown scheme {scheme or '(none)'!r}; use {known}")
-        try:
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            raise ValueError("SMTP URL: the port is not a number from 1 to 65535") from None
-        if not host:
-            raise ValueError("SMTP URL: no host name")
-        if parts.path not in ("", "/") or parts.fragment:
-            raise ValueError("SMTP URL: a path or #fragment is not allowed after the host")
-        if parts.username is not None and parts.password is None:
-            raise ValueError("SMTP URL: a user name without a password (use user:password@)")
-        if parts.password is not None and not parts.username:
-            raise ValueError("SMTP URL: a password without a user name")
-        try:
-            query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
-        except ValueError:
-            raise ValueError("SMTP URL: the query is not of the form key=value&...") from None
-        unknown = sorted(set(query) - _QUERY_KEYS)
-        if unknown:
-            raise ValueError(f"SMTP URL: unknown parameter(s) {', '.join(unknown)}")
-        if "timeout" in query:
-            try:
-                timeout = float(query["timeout"])
-            except ValueError:
-                raise ValueError("SMTP URL: timeout is not a number of seconds") from None
-        if not 0 < timeout < float("inf"):
-            raise ValueError("SMTP URL: timeout must be a positive number of seconds")
-        cafile = query.get("cafile")
-        if cafile is not None and scheme == "smtp":
-            raise ValueError("SMTP URL: cafile needs smtp+starttls:// or smtps://")
-
-        self.scheme = scheme
-        self.host = host
-        self.port = port or _SCHEMES[scheme]
-        self.user = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password is not None else None
-        self.timeout = timeout
-        self._timeout_in_url = "timeout" in query
-        self.cafile = cafile
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        address = parse_smtp_url(url, timeout)
+        self.scheme = address.scheme
+        self.host = address.host
+        self.port = address.port
+        self.user = address.user
+        self._password = address.password
+        self.timeout = address.timeout
+        self._timeout_in_url = address.timeout_in_url
+        self.cafile = address.cafile
         self._tls: ssl.SSLContext | None = None
-        if scheme != "smtp":
+        if self.scheme != "smtp":
             try:
-                self._tls = ssl.create_default_context(cafile=cafile)
+                self._tls = ssl.create_default_context(cafile=self.cafile)
             except (OSError, ssl.SSLError) as error:
-                raise ValueError(f"SMTP URL: cafile {cafile!r} unusable: {error}") from None
+                raise ValueError(f"SMTP URL: cafile {self.cafile!r} unusable: {error}") from None
 
     def describe(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -293,14 +253,6 @@ class MessageFolder:
     def path_for(self, message_id: str) -> Path:
         return self.directory / f"{file_name(message_id)}{self.suffix}"
 
-    def forget(self, message_id: str) -> bool:
-        """Delete the copy of this message, if the folder has it."""
-        try:
-            self.path_for(message_id).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
 
 class OutboxFolder(MessageFolder):
     """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
@@ -368,6 +320,29 @@ class SmsFolder(MessageFolder):
             write_atomically(self.directory, name, data)
         except OSError as error:
             raise TransientDeliveryError(f"sms folder {self.directory}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where invitations go now: e-mail and SMS."""
+
+    mail: MailChannel
+    sms: SmsGateway
+    #: The outbox folder as configured now, also when e-mail goes over SMTP: copies written
+    #: there before invitations recorded their copy's path are looked for there at erasure.
+    outbox_folder: OutboxFolder | None = None
+
+    def folder(self, channel: str) -> MessageFolder | None:
+        """The local folder ``channel`` (email, sms) writes its copies to now, if any."""
+        found = self.mail if channel == "email" else self.sms
+        return found if isinstance(found, MessageFolder) else None
+
+    def configured_folders(self) -> dict[str, MessageFolder]:
+        """Each channel's folder as configured now, whether or not it is in use."""
+        folders = {name: f for name in ("email", "sms") if (f := self.folder(name)) is not None}
+        if self.outbox_folder is not None:
+            folders.setdefault("email", self.outbox_folder)
+        return folders
 
 
 def mail_channel(smtp_url: str | None, outbox_dir: Path) -> MailChannel:

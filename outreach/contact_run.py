@@ -2,6 +2,8 @@
 
     plan (re-evaluate, apply the rules) -> queue (one transaction) -> send (one by one)
 
+A retry is the same with the study's failed invitations in place of its candidates.
+
 The two halves are separate on purpose: whatever happens to the sender, the queued
 invitations stay in the store and the next run delivers them (see ``store.outbox``).
 """
@@ -13,10 +15,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from outreach.channels import SmsFolder, mail_channel
+from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
-from outreach.queueing import plan_invitations
-from outreach.sender import Channels, SendReport, send_due
+from outreach.queueing import plan_invitations, plan_retry
+from outreach.sender import SendReport, send_due
 from panel.settings import Settings
 
 
@@ -48,11 +50,38 @@ def queue_invitations(
     return plans
 
 
+def retry_failed(
+    engine: Engine,
+    settings: Settings,
+    study_id: str,
+    volunteer_ids: list[str] | None,
+    as_of: date,
+    actor: str,
+    now: datetime,
+) -> ContactPlan:
+    """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), where
+    every rule holds now, in one transaction (see ``plan_retry``)."""
+    with engine.connect() as connection:
+        plan = plan_retry(
+            connection,
+            study_id,
+            volunteer_ids,
+            settings.contact_policy,
+            as_of,
+            now,
+            actor=actor,
+            message_domain=settings.message_domain,
+        )
+        connection.commit()
+    return plan
+
+
 def configured_channels(settings: Settings) -> Channels:
     smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
     return Channels(
         mail=mail_channel(smtp_url, settings.effective_outbox_dir),
         sms=SmsFolder(settings.effective_sms_dir),
+        outbox_folder=OutboxFolder(settings.effective_outbox_dir),
     )
 
 

@@ -6,6 +6,9 @@ who is invited and who is held back by which rule, and, unless it is a dry run, 
 invitations are queued in the same transaction, under the store's queueing lock. Approved
 candidates whose changed profile no longer fits, or needs screening again, are not invited,
 and their candidate row says why.
+
+A retry (``plan_retry``) goes the same way for a study's failed invitations: each is treated
+as a cancelled one, which queueing queues again under every rule, keeping its Message-ID.
 """
 
 from __future__ import annotations
@@ -32,7 +35,24 @@ from schemas.review import ReviewState
 from schemas.study import StudyDefinition, StudyStatus
 from store import invitations, studies
 from store.candidates import contactable_profiles
-from store.invitations import AUTO_APPROVED, CANCELLED, Approval, CandidateFacts, NewInvitation
+from store.invitations import (
+    AUTO_APPROVED,
+    CANCELLED,
+    FAILED,
+    Approval,
+    CandidateFacts,
+    NewInvitation,
+)
+
+
+class NothingToRetry(ValueError):
+    """Volunteers named for a retry have no failed invitation for the study."""
+
+    def __init__(self, study_id: str, volunteer_ids: list[str]) -> None:
+        super().__init__(
+            f"no failed invitation of {study_id} to retry for {', '.join(volunteer_ids)}; "
+            f"nothing was changed (`panel contact retry {study_id}` retries every failed one)"
+        )
 
 
 @dataclass(frozen=True)
@@ -41,8 +61,8 @@ class _Study:
     facts: dict[str, CandidateFacts]
     approvals: dict[str, Approval]
     fresh: dict[str, FreshFit]
-    #: Invitation status of those with an invitation row for the study.
-    invited: dict[str, str]
+    #: Invitations queued again if invited now (cancelled, or failed and retried): status.
+    requeue: dict[str, str]
 
 
 def plan_invitations(
@@ -79,20 +99,65 @@ def plan_invitations(
     return plans
 
 
+def plan_retry(
+    connection: Connection,
+    study_id: str,
+    volunteer_ids: list[str] | None,
+    policy: ContactPolicy,
+    as_of: date,
+    now: datetime,
+    *,
+    actor: str,
+    message_domain: str,
+) -> ContactPlan:
+    """Queue the study's failed invitations again (default: all; else those of
+    ``volunteer_ids``), each only if every rule holds now, and record who asked. Raises
+    ``NothingToRetry`` (changing nothing) when a named volunteer has no failed invitation."""
+    invitations.lock_for_queueing(connection)
+    definition = studies.current_definition(connection, study_id)
+    if definition is None:
+        raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+    failed = invitations.failed_invitations(connection, study_id)
+    chosen = list(failed) if volunteer_ids is None else list(dict.fromkeys(volunteer_ids))
+    missing = [volunteer_id for volunteer_id in chosen if volunteer_id not in failed]
+    if missing:
+        raise NothingToRetry(study_id, missing)
+    panel = cache(lambda: prepare_panel(contactable_profiles(connection), as_of))
+    history = invitations.contact_history(connection)
+    study, prospects = _gather(connection, definition, panel, history, frozenset(chosen))
+    (plan,) = plan_contact_run([prospects], policy, now)
+    _write(connection, plan, study, as_of, now, actor, message_domain)
+    outcomes = {failed[v]: "queued" for v in plan.invite}
+    for rule, held in plan.held_back.items():
+        outcomes |= {failed[v]: rule.value for v in held}
+    invitations.record_retries(connection, outcomes, actor, now)
+    return plan
+
+
 def _gather(
     connection: Connection,
     definition: StudyDefinition,
     panel: Callable[[], PreparedPanel],
     history: dict[str, list[datetime]],
+    retrying: frozenset[str] | None = None,
 ) -> tuple[_Study, StudyProspects]:
+    """The study's candidates as prospects; with ``retrying``, only those volunteers, whose
+    failed invitations count as not sent."""
     facts = {f.volunteer_id: f for f in invitations.candidate_facts(connection, definition.id)}
+    if retrying is not None:
+        facts = {v: f for v, f in facts.items() if v in retrying}
     approved = invitations.approvals(connection, definition.id)
     invited = invitations.study_invitations(connection, definition.id)
+    requeue = {
+        v: status
+        for v, status in invited.items()
+        if status == CANCELLED or (status == FAILED and retrying is not None and v in retrying)
+    }
     auto = definition.contact.auto_approve_eligible
     to_evaluate = [
         f.volunteer_id
         for f in facts.values()
-        if invited.get(f.volunteer_id, CANCELLED) == CANCELLED
+        if (f.volunteer_id not in invited or f.volunteer_id in requeue)
         and (
             f.review_state == ReviewState.APPROVED
             or (auto and f.review_state == ReviewState.UNDECIDED)
@@ -102,10 +167,15 @@ def _gather(
     listed = [
         replace(
             _prospect(f, fresh.get(f.volunteer_id), approved.get(f.volunteer_id), definition),
-            invited_to_this_study=invited.get(f.volunteer_id, CANCELLED) != CANCELLED,
+            invited_to_this_study=f.volunteer_id in invited and f.volunteer_id not in requeue,
             earlier_invitations=tuple(history.get(f.volunteer_id, ())),
         )
         for f in facts.values()
+    ]
+    # Retried volunteers no longer on the list (erased since) have no approval there.
+    listed += [
+        Prospect(volunteer_id=v, approved=False, fit=Fit.NOT_MET)
+        for v in sorted((retrying or frozenset()) - facts.keys())
     ]
     budget = int(definition.contact.invitation_budget * definition.recruitment_target)
     spent = invitations.invitations_counted(connection, definition.id)
@@ -115,7 +185,7 @@ def _gather(
         budget_left=max(0, budget - spent),
         prospects=listed,
     )
-    return _Study(definition, facts, approved, fresh, invited), prospects
+    return _Study(definition, facts, approved, fresh, requeue), prospects
 
 
 def _prospect(
@@ -178,7 +248,7 @@ def _write(
                 submission_id=study.fresh[volunteer_id].submission_id,
                 decision_id=None if approval is None else approval.decision_id,
                 approved_by=AUTO_APPROVED if approval is None else approval.decided_by,
-                cancelled_before=study.invited.get(volunteer_id) == CANCELLED,
+                requeued_from=study.requeue.get(volunteer_id),
             )
         )
     invitations.queue(connection, new, as_of, actor, now, message_domain)

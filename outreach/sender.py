@@ -4,11 +4,14 @@ For each invitation: claim it (commit), check that every rule still holds (else 
 with the reason), write the message from the study's templates, deliver it on the
 volunteer's channel, and mark it sent (commit). A transient failure (the server says "try
 later", the connection drops) puts it back in the queue with a growing wait; a permanent one,
-or too many attempts, marks it failed with the server's answer.
+or too many attempts, marks it failed with the server's answer (without the addresses it may
+quote). An outcome counts only where this sender still held its claim: one whose lease ran
+out, taken over by another sender meanwhile, is reported apart.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +20,8 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection, Engine
 
-from outreach.channels import DeliveryError, MailChannel, MessageFolder, SmsGateway, SmsMessage
+from outreach.channels import Channels, DeliveryError, SmsMessage
+from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
 from panel.settings import Settings
 from store import outbox, studies
@@ -34,19 +38,20 @@ DEFAULT_INVOLVES = (
 @dataclass
 class SendReport:
     sent: int = 0
-    #: Transient failures put back in the queue, and invitations given up on.
+    #: Transient failures put back in the queue.
     retrying: int = 0
+    #: Invitations given up on: "study volunteer Message-ID: attempt N: the server's answer".
     failed: list[str] = field(default_factory=list)
     #: Invitations stopped at the last moment, by reason.
     cancelled: Counter[str] = field(default_factory=Counter)
-    #: Copies of messages to volunteers erased since, deleted from the local folders.
+    #: Message-IDs another sender took over while this one was still at them (its claim
+    #: outlived the lease): what this one did is not recorded, and a message it delivered may
+    #: arrive twice, with the same Message-ID.
+    taken_over: list[str] = field(default_factory=list)
+    #: Copies of messages to volunteers erased since, deleted from the local folders, and
+    #: those that could not be (tried again at the next run).
     forgotten: int = 0
-
-
-@dataclass(frozen=True)
-class Channels:
-    mail: MailChannel
-    sms: SmsGateway
+    not_forgotten: int = 0
 
 
 def send_due(
@@ -59,7 +64,8 @@ def send_due(
 ) -> SendReport:
     """Deliver every invitation due now (at most ``limit``); first, the local folders forget
     what they hold of volunteers erased since (a mail server's copies are out of reach)."""
-    report = SendReport(forgotten=_forget_erased(engine, channels))
+    copies = forget_erased(engine, channels)
+    report = SendReport(forgotten=copies.deleted, not_forgotten=copies.kept)
     tried: set[int] = set()
     while limit is None or len(tried) < limit:
         with engine.begin() as connection:
@@ -69,33 +75,27 @@ def send_due(
             tried.add(claimed.invitation_id)
             reason = outbox.reason_to_stop(connection, claimed, today)
             if reason is not None:
-                outbox.cancel(connection, claimed, reason)
-                report.cancelled[reason.split(" (")[0]] += 1
+                if outbox.cancel(connection, claimed, reason):
+                    report.cancelled[reason.split(" (")[0]] += 1
+                else:
+                    report.taken_over.append(claimed.message_id)
                 continue
             message = _message(connection, claimed, settings, clock())
         try:
+            if not record_copy(engine, channels, claimed):
+                report.taken_over.append(claimed.message_id)
+                continue
             _deliver(channels, message)
         except DeliveryError as error:
             _record_failure(engine, claimed, error, settings, clock(), report)
             continue
         with engine.begin() as connection:
-            outbox.mark_sent(connection, claimed, clock())
-        report.sent += 1
+            held = outbox.mark_sent(connection, claimed, clock())
+        if held:
+            report.sent += 1
+        else:
+            report.taken_over.append(claimed.message_id)
     return report
-
-
-def _forget_erased(engine: Engine, channels: Channels) -> int:
-    folders = {"email": channels.mail, "sms": channels.sms}
-    if not any(isinstance(folder, MessageFolder) for folder in folders.values()):
-        return 0
-    with engine.connect() as connection:
-        sent = outbox.messages_to_erased(connection)
-    forgotten = 0
-    for message_id, channel in sent:
-        folder = folders.get(channel)
-        if isinstance(folder, MessageFolder) and folder.forget(message_id):
-            forgotten += 1
-    return forgotten
 
 
 def _message(
@@ -143,12 +143,27 @@ def _record_failure(
     now: datetime,
     report: SendReport,
 ) -> None:
-    said = f"attempt {claimed.attempts}: {error}"
+    said = f"attempt {claimed.attempts}: {without_contact_details(str(error))}"
     with engine.begin() as connection:
         if error.transient and claimed.attempts < settings.send_max_attempts:
             wait = settings.send_backoff_seconds * 2 ** (claimed.attempts - 1)
-            outbox.retry_later(connection, claimed, said, now + timedelta(seconds=wait))
-            report.retrying += 1
+            held = outbox.retry_later(connection, claimed, said, now + timedelta(seconds=wait))
+            if held:
+                report.retrying += 1
         else:
-            outbox.give_up(connection, claimed, said)
-            report.failed.append(f"{claimed.message_id}: {said}")
+            held = outbox.give_up(connection, claimed, said)
+            if held:
+                who = f"{claimed.study_id} {claimed.volunteer_id} {claimed.message_id}"
+                report.failed.append(f"{who}: {said}")
+    if not held:
+        report.taken_over.append(claimed.message_id)
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+_PHONE = re.compile(r"\+?\d(?: ?\d){7,}")
+
+
+def without_contact_details(said: str) -> str:
+    """A server's answer without the addresses or phone numbers it may quote ("550 5.1.1
+    <anna@example.dk>: unknown user"): it is kept in the store and shown in reports."""
+    return _PHONE.sub("[number]", _ADDRESS.sub("[address]", said))

@@ -19,14 +19,14 @@ import typer
 
 from panel import reports
 from panel.console import err, out
-from panel.contact_cli import contact
+from panel.contact_cli import contact_app
 from panel.cycle_cli import cycle, serve
 from panel.review_cli import decide, review, users_app
 from panel.runtime import start_prefect
 from panel.settings import get_settings
 from panel.study_cli import candidates_app, match, study_app
 from schemas.danish_formats import today_in_denmark
-from schemas.errors import as_panel_error
+from schemas.errors import UnexpectedError, as_panel_error
 
 if TYPE_CHECKING:
     from store.panel_store import PanelStore
@@ -139,7 +139,7 @@ app.command("match")(match)
 candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
 app.command("review")(review)
-app.command("contact")(contact)
+app.add_typer(contact_app, name="contact")
 app.command("cycle")(cycle)
 app.command("serve")(serve)
 
@@ -177,7 +177,11 @@ def _plainly(error: BaseException) -> str:
 def stopped(what: str, error: BaseException) -> NoReturn:
     """Say in one line why ``what`` stopped, and exit: code 75 when the store was busy (try
     again later), else 1."""
-    err.print(f"[red]error:[/] {what}: {_plainly(error)}")
+    from panel.settings import SettingsError
+
+    # A setting to change is what to say, whatever step read the settings first.
+    said = _plainly(error) if isinstance(error, SettingsError) else f"{what}: {_plainly(error)}"
+    err.print(f"[red]error:[/] {said}")
     raise typer.Exit(getattr(error, "exit_code", 1)) from None
 
 
@@ -238,8 +242,10 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("PANEL_DEBUG"):
             raise
-        err.print(f"[red]error:[/] {_plainly(error)} (PANEL_DEBUG=1 shows where)")
-        sys.exit(1)
+        said = as_panel_error(error)
+        hint = " (PANEL_DEBUG=1 shows where)" if isinstance(said, UnexpectedError) else ""
+        err.print(f"[red]error:[/] {said.message}{hint}")
+        sys.exit(getattr(said, "exit_code", 1))
 
 
 if __name__ == "__main__":

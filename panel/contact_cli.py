@@ -1,23 +1,33 @@
-"""``panel contact``: invite approved volunteers who still fit and still consent."""
+"""``panel contact``: invite approved volunteers who still fit and still consent; ``panel
+contact retry``: queue failed invitations again."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from panel.console import err, out
+from panel.reports import outbox_as_json, print_outbox
 
 if TYPE_CHECKING:
     from flows.contact_flow import ContactRun
+    from store.panel_store import PanelStore
 
 #: Volunteer ids listed per rule in the text output (``--json`` lists all).
 SHOWN = 20
 
 
+contact_app = typer.Typer(no_args_is_help=False, add_completion=False)
+
+
+@contact_app.callback(invoke_without_command=True)
 def contact(
+    ctx: typer.Context,
     study: Annotated[
         list[str] | None,
         typer.Option("--study", help="A study id (repeatable). Default: every recruiting one."),
@@ -33,20 +43,24 @@ def contact(
     Every rule is checked now: approval, the current profile against the study's current
     version, consent, withdrawal, erasure, the contact policy and the study's invitation
     budget. Invitations are queued, then delivered (SMTP, or .eml files in the outbox folder);
-    exit code 1 when any could not be delivered. Volunteer ids are pseudonymous.
-    """
-    from flows.contact_flow import contact_volunteers
-    from outreach.contact_run import configured_channels
-    from panel.cli import _plainly, open_store, today
-    from panel.settings import get_settings
+    exit code 1 when any could not be delivered. Then each study's outbox: queued, waiting to
+    retry, being sent, sent, failed, cancelled. Volunteer ids are pseudonymous.
 
-    try:
-        configured_channels(get_settings())  # a bad PANEL_SMTP_URL stops us before queueing
-    except ValueError as error:
-        err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
-        raise typer.Exit(1) from None
-    store = open_store()
-    published = {summary.study_id: summary.status for summary in store.studies()}
+    `panel contact retry STUDY_ID [VOLUNTEER_ID...]` queues failed invitations again.
+    """
+    if ctx.invoked_subcommand is not None:
+        if study or dry_run or as_json:
+            err.print(
+                f"[red]error:[/] --study, --dry-run and --json are options of `panel contact`, "
+                f"not of `panel contact {ctx.invoked_subcommand}`"
+            )
+            raise typer.Exit(1)
+        return
+    from flows.contact_flow import contact_volunteers
+    from panel.cli import _plainly, today
+
+    store = _open_with_channels()
+    published = {summary.study_id for summary in store.studies()}
     unknown = [s for s in study or [] if s not in published]
     if unknown:
         err.print(f"[red]error:[/] no published study {', '.join(map(repr, unknown))}")
@@ -56,39 +70,134 @@ def contact(
     except Exception as error:
         err.print(f"[red]error:[/] the contact run stopped: {_plainly(error)}")
         raise typer.Exit(1) from None
+    _show(run, as_json, "would invite" if dry_run else "invited", list_ids=dry_run)
+
+
+@contact_app.command("retry")
+def retry(
+    study_id: Annotated[
+        str, typer.Argument(help="The study whose failed invitations to queue again.")
+    ],
+    volunteer_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only the failed invitations of these volunteers (pseudonymous ids). "
+            "Default: every failed invitation of the study.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Who asks for the retry, for the audit trail. Default: PANEL_ACTOR."),
+    ] = None,
+) -> None:
+    """Queue failed invitations of STUDY_ID again, then deliver what is due.
+
+    Each is checked again against every rule (approval, the current profile against the
+    study's current version, consent, withdrawal, erasure, the contact policy, the budget) and
+    keeps its Message-ID; one a rule holds back stays failed, and the rule is shown. Who asked,
+    when and what came of it is recorded for each. Exit code 1, with nothing changed, when a
+    named volunteer has no failed invitation of the study; 1 too when any delivery failed.
+    """
+    from flows.contact_flow import ContactRun, retry_invitations
+    from outreach.contact_rules import ContactPlan
+    from outreach.queueing import NothingToRetry
+    from panel.cli import _plainly, today
+
+    store = _open_with_channels()
+    if study_id not in {summary.study_id for summary in store.studies()}:
+        err.print(f"[red]error:[/] no published study {study_id!r}")
+        raise typer.Exit(1)
+    failed = store.failed_invitations(study_id)
+    missing = [v for v in volunteer_ids or [] if v not in failed]
+    if missing:
+        err.print(f"[red]error:[/] {escape(str(NothingToRetry(study_id, missing)))}")
+        raise typer.Exit(1)
+    if not failed:
+        if as_json:
+            nothing = ContactRun([ContactPlan(study_id)], None, store.outbox(datetime.now(UTC)))
+            json.dump(_as_json(nothing, dry_run=False), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            out.print(f"{study_id}: no failed invitations to retry")
+        return
+    try:
+        run = retry_invitations(study_id, volunteer_ids or None, today(), actor)
+    except NothingToRetry as error:  # another retry took them meanwhile
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    except Exception as error:
+        err.print(f"[red]error:[/] the retry stopped: {_plainly(error)}")
+        raise typer.Exit(1) from None
+    _show(run, as_json, "queued again", list_ids=True)
+
+
+def _open_with_channels() -> PanelStore:
+    """The store, once the configured channels are known to be usable (a bad PANEL_SMTP_URL
+    stops a run before anything is queued)."""
+    from outreach.contact_run import configured_channels
+    from panel.cli import open_store
+    from panel.settings import get_settings
+
+    try:
+        configured_channels(get_settings())
+    except ValueError as error:
+        err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
+        raise typer.Exit(1) from None
+    return open_store()
+
+
+def _show(run: ContactRun, as_json: bool, verb: str, list_ids: bool) -> None:
+    """The run on standard output; exit code 1 when a delivery failed or a copy of an erased
+    volunteer's message could not be deleted."""
     if as_json:
         json.dump(_as_json(run), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print(run, dry_run)
-    if run.sent is not None and run.sent.failed:
+        _print(run, verb, list_ids)
+    if run.sent is not None and (run.sent.failed or run.sent.not_forgotten):
         raise typer.Exit(1)
 
 
-def _print(run: ContactRun, dry_run: bool) -> None:
-    verb = "would invite" if dry_run else "invited"
+def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
     for plan in run.plans:
         out.print(f"[bold]{plan.study_id}[/]: {verb} {len(plan.invite):,}")
-        if dry_run:
+        if list_ids:
             _ids(plan.invite)
         for rule, ids in plan.held_back.items():
             out.print(f"  held back, {rule.value}: {len(ids):,}")
-            if dry_run:
+            if list_ids:
                 _ids(ids)
     if not run.plans:
         out.print("no recruiting studies")
     if run.sent is None:
         out.print("dry run: nothing was queued or sent")
+        print_outbox(out, run.outbox)
         return
     report = run.sent
     out.print(f"sent {report.sent:,}; waiting to retry {report.retrying:,}")
     for reason, count in report.cancelled.items():
         out.print(f"stopped at sending, {reason}: {count:,}")
+    if report.taken_over:
+        err.print(
+            f"[yellow]taken over by another sender after the lease ran out, outcome not "
+            f"recorded here:[/] {len(report.taken_over):,} (may arrive twice: "
+            f"PANEL_SEND_LEASE_SECONDS too short for the mail server?): "
+            f"{escape(' '.join(report.taken_over))}",
+            soft_wrap=True,
+        )
     if report.forgotten:
         erased = "deleted from the outbox folders (sent to volunteers erased since)"
         out.print(f"{erased}: {report.forgotten:,}")
+    if report.not_forgotten:
+        err.print(
+            f"[red]could not delete from the outbox folders[/] (sent to volunteers erased "
+            f"since; tried again at the next run): {report.not_forgotten:,}"
+        )
     for failure in report.failed:
-        err.print(f"[red]failed:[/] {failure}")
+        err.print(f"[red]failed:[/] {escape(failure)}")
+    print_outbox(out, run.outbox)
 
 
 def _ids(ids: list[str]) -> None:
@@ -97,7 +206,8 @@ def _ids(ids: list[str]) -> None:
         out.print("    " + " ".join(ids[:SHOWN]) + more, soft_wrap=True)
 
 
-def _as_json(run: ContactRun) -> dict[str, object]:
+def _as_json(run: ContactRun, dry_run: bool | None = None) -> dict[str, object]:
+    """The run; ``delivery`` is null when nothing was sent (a dry run, or nothing to retry)."""
     studies = [
         {
             "study_id": plan.study_id,
@@ -114,6 +224,13 @@ def _as_json(run: ContactRun) -> dict[str, object]:
             "retrying": run.sent.retrying,
             "failed": run.sent.failed,
             "cancelled": dict(run.sent.cancelled),
+            "taken_over": run.sent.taken_over,
             "forgotten": run.sent.forgotten,
+            "not_forgotten": run.sent.not_forgotten,
         }
-    return {"dry_run": run.sent is None, "studies": studies, "delivery": sent}
+    return {
+        "dry_run": run.sent is None if dry_run is None else dry_run,
+        "studies": studies,
+        "delivery": sent,
+        "outbox": outbox_as_json(run.outbox),
+    }

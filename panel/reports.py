@@ -3,6 +3,9 @@ name, an e-mail address or a health answer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from matching.funnel import Funnel
     from panel.settings import Settings
     from schemas.study_file import LoadedStudy
+    from store.delivery_status import StudyOutbox
     from store.panel_store import IngestRecord, PanelOverview
     from store.studies import StudySummary
 
@@ -77,6 +81,7 @@ def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRe
         f"contacted, {overview.withdrawn:,} withdrawn), {overview.erased:,} erased, "
         f"{overview.profiles:,} profile versions, {overview.quarantined_open:,} rows in quarantine"
     )
+    print_outbox(out, overview.outbox)
     if not ingests:
         return
     out.print("latest ingests (audit log):")
@@ -93,6 +98,53 @@ def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRe
             f"  #{run.ingest_id} {when} {escape(run.file_name)} ({run.kind or 'not an export'})"
             f" {run.status}{counts}, by {escape(run.actor)}"
         )
+
+
+def print_outbox(out: Console, outbox: Sequence[StudyOutbox]) -> None:
+    """Each study's invitations by step of delivery, one line a study (steps with none left
+    out)."""
+    if not outbox:
+        return
+    out.print("invitations by study (outbox):")
+    for study in outbox:
+        steps = [f"{study.queued:,} queued"] if study.queued else []
+        if study.waiting_to_retry:
+            steps.append(
+                f"{study.waiting_to_retry:,} waiting to retry (next {_when(study.next_retry_at)})"
+            )
+        if study.sending:
+            abandoned = study.sending_abandoned
+            steps.append(
+                f"{study.sending:,} being sent ({abandoned:,} left by a sender that died: "
+                f"taken over by the next run)"
+                if abandoned
+                else f"{study.sending:,} being sent (taken over from {_when(study.takeover_at)}"
+                " if its sender dies)"
+            )
+        steps += [
+            f"{count:,} {step}"
+            for step, count in (
+                ("sent", study.sent),
+                ("failed", study.failed),
+                ("cancelled", study.cancelled),
+            )
+            if count
+        ]
+        out.print(f"  {study.study_id}: {', '.join(steps)}")
+
+
+def outbox_as_json(outbox: Sequence[StudyOutbox]) -> list[dict[str, object]]:
+    return [
+        {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in asdict(study).items()
+        }
+        for study in outbox
+    ]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
 def print_settings(out: Console, settings: Settings) -> None:

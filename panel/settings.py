@@ -13,10 +13,19 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from outreach.contact_rules import ContactPolicy
+from panel.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
+from schemas.errors import PanelError
+
+#: The send lease is at least this many SMTP timeouts. The timeout bounds each step of a send,
+#: not the send: connecting, the greeting, EHLO, STARTTLS and the TLS handshake, EHLO again,
+#: AUTH, MAIL, RCPT, DATA, the message's answer and QUIT are a dozen waits of up to the
+#: timeout each. A lease that runs out while a sender still waits lets another sender take
+#: the invitation over and send it a second time.
+LEASE_PER_SMTP_TIMEOUT = 20
 
 
 class Settings(BaseSettings):
@@ -55,8 +64,9 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = Field(
         None,
         description="Send e-mail over SMTP: smtp://, smtp+starttls:// or smtps://"
-        "[user:password@]host[:port][?cafile=CA.pem]. Default: no mail server; each e-mail "
-        "is written as an .eml file into OUTBOX_DIR.",
+        "[user:password@]host[:port][?cafile=CA.pem&timeout=S] (timeout: each step of a send, "
+        f"default {DEFAULT_TIMEOUT:g} s). Default: no mail server; each e-mail is written as an "
+        ".eml file into OUTBOX_DIR.",
     )
     outbox_dir: Path | None = Field(
         None, description="Where e-mails go without SMTP_URL. Default: DATA_DIR/outbox."
@@ -91,7 +101,9 @@ class Settings(BaseSettings):
         600,
         gt=0,
         description="An invitation a sender took this long ago and did not finish is taken "
-        "over (its sender died) and sent again, with the same Message-ID.",
+        "over (its sender died) and sent again, with the same Message-ID. With SMTP_URL at "
+        f"least {LEASE_PER_SMTP_TIMEOUT} x its timeout: one send waits up to the timeout at "
+        "each of about a dozen steps.",
     )
     send_max_attempts: int = Field(6, ge=1, description="Delivery attempts before giving up.")
     send_backoff_seconds: float = Field(
@@ -131,6 +143,26 @@ class Settings(BaseSettings):
     )
     dask_workers: int = Field(2, ge=1, description="Workers of the 'local' Dask cluster.")
     cycle_timezone: str = Field("Europe/Copenhagen", description="The time zone of CYCLE_CRON.")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        url = self.smtp_url.get_secret_value().strip() if self.smtp_url else ""
+        if not url:
+            return self
+        try:
+            timeout = parse_smtp_url(url).timeout
+        except ValueError:  # said where the URL is used (panel contact, panel config)
+            return self
+        least = LEASE_PER_SMTP_TIMEOUT * timeout
+        if self.send_lease_seconds < least:
+            raise ValueError(
+                f"PANEL_SEND_LEASE_SECONDS is {self.send_lease_seconds:g} s; with an SMTP timeout "
+                f"of {timeout:g} s it must be at least {least:g} s ({LEASE_PER_SMTP_TIMEOUT} x the "
+                "timeout): one send waits up to the timeout at each of about a dozen steps, and a "
+                "lease that runs out mid-send lets another sender send the message again. Raise "
+                "PANEL_SEND_LEASE_SECONDS or lower the timeout= of PANEL_SMTP_URL"
+            )
+        return self
 
     @property
     def effective_inbox_dir(self) -> Path:
@@ -193,6 +225,24 @@ class Settings(BaseSettings):
         return bytes.fromhex(path.read_text().strip())
 
 
+class SettingsError(PanelError):
+    """The configuration is unusable: one line saying what to change (never a value: it may be
+    a secret), whichever command or step reads it first."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_in_one_line(error)) from None
+
+
+def _in_one_line(error: ValidationError) -> str:
+    """Each problem with the variable it is about; never the value (it may be a secret)."""
+    said = []
+    for problem in error.errors(include_input=False, include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        where = problem["loc"]
+        said.append(f"PANEL_{str(where[0]).upper()}: {message}" if where else message)
+    return "; ".join(said)

@@ -30,7 +30,8 @@ class DecisionRecord:
     decided_by: str
     decided_at: datetime
     study_version: str
-    submission_id: str
+    #: None once the volunteer is erased.
+    submission_id: str | None
 
 
 class DecisionRefused(ValueError):

@@ -24,6 +24,7 @@ from store.tables import (
     Contact,
     Decision,
     Invitation,
+    InvitationRetry,
     Profile,
     UTCDateTime,
     Volunteer,
@@ -117,7 +118,8 @@ class Approval:
     decision_id: int
     decided_by: str
     study_version: str
-    submission_id: str
+    #: None once the volunteer is erased.
+    submission_id: str | None
 
 
 def approvals(connection: Connection, study_id: str) -> dict[str, Approval]:
@@ -185,6 +187,31 @@ def invitations_counted(connection: Connection, study_id: str) -> int:
     )
 
 
+def failed_invitations(connection: Connection, study_id: str) -> dict[str, int]:
+    """The study's failed invitations: invitation id by volunteer."""
+    rows = connection.execute(
+        select(Invitation.volunteer_id, Invitation.invitation_id).where(
+            Invitation.study_id == study_id, Invitation.status == FAILED
+        )
+    )
+    return {volunteer_id: invitation_id for volunteer_id, invitation_id in rows}
+
+
+def record_retries(
+    connection: Connection, outcomes: dict[int, str], actor: str, now: datetime
+) -> None:
+    """Who asked for these failed invitations to be tried again, and what came of each
+    (by invitation id: "queued", or the rule that held it back)."""
+    if outcomes:
+        connection.execute(
+            insert(InvitationRetry),
+            [
+                {"invitation_id": i, "requested_by": actor, "requested_at": now, "outcome": said}
+                for i, said in outcomes.items()
+            ],
+        )
+
+
 @dataclass(frozen=True)
 class NewInvitation:
     study_id: str
@@ -194,8 +221,9 @@ class NewInvitation:
     submission_id: str
     decision_id: int | None
     approved_by: str
-    #: The study and volunteer have a cancelled invitation: it is queued again.
-    cancelled_before: bool = False
+    #: The status of the study and volunteer's invitation that is queued again (cancelled,
+    #: or failed and retried); None for a new one.
+    requeued_from: str | None = None
 
 
 def queue(
@@ -207,8 +235,8 @@ def queue(
     message_domain: str,
 ) -> int:
     """Write the invitations to the outbox in one statement; one whose study and volunteer
-    have a cancelled invitation queues that again, keeping its Message-ID. The caller holds
-    the queueing lock."""
+    have a cancelled (or retried failed) invitation queues that again, keeping its Message-ID
+    and counting its claims on. The caller holds the queueing lock."""
     fresh, again = [], []
     for new in invitations:
         values = {
@@ -229,22 +257,24 @@ def queue(
             "last_error": None,
             "cancel_reason": None,
         }
-        if new.cancelled_before:
-            again.append(values)
+        if new.requeued_from is not None:
+            again.append((new.requeued_from, values))
         else:
             fresh.append(values | {"message_id": f"<{secrets.token_hex(16)}@{message_domain}>"})
     if fresh:
         connection.execute(insert(Invitation), fresh)
-    for values in again:  # rare: a cancelled invitation whose volunteer fits again
-        connection.execute(
+    for status, values in again:  # rare: cancelled ones that fit again, and retries
+        requeued = connection.execute(
             update(Invitation)
             .where(
                 Invitation.study_id == values["study_id"],
                 Invitation.volunteer_id == values["volunteer_id"],
-                Invitation.status == CANCELLED,
+                Invitation.status == status,
             )
             .values(values)
         )
+        if requeued.rowcount != 1:  # the queueing lock makes this impossible
+            raise RuntimeError(f"invitation of {values['volunteer_id']} is no longer {status}")
     return len(fresh) + len(again)
 
 

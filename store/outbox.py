@@ -28,12 +28,17 @@ class Claimed:
     volunteer_id: str
     message_id: str
     channel: str
-    #: This attempt's number (1 for the first).
+    #: This attempt's number since the invitation was queued (1 for the first).
     attempts: int
+    #: This claim's number: only this sender may record an outcome while it holds.
+    claim: int
     study_version: str
-    submission_id: str
+    #: None only once the volunteer is erased (and then it is never sent).
+    submission_id: str | None
     as_of: date
     decision_id: int | None
+    #: Where a local folder wrote a copy of it before, if one did.
+    copy_path: str | None
 
 
 _CLAIMED_COLUMNS = (
@@ -43,10 +48,12 @@ _CLAIMED_COLUMNS = (
     Invitation.message_id,
     Invitation.channel,
     Invitation.attempts,
+    Invitation.claims,
     Invitation.study_version,
     Invitation.submission_id,
     Invitation.as_of,
     Invitation.decision_id,
+    Invitation.copy_path,
     Invitation.status,
 )
 
@@ -78,14 +85,16 @@ def claim_next(
             .where(
                 Invitation.invitation_id == row.invitation_id,
                 Invitation.status == row.status,
-                Invitation.attempts == row.attempts,
+                Invitation.claims == row.claims,
             )
-            .values(status=SENDING, claimed_at=now, attempts=row.attempts + 1)
+            .values(
+                status=SENDING, claimed_at=now, attempts=row.attempts + 1, claims=row.claims + 1
+            )
         )
         if taken.rowcount == 1:
             fields = row._asdict()
-            del fields["status"]
-            return Claimed(**(fields | {"attempts": row.attempts + 1}))
+            del fields["status"], fields["claims"]
+            return Claimed(**fields | {"attempts": row.attempts + 1, "claim": row.claims + 1})
     return None
 
 
@@ -157,13 +166,14 @@ def recipient(connection: Connection, volunteer_id: str) -> Recipient | None:
 
 
 def _finish(connection: Connection, claimed: Claimed, **values: object) -> bool:
-    """Record this attempt's outcome, unless another sender has taken the invitation over."""
+    """Record this attempt's outcome, unless another sender has taken the invitation over
+    (its claim ran out): False then, and nothing is recorded."""
     done = connection.execute(
         update(Invitation)
         .where(
             Invitation.invitation_id == claimed.invitation_id,
             Invitation.status == SENDING,
-            Invitation.attempts == claimed.attempts,
+            Invitation.claims == claimed.claim,
         )
         .values(**values)
     )
@@ -194,12 +204,17 @@ def message_ids(connection: Connection, study_id: str | None = None) -> dict[str
     return {message_id: status for message_id, status in connection.execute(statement)}
 
 
-def messages_to_erased(connection: Connection) -> list[tuple[str, str]]:
-    """(message id, channel) of every invitation written for a volunteer erased since: the
-    copies a local outbox folder keeps of them must go too."""
+def record_copy(connection: Connection, claimed: Claimed, path: str) -> bool:
+    """Record where a local folder is about to write this invitation's copy (before it does)."""
+    return _finish(connection, claimed, copy_path=path)
+
+
+def unrecorded_copies_of_erased(connection: Connection) -> list[tuple[str, str]]:
+    """(Message-ID, channel) of the invitations of volunteers erased since that recorded no
+    copy's path: sent over SMTP, or written to a local folder before paths were recorded."""
     rows = connection.execute(
         select(Invitation.message_id, Invitation.channel)
         .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
-        .where(Volunteer.erased_at.is_not(None), Invitation.status.in_([SENDING, SENT, FAILED]))
+        .where(Volunteer.erased_at.is_not(None), Invitation.copy_path.is_(None))
     )
     return [(row.message_id, row.channel) for row in rows]

@@ -22,12 +22,14 @@ from matching.funnel import Funnel
 from schemas.exports import ExportKind
 from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
-from store import audit, candidate_list, candidates, studies
+from store import audit, candidate_list, candidates, invitations, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
 from store.database import create_panel_engine, forget_old_page_versions, migrate
+from store.delivery_status import StudyOutbox, delivery_status
 from store.ingest_lock import ingest_lock
+from store.outreach_erasure import forget_recorded_copies
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry, record_quarantine
@@ -44,6 +46,8 @@ class PanelOverview:
     erased: int
     profiles: int
     quarantined_open: int
+    #: Each study's invitations by step of delivery.
+    outbox: tuple[StudyOutbox, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ class PanelStore:
 
     def accept(self, file: AcceptedFile, now: datetime) -> SignupsStored | WithdrawalsStored:
         """Store an accepted file's valid rows, record its quarantine and finish its audit
-        record, in one transaction; then purge any new erasures from the raw archive."""
+        record, in one transaction; then purge any new erasures from the raw archive and
+        delete the local copies of messages sent to them."""
         with self.engine.begin() as connection:
             record_quarantine(connection, file.quarantine, file.ingest_id, file.file_sha256)
             write = store_signups if file.kind is ExportKind.SIGNUPS else store_withdrawals
@@ -169,13 +174,16 @@ class PanelStore:
             return [(row.email_hash, row.erased_at) for row in connection.execute(statement)]
 
     def finish_erasures(self, now: datetime) -> int:
-        """What an erasure does after its transaction: remove the erased people from every
-        archived file and its copies, and from the pages SQLite's write-ahead log still
-        keeps. Every ingest calls it until it has succeeded once (a crash, or a reader
-        holding the log, leaves it pending); archived records removed."""
+        """What an erasure does after its transaction: delete the outbox copies of messages to
+        the erased people, remove them from every archived file and its copies, and from the
+        pages SQLite's write-ahead log still keeps. Every ingest calls it until it has
+        succeeded once (a crash, or a reader holding the log, leaves it pending); archived
+        records removed."""
         pending = self.erasures(pending_only=True)
         if not pending:
             return 0
+        # Outbox copies that cannot be deleted now are tried again by every contact run.
+        forget_recorded_copies(self.engine)
         removed = self.archive.purge(pending, now)
         if not forget_old_page_versions(self.engine):
             return removed
@@ -252,8 +260,22 @@ class PanelStore:
         with self.engine.connect() as connection:
             return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
 
+    def failed_invitations(self, study_id: str) -> dict[str, int]:
+        """The study's failed invitations: invitation id by (pseudonymous) volunteer."""
+        with self.engine.connect() as connection:
+            return invitations.failed_invitations(connection, study_id)
+
+    def outbox(self, now: datetime) -> list[StudyOutbox]:
+        """Each study's invitations by step of delivery (abandoned claims: those older than
+        the configured send lease)."""
+        from panel.settings import get_settings
+
+        with self.engine.connect() as connection:
+            return delivery_status(connection, now, get_settings().send_lease_seconds)
+
     def overview(self) -> PanelOverview:
         current = Profile.submission_id == Volunteer.current_submission_id
+        outbox = self.outbox(datetime.now(UTC))
         with self.engine.connect() as connection:
             volunteers = connection.scalar(
                 select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
@@ -290,6 +312,7 @@ class PanelStore:
             int(erased or 0),
             int(profiles or 0),
             int(open_quarantine or 0),
+            tuple(outbox),
         )
 
 

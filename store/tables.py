@@ -425,9 +425,10 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str]
     decided_at: Mapped[datetime]
-    #: The study version and the profile version (submission) the decision was made on.
+    #: The study version and the profile version (submission) the decision was made on; the
+    #: submission is forgotten when the volunteer is erased.
     study_version: Mapped[str] = mapped_column(String(16))
-    submission_id: Mapped[str] = mapped_column(String(36))
+    submission_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class AccessLog(Base):
@@ -473,18 +474,40 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(12))
     study_version: Mapped[str] = mapped_column(String(16))
     #: The profile version (submission) found still fitting, and the day it was: an age is
-    #: a day's, so an invitation not sent on that day waits for a fresh evaluation.
-    submission_id: Mapped[str] = mapped_column(String(36))
+    #: a day's, so an invitation not sent on that day waits for a fresh evaluation. The
+    #: submission is forgotten when the volunteer is erased.
+    submission_id: Mapped[str | None] = mapped_column(String(36))
     as_of: Mapped[date]
     #: The approval; NULL when the study approves eligible candidates itself.
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.decision_id"))
     approved_by: Mapped[str]
     queued_at: Mapped[datetime]
     queued_by: Mapped[str]
+    #: Delivery attempts since it was (last) queued.
     attempts: Mapped[int] = mapped_column(server_default="0")
+    #: Times a sender took it, over its life: each claim is known by its number, which is
+    #: never reused (queueing again keeps counting), so a sender that lost its claim can
+    #: never record an outcome on a later one.
+    claims: Mapped[int] = mapped_column(server_default="0")
     next_attempt_at: Mapped[datetime]
     #: When a sender took it; a claim older than the lease is taken over (the sender died).
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: The absolute path of the copy a local folder channel (.eml, .sms.json) wrote, recorded
+    #: before writing it: an erasure deletes it wherever the folders are configured by then.
+    copy_path: Mapped[str | None] = mapped_column(Text)
+
+
+class InvitationRetry(Base):
+    """Who asked for a failed invitation to be tried again, when, and what came of it."""
+
+    __tablename__ = "invitation_retry"
+
+    retry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.invitation_id"), index=True)
+    requested_by: Mapped[str]
+    requested_at: Mapped[datetime]
+    #: "queued", or the rule that held it back (it stays failed).
+    outcome: Mapped[str] = mapped_column(String(64))

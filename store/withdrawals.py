@@ -8,10 +8,13 @@ withdrawn or refused as it should be.
   was submitted before their withdrawal is ever contacted; a later submission is a new, explicit
   consent (or not) and speaks for itself.
 * ``slet`` at time T: every profile, note, contact detail and quarantined row of the person made
-  up to T is deleted; what is left is the pseudonymous volunteer id marked erased, and a
-  tombstone (keyed e-mail hash, T) that keeps older submissions from bringing them back.
+  up to T is deleted, and their candidate rows; their decisions and invitations keep no
+  submission, note or server answer (``store.outreach_erasure``); what is left is the
+  pseudonymous volunteer id marked erased, and a tombstone (keyed e-mail hash, T) that keeps
+  older submissions from bringing them back.
   Submissions made after T (they signed up again) stay, under a new volunteer id.
-  The raw archive is purged separately (``store.archive``), after this transaction commits.
+  The raw archive and the local copies of messages are purged separately (``store.archive``,
+  ``store.outreach_erasure``), after this transaction commits.
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ from sqlalchemy import (
 )
 
 from store.bulk import insert_frame, select_in
+from store.outreach_erasure import scrub_audit_trail
 from store.pseudonyms import new_volunteer_ids
 from store.studies import list_changed
 from store.tables import (
     Candidate,
     Contact,
-    Decision,
     Erasure,
     Profile,
     QuarantinedRecord,
@@ -178,10 +181,7 @@ def _erase(connection: Connection, email_hash: str, erased_at: datetime, now: da
     listed_on = select(Candidate.study_id).where(Candidate.volunteer_id == volunteer_id)
     list_changed(connection, listed_on)
     connection.execute(delete(Candidate).where(Candidate.volunteer_id == volunteer_id))
-    # Coordinators' notes may repeat what they learned; the decisions themselves stay.
-    connection.execute(
-        update(Decision).where(Decision.volunteer_id == volunteer_id).values(note=None)
-    )
+    scrub_audit_trail(connection, volunteer_id)
     connection.execute(
         delete(Profile).where(
             and_(Profile.volunteer_id == volunteer_id, Profile.submitted_at <= erased_at)

@@ -7,7 +7,9 @@
 Faults, each for the next messages: ``refuse_next`` answers DATA with an error code,
 ``drop_next`` closes the connection at DATA without a reply (the message is lost), and
 ``block_data`` holds every DATA reply until ``release`` (``data_started`` is set when a held
-message has arrived), so a test can kill a client mid-send. A held message is already in
+message has arrived, ``holding`` counts the DATA commands held now), so a test can kill a
+client mid-send, or let a second client arrive meanwhile; ``release`` may answer with an
+error instead of 250. A held message is already in
 ``received`` when ``data_started`` is set, as with a real server that has queued a message
 but not yet answered: the client cannot know whether it was delivered.
 
@@ -67,6 +69,8 @@ class SmtpServer:
         self._hold = False
         self._keep_held = True
         self._released = threading.Event()
+        self._held_reply = "250 2.0.0 OK"
+        self._holding = 0
 
     @property
     def received(self) -> list[Received]:
@@ -97,10 +101,18 @@ class SmtpServer:
             self._released.clear()
             self.data_started.clear()
 
-    def release(self) -> None:
-        """Answer held DATA commands (250) and stop holding."""
+    @property
+    def holding(self) -> int:
+        """DATA commands held now, waiting for ``release``."""
+        with self._lock:
+            return self._holding
+
+    def release(self, reply: str = "250 2.0.0 OK") -> None:
+        """Answer held DATA commands with ``reply`` and stop holding. A message held with
+        ``keep=False`` is kept only if ``reply`` accepts it (2xx)."""
         with self._lock:
             self._hold = False
+            self._held_reply = reply
             self._released.set()
 
     def stop(self) -> None:
@@ -137,15 +149,21 @@ class SmtpServer:
             await asyncio.get_running_loop().create_future()
         if hold and keep:
             self._keep(envelope)
+        reply = "250 2.0.0 OK"
         if hold:
+            with self._lock:
+                self._holding += 1
             self.data_started.set()
             while not self._released.is_set():
                 await asyncio.sleep(0.01)
+            with self._lock:
+                self._holding -= 1
+                reply = self._held_reply
             if not keep and (server.transport is None or server.transport.is_closing()):
                 return "451 4.4.2 client went away"  # never written: nobody is listening
-        if not (hold and keep):
+        if not (hold and keep) and reply.startswith("2"):
             self._keep(envelope)
-        return "250 2.0.0 OK"
+        return reply
 
     def _keep(self, envelope: Envelope) -> None:
         content = envelope.original_content or b""

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from panel.settings import Settings, get_settings
 from store.panel_store import PanelStore
+from store.tables import Invitation, InvitationRetry
 from tests.helpers import RLS, snapshot
 from tests.smtp_server import start_smtp_server
 from tests.test_contact_run import approve, panel_of, volunteer
@@ -57,6 +59,7 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
         received = server.received
     assert code == 1
     assert "sent 1" in out and "550" in err
+    assert f"  {RLS}: 1 sent, 1 failed" in out  # the study's outbox after the run
     assert [r.rcpt_tos for r in received] in (
         [["p1@example.dk"]],
         [["p2@example.dk"]],
@@ -72,6 +75,24 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
     assert "example.dk" not in summary  # no address, no name: Message-IDs only
 
     assert panel("contact")[1].count("held back, already invited to this study: 2") == 1
+    code, out, _ = panel("contact", "--json")
+    assert code == 0
+    run = json.loads(out)
+    assert run["delivery"]["taken_over"] == [] and run["delivery"]["sent"] == 0
+    assert run["outbox"] == [
+        {
+            "study_id": RLS,
+            "queued": 0,
+            "waiting_to_retry": 0,
+            "next_retry_at": None,
+            "sending": 0,
+            "sending_abandoned": 0,
+            "takeover_at": None,
+            "sent": 1,
+            "failed": 1,
+            "cancelled": 0,
+        }
+    ]
 
 
 def test_an_unknown_study_is_refused_with_a_clear_message(approved: PanelStore) -> None:
@@ -88,3 +109,44 @@ def test_a_bad_smtp_url_stops_the_run_before_anything_is_queued(
     code, _, err = panel("contact")
     assert code == 1 and "PANEL_SMTP_URL" in err and "hemmelig" not in err
     assert snapshot(approved) == before
+
+
+def test_retry_queues_failed_invitations_again_and_delivers_them_once(
+    approved: PanelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with start_smtp_server() as server:
+        monkeypatch.setenv("PANEL_SMTP_URL", server.url)
+        get_settings.cache_clear()
+        server.refuse_next(1, 550, "5.1.1 <p1@example.dk>, <p2@example.dk>: no such mailbox")
+        code, _, err = panel("contact")
+        assert code == 1 and "[address]" in err and "example.dk" not in err
+        (failed,) = [v for v in (volunteer(approved, 1), volunteer(approved, 2)) if v in err]
+        before = snapshot(approved)
+
+        code, out, err = panel("contact", "retry", RLS, failed, "V0000000000")
+        assert (code, out) == (1, "")
+        assert err.strip() == (
+            f"error: no failed invitation of {RLS} to retry for V0000000000; nothing was "
+            f"changed (`panel contact retry {RLS}` retries every failed one)"
+        )
+        assert snapshot(approved) == before
+        code, _, err = panel("contact", "--dry-run", "retry", RLS)
+        assert code == 1 and "are options of `panel contact`" in err
+        code, _, err = panel("contact", "retry", "nope")
+        assert code == 1 and err.strip() == "error: no published study 'nope'"
+
+        code, out, err = panel("contact", "retry", RLS, "--actor", "ops@example.dk")
+        assert code == 0, err
+        assert f"{RLS}: queued again 1" in out and failed in out and "sent 1;" in out
+        assert f"  {RLS}: 2 sent" in out
+        messages = server.message_ids()
+    assert len(messages) == 2 and len(set(messages)) == 2
+    with approved.engine.connect() as connection:
+        ids = dict(connection.execute(select(Invitation.volunteer_id, Invitation.message_id)).all())
+        (asked,) = connection.execute(select(InvitationRetry.requested_by)).scalars()
+    assert ids[failed] in messages and asked == "ops@example.dk"
+    assert panel("contact", "retry", RLS)[1] == f"{RLS}: no failed invitations to retry\n"
+    nothing = json.loads(panel("contact", "retry", RLS, "--json")[1])
+    assert nothing["studies"][0]["invite"] == [] and nothing["delivery"] is None
+    assert nothing["outbox"][0]["sent"] == 2 and nothing["dry_run"] is False
+    assert "retry" in panel("contact", "--help")[1]

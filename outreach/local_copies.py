@@ -1,0 +1,55 @@
+"""The copies local folder channels keep (``.eml`` in the outbox folder, ``.sms.json`` in the
+SMS folder): each is recorded before it is written, so an erasure finds every one of them.
+
+They hold names, addresses and phone numbers, so erasing a volunteer deletes them: right after
+the erasure commits (``store.panel_store.PanelStore.accept``) and again at the start of every
+send run, which also looks, by Message-ID, in the folders as configured now for the copies of
+invitations written before paths were recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from outreach.channels import Channels, TransientDeliveryError
+from store import outbox
+from store.outbox import Claimed
+from store.outreach_erasure import CopiesForgotten, delete_copy, forget_recorded_copies
+
+
+def record_copy(engine: Engine, channels: Channels, claimed: Claimed) -> bool:
+    """Record where the invitation's local copy is about to be written (nothing to record for a
+    mail server); False if another sender has taken the invitation over meanwhile.
+
+    One copy per message: a copy written elsewhere before (by a sender that died before
+    marking it sent, with the folder moved since) is deleted first."""
+    folder = channels.folder(claimed.channel)
+    if folder is None:
+        return True
+    path = folder.path_for(claimed.message_id).resolve()
+    if claimed.copy_path == str(path):
+        return True
+    if claimed.copy_path is not None and delete_copy(Path(claimed.copy_path)) is None:
+        raise TransientDeliveryError(
+            f"cannot delete the copy written before to another folder ({claimed.copy_path})"
+        )
+    with engine.begin() as connection:
+        return outbox.record_copy(connection, claimed, str(path))
+
+
+def forget_erased(engine: Engine, channels: Channels) -> CopiesForgotten:
+    """Delete the local copies of messages to volunteers erased since: every recorded one, and
+    for invitations that recorded none, the copy named by their Message-ID in the folders as
+    configured now (whichever channel is in use)."""
+    forgotten = forget_recorded_copies(engine)
+    folders = channels.configured_folders()
+    with engine.connect() as connection:
+        unrecorded = outbox.unrecorded_copies_of_erased(connection)
+    for message_id, channel in unrecorded:
+        folder = folders.get(channel)
+        if folder is not None:
+            outcome = delete_copy(folder.path_for(message_id))
+            forgotten += CopiesForgotten(deleted=outcome is True, kept=outcome is None)
+    return forgotten
