@@ -38,7 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -203,7 +203,11 @@ async def _load(
     think: float,
     app: Server,
     by_number: bool = False,
+    until: Callable[[], bool] | None = None,
+    on_schedule: bool = False,
 ) -> Run:
+    """``options.clients`` coordinators at work for ``seconds``, or until ``until()``; with
+    ``on_schedule``, each request goes at its planned moment (see ``_Pace``)."""
     coordinators = [
         aiohttp.ClientSession(app.base, connector=aiohttp.TCPConnector(limit=1))
         for _ in range(options.clients)
@@ -214,6 +218,7 @@ async def _load(
         pages = max(1, len(volunteers) // 50)
         with _cpu_of(app, run):
             deadline = time.perf_counter() + seconds
+            done = until or (lambda: time.perf_counter() >= deadline)
             await asyncio.gather(
                 *(
                     _coordinator(
@@ -221,10 +226,9 @@ async def _load(
                         *session,
                         volunteers[n :: options.clients],
                         pages,
-                        think,
-                        deadline,
+                        _Pace(think, random.Random(n), on_schedule),
+                        done,
                         run,
-                        random.Random(n),
                         by_number,
                     )
                     for n, (http, session) in enumerate(zip(coordinators, sessions, strict=True))
@@ -274,37 +278,57 @@ async def _log_in(http: aiohttp.ClientSession) -> tuple[str, str]:
     return cookie, token
 
 
+class _Pace:
+    """When a coordinator's next request goes, ``think`` seconds on average after the one
+    before. ``on_schedule``: at its planned moment, however late the answers before it came
+    (an open loop, as in wrk2), and its latency counted from then, so a frozen app shows as
+    the wait of every request it held up, not only the first (coordinated omission)."""
+
+    def __init__(self, think: float, chance: random.Random, on_schedule: bool) -> None:
+        self.think, self.chance, self.on_schedule = think, chance, on_schedule
+        self.planned = time.perf_counter()
+
+    async def turn(self) -> float:
+        """Wait for the next request's turn; the moment its latency counts from."""
+        pause = self.think * self.chance.uniform(0.5, 1.5)
+        if not self.on_schedule:
+            await asyncio.sleep(pause)
+            return time.perf_counter()
+        self.planned += pause
+        await asyncio.sleep(max(0.0, self.planned - time.perf_counter()))
+        return self.planned
+
+
 async def _coordinator(
     http: aiohttp.ClientSession,
     cookie: str,
     token: str,
     mine: list[str],
     pages: int,
-    think: float,
-    deadline: float,
+    pace: _Pace,
+    done: Callable[[], bool],
     run: Run,
-    chance: random.Random,
     by_number: bool,
 ) -> None:
-    headers = {"Cookie": cookie}
-    await asyncio.sleep(think * chance.random())  # coordinators do not all start at once
+    headers, chance = {"Cookie": cookie}, pace.chance
+    await asyncio.sleep(pace.think * chance.random())  # coordinators do not all start at once
+    pace.planned = time.perf_counter()
     links: dict[str, str] = {}
-    while time.perf_counter() < deadline:
+    while not done():
         link = links.get("Next", links.get("Previous"))
         if link is None or chance.random() < NEW_VIEW:
             query = {"page": str(chance.randint(1, pages)), "sort": chance.choice(ORDERS)}
             link = f"/studies/{STUDY}/candidates?{urlencode(query | chance.choice(FILTERS))}"
         elif by_number:
             link = re.sub(r"&(after|before)=[0-9A-Z]+", "", link)
-        started = time.perf_counter()
+        started = await pace.turn()
         async with http.get(link, headers=headers) as a:
             links = _pager(await a.text())
             status = a.status
         run.latencies["list page"].append(time.perf_counter() - started)
         if status != 200:
             run.errors.append(f"list {status}")
-        await asyncio.sleep(think * chance.uniform(0.5, 1.5))
-        started = time.perf_counter()
+        started = await pace.turn()
         async with http.post(
             f"/studies/{STUDY}/candidates/{chance.choice(mine)}/decision",
             data={"csrf_token": token, "action": "defer"},
@@ -316,7 +340,6 @@ async def _coordinator(
         run.latencies["decision"].append(time.perf_counter() - started)
         if status != 303:
             run.errors.append(f"decision {status}")
-        await asyncio.sleep(think * chance.uniform(0.5, 1.5))
 
 
 @contextmanager
