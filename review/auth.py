@@ -16,9 +16,8 @@ one connection (``reading``, ``writing``).
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -30,6 +29,7 @@ from sqlalchemy import Connection
 from review import passwords
 from review.templating import COPENHAGEN, templates
 from store import review_users
+from store.database import writer_turn
 from store.panel_store import PanelStore
 from store.review_users import Session
 
@@ -47,11 +47,6 @@ def store_of(request: Request) -> PanelStore:
     return store
 
 
-#: SQLite lets one writer in at a time and makes the others sleep and retry; the app's own
-#: threads queue here instead, and wake up as soon as the write before them is done.
-_SQLITE_WRITER = threading.Lock()
-
-
 async def reading(request: Request) -> AsyncIterator[Connection]:
     """The request's one connection. Whatever it read is committed at the end, not rolled
     back: on PostgreSQL a rollback makes psycopg drop every statement it had prepared, and
@@ -64,9 +59,9 @@ async def reading(request: Request) -> AsyncIterator[Connection]:
 @contextmanager
 def writing(connection: Connection) -> Iterator[Connection]:
     """A short write on the request's connection, committed at once (with what it read
-    before); on SQLite, behind the app's one writer."""
-    lock = _SQLITE_WRITER if connection.dialect.name == "sqlite" else nullcontext()
-    with lock:
+    before); on SQLite, in its turn among the writers (``store.database.writer_turn``): an
+    ingest storing a big file lets it in between two of its parts."""
+    with writer_turn(connection.engine):
         try:
             yield connection
         except BaseException:

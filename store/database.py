@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -65,6 +68,61 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+@contextmanager
+def writer_turn(engine: Engine, *, after_others: bool = False) -> Iterator[None]:
+    """On SQLite, wait for this process's turn to write and hold it until the block ends
+    (commit inside it). Elsewhere (PostgreSQL, whose writers do not lock each other out)
+    it does nothing.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry, after a while
+    every 100 ms, so a writer in a tight loop of short transactions, as ingest is, could
+    keep one that is waiting from ever getting in. Here writers wait on ``flock``s, which
+    wake them the moment they are free, and a writer ``after_others`` (ingest, between the
+    parts of a file) lets every writer that is waiting (the review app) go first: it takes
+    its turn only when nobody else wants one, and so anyone else waits at most for the one
+    part it is writing."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with _turnstile_lock:
+        wanting, writing = _descriptor(f"{database}.wanting"), _descriptor(f"{database}.writer")
+        if after_others:
+            fcntl.flock(wanting, fcntl.LOCK_EX)  # nobody else waiting or writing now
+            fcntl.flock(writing, fcntl.LOCK_EX)
+            fcntl.flock(wanting, fcntl.LOCK_UN)  # who comes now waits behind this one turn
+        else:
+            fcntl.flock(wanting, fcntl.LOCK_SH)  # first in line before any batch writer
+            fcntl.flock(writing, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(writing, fcntl.LOCK_UN)
+            if not after_others:
+                fcntl.flock(wanting, fcntl.LOCK_UN)
+
+
+#: A process's threads take their turns one by one before the process asks the kernel.
+_turnstile_lock = threading.Lock()
+_descriptors: dict[str, int] = {}
+
+
+def _descriptor(path: str) -> int:
+    """The process's one open descriptor of the lock file at ``path`` (the caller holds
+    ``_turnstile_lock``)."""
+    if path not in _descriptors:
+        _descriptors[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return _descriptors[path]
+
+
+def begin_as_writer(connection: Connection) -> None:
+    """On SQLite, make this transaction the (single) writer before it reads anything, waiting
+    for any other: a transaction that reads first and writes later fails at once, instead of
+    waiting, when another wrote in between. (PostgreSQL needs nothing of the kind.)"""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num WHERE 0")
 
 
 def forget_old_page_versions(engine: Engine) -> bool:

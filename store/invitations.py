@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_c
 
 from schemas.review import Action, ReviewState
 from store.candidate_changes import NO_LONGER_ELIGIBLE
+from store.database import begin_as_writer
 from store.studies import list_changed
 from store.tables import (
     Candidate,
@@ -45,14 +46,6 @@ def lock_for_queueing(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
     else:
         begin_as_writer(connection)
-
-
-def begin_as_writer(connection: Connection) -> None:
-    """On SQLite, make this transaction the (single) writer before it reads anything, waiting
-    for any other: a transaction that reads first and writes later fails at once, instead of
-    waiting, when another wrote in between. (PostgreSQL needs nothing of the kind.)"""
-    if connection.dialect.name == "sqlite":
-        connection.execute(update(Invitation).where(text("0")).values(status=Invitation.status))
 
 
 @dataclass(frozen=True)

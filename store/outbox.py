@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from schemas.review import ReviewState
 from schemas.study import StudyStatus
-from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT, begin_as_writer
+from store.database import begin_as_writer
+from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
 from store.tables import Candidate, Contact, Invitation, Profile, Study, Volunteer
 
 
