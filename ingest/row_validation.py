@@ -88,18 +88,12 @@ def validate_rows(
         [pa.ipc.open_stream(result.valid).read_all() for result in results]
         or [_schema(kind.row_model).empty_table()]
     )
+    from store.staging import pandas_dtype  # (pandas: not in the workers)
+
     return RowValidation(
-        valid.to_pandas(types_mapper=_pandas_dtype),
+        valid.to_pandas(types_mapper=pandas_dtype),
         [row for result in results for row in result.quarantined],
     )
-
-
-def _pandas_dtype(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
-    """Arrow-backed pandas columns, but for timestamps: numpy's ``datetime64[us, UTC]``, the
-    type the store's own timestamps compare and merge with."""
-    import pandas as pd
-
-    return None if pa.types.is_timestamp(arrow_type) else pd.ArrowDtype(arrow_type)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,10 @@ from ingest.export_file import ExportFile, ExportRefused, read_export
 from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
 from schemas.exports import ExportKind
-from store.panel_store import AcceptedFile, PanelStore
+from store.panel_store import PanelStore
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry
+from store.staging import AcceptedFile
 
 
 @dataclass
@@ -186,7 +187,7 @@ def store_accepted(
     verdict: BatchVerdict,
 ) -> FileSummary:
     now = datetime.now(UTC)
-    with received.step("store"):
+    with received.step("store", total=100) as advance:  # per cent of the parts stored
         entries, of_erased = _set_aside_erased(
             quarantine_entries(export, checked), store.erasures()
         )
@@ -206,11 +207,11 @@ def store_accepted(
                 data_docs_path=str(verdict.docs_path),
             ),
             now,
+            on_part=lambda done, total: advance(100 * done // total),
         )
         details = outcome.details()
         if export.kind is ExportKind.SIGNUPS:
             details["known_stored_before"] = known_before
-            details["archive_records_removed"] = store.redact_erased(received.sha256, now)
         if of_erased:
             details["known_erased"] = details.get("known_erased", 0) + of_erased
         stored, known = outcome.stored, known_before + of_erased + outcome.known
@@ -270,16 +271,15 @@ def fail(
     store: PanelStore, path: Path, reason: str, received: ReceivedFile | Unreadable | None = None
 ) -> FileSummary:
     """Set the file aside: something went wrong that is no fault found in it (a bug of ours,
-    say). Nothing of it is stored; the audit log (once the file was received) and the summary
-    say what happened."""
+    say). The audit log (once the file was received) and the summary say what happened, and
+    what of it was stored: nothing, or, when it broke between two parts of storing, the parts
+    before (each person whole; ingesting the file again stores the rest)."""
     if not isinstance(received, ReceivedFile):
         said = f"panelmatch could not ingest this file ({reason}); nothing of it was stored"
         return FileSummary(file=str(path), status="failed", refusal=[said])
-    said = (
-        f"panelmatch could not ingest this file ({reason}); nothing of it was stored "
-        f"(ingest #{received.ingest_id})"
+    said = store.fail(
+        received.ingest_id, f"panelmatch could not ingest this file ({reason})", datetime.now(UTC)
     )
-    store.fail(received.ingest_id, said, datetime.now(UTC))
     return FileSummary(
         file=str(path),
         status="failed",

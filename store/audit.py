@@ -1,10 +1,11 @@
 """The audit log of ingests: every file given to ``panel ingest``, who gave it, what came of it.
 
 A run is recorded as ``running`` in its own transaction before anything else happens, so even a
-crash leaves a trace; it is finished as ``accepted`` or ``refused`` with its counts, or as
-``failed`` when something went wrong that is not the file's fault (nothing of it is stored).
-A run whose process died stays ``running`` until the next ingest, which holds the ingest lock
-(so no other run can be alive) and marks it ``interrupted``.
+crash leaves a trace. An accepted file is ``storing`` while its parts are stored
+(``store.staging``) and then ``accepted``; a run ends ``refused`` with its counts, or
+``failed`` when something went wrong that is not the file's fault. A run whose process died
+stays ``running`` until the next ingest, which holds the ingest lock (so no other run can be
+alive) and marks it ``interrupted``; one that died ``storing`` that ingest finishes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from schemas.errors import one_line
 from store.tables import IngestRun
 
 
@@ -71,6 +73,83 @@ def finish_ingest(
             "known": counts.known,
         }
     connection.execute(update(IngestRun).where(IngestRun.ingest_id == ingest_id).values(**values))
+
+
+def start_storing(
+    connection: Connection,
+    ingest_id: int,
+    *,
+    kind: str,
+    counts: IngestCounts,
+    validation_result_path: str,
+    data_docs_path: str,
+) -> None:
+    """The file is accepted and staged: its parts are stored from now on (``store.staging``).
+    ``counts.stored`` and ``counts.known`` grow with each part."""
+    connection.execute(
+        update(IngestRun)
+        .where(IngestRun.ingest_id == ingest_id)
+        .values(
+            status="storing",
+            kind=kind,
+            rows=counts.rows,
+            stored=counts.stored,
+            quarantined=counts.quarantined,
+            known=counts.known,
+            batch_valid=True,
+            validation_result_path=validation_result_path,
+            data_docs_path=data_docs_path,
+            stored_parts=0,
+        )
+    )
+
+
+def part_stored(connection: Connection, ingest_id: int, part: int, stored: int, known: int) -> None:
+    """Part number ``part`` (from 0) is stored, in the transaction that stored it."""
+    connection.execute(
+        update(IngestRun)
+        .where(IngestRun.ingest_id == ingest_id)
+        .values(
+            stored_parts=part + 1,
+            stored=IngestRun.stored + stored,
+            known=IngestRun.known + known,
+        )
+    )
+
+
+def storing_progress(connection: Connection, ingest_id: int) -> tuple[str, int] | None:
+    """A run's status and how many of its parts are stored (None: no such run)."""
+    row = connection.execute(
+        select(IngestRun.status, IngestRun.stored_parts).where(IngestRun.ingest_id == ingest_id)
+    ).first()
+    return None if row is None else (row.status, row.stored_parts or 0)
+
+
+def finish_storing(connection: Connection, ingest_id: int, finished_at: datetime) -> None:
+    """Every part is stored: the file is accepted (a match started before now is not current)."""
+    connection.execute(
+        update(IngestRun)
+        .where(IngestRun.ingest_id == ingest_id)
+        .values(status="accepted", finished_at=finished_at)
+    )
+
+
+def fail(connection: Connection, ingest_id: int, reason: str, finished_at: datetime) -> str:
+    """Mark a run failed with ``reason`` and what of its file was stored; that message."""
+    stored = connection.scalar(
+        select(IngestRun.stored).where(
+            IngestRun.ingest_id == ingest_id, IngestRun.status == "storing"
+        )
+    )
+    kept = (
+        f"{stored:,} of its rows were stored before it stopped, each person whole; ingesting "
+        "it again stores the rest"
+        if stored
+        else "nothing of it was stored"
+    )
+    message = one_line(f"{reason}; {kept} (ingest #{ingest_id})")
+    finish_ingest(connection, ingest_id, status="failed", finished_at=finished_at, message=message)
+    return message
 
 
 def running(connection: Connection) -> str | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,10 +20,10 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select, update
 
 from matching.funnel import Funnel
-from schemas.exports import ExportKind
+from schemas.errors import as_panel_error
 from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
-from store import audit, candidate_list, candidates, invitations, studies
+from store import audit, candidate_list, candidates, invitations, staging, storing, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
@@ -32,10 +33,10 @@ from store.ingest_lock import ingest_lock
 from store.outreach_erasure import forget_recorded_copies
 from store.partitions import Part, partitions
 from store.pseudonyms import EmailHasher
-from store.quarantine import QuarantineEntry, record_quarantine
-from store.submissions import SignupsStored, store_signups
+from store.staging import AcceptedFile
+from store.submissions import SignupsStored
 from store.tables import Erasure, IngestRun, Profile, QuarantinedRecord, Volunteer
-from store.withdrawals import WithdrawalsStored, store_withdrawals
+from store.withdrawals import WithdrawalsStored
 
 
 @dataclass(frozen=True)
@@ -48,24 +49,6 @@ class PanelOverview:
     quarantined_open: int
     #: Each study's invitations by step of delivery.
     outbox: tuple[StudyOutbox, ...] = ()
-
-
-@dataclass(frozen=True)
-class AcceptedFile:
-    """What an accepted export file brings to the store."""
-
-    ingest_id: int
-    kind: ExportKind
-    file_sha256: str
-    #: Normalised valid rows (the row model's fields) and their keyed e-mail hashes.
-    valid: pd.DataFrame
-    email_hashes: list[str | None]
-    quarantine: list[QuarantineEntry]
-    #: Records in the file, and how many of them were recognised as known before storing.
-    rows: int
-    known: int
-    validation_result_path: str
-    data_docs_path: str
 
 
 @dataclass(frozen=True)
@@ -85,8 +68,12 @@ class IngestRecord:
 
 
 class PanelStore:
-    def __init__(self, engine: Engine, hasher: EmailHasher, archive: RawArchive) -> None:
+    def __init__(
+        self, engine: Engine, hasher: EmailHasher, archive: RawArchive, staging: Path
+    ) -> None:
         self.engine, self.hasher, self.archive = engine, hasher, archive
+        #: Where accepted files are staged while they are stored (``store.staging``).
+        self.staging = staging
 
     @classmethod
     def open(cls) -> PanelStore:
@@ -97,7 +84,8 @@ class PanelStore:
         engine = create_panel_engine(settings.effective_database_url)
         migrate(engine)
         hasher = EmailHasher(settings.pseudonym_key_bytes())
-        return cls(engine, hasher, RawArchive(settings.archive_dir, engine, hasher))
+        archive = RawArchive(settings.archive_dir, engine, hasher)
+        return cls(engine, hasher, archive, settings.data_dir / "staging")
 
     # --- ingest -------------------------------------------------------------------------
 
@@ -111,12 +99,14 @@ class PanelStore:
     def start_ingest(self, file_name: str, sha256: str, actor: str, now: datetime) -> int:
         return audit.start_ingest(self.engine, file_name, sha256, actor, now)
 
-    def fail(self, ingest_id: int, reason: str, now: datetime) -> None:
-        """Finish an ingest that went wrong through no fault of its file: nothing was stored."""
+    def fail(self, ingest_id: int, reason: str, now: datetime) -> str:
+        """Finish an ingest that went wrong through no fault of its file; the audit's message:
+        ``reason`` and what of the file was stored. That is nothing, unless it broke while
+        storing, between two parts: the parts before stay (each person whole), and ingesting
+        the file again stores the rest. Its staged plan goes."""
+        staging.discard(self.staging / f"ingest-{ingest_id}")
         with self.engine.begin() as connection:
-            audit.finish_ingest(
-                connection, ingest_id, status="failed", finished_at=now, message=reason
-            )
+            return audit.fail(connection, ingest_id, reason, now)
 
     def refuse(self, ingest_id: int, reason: str, now: datetime, **details: object) -> None:
         with self.engine.begin() as connection:
@@ -139,29 +129,50 @@ class PanelStore:
         mask = pc.is_in(normalised, value_set=pa.array(stored, pa.string()))
         return mask.fill_null(False).to_numpy(zero_copy_only=False)
 
-    def accept(self, file: AcceptedFile, now: datetime) -> SignupsStored | WithdrawalsStored:
-        """Store an accepted file's valid rows, record its quarantine and finish its audit
-        record, in one transaction; then purge any new erasures from the raw archive and
-        delete the local copies of messages sent to them."""
-        with self.engine.begin() as connection:
-            record_quarantine(connection, file.quarantine, file.ingest_id, file.file_sha256)
-            write = store_signups if file.kind is ExportKind.SIGNUPS else store_withdrawals
-            outcome = write(connection, file.valid, file.email_hashes, file.ingest_id, now)
-            audit.finish_ingest(
-                connection,
-                file.ingest_id,
-                status="accepted",
-                finished_at=now,
-                kind=file.kind.value,
-                counts=audit.IngestCounts(
-                    file.rows, outcome.stored, len(file.quarantine), file.known + outcome.known
-                ),
-                batch_valid=True,
-                validation_result_path=file.validation_result_path,
-                data_docs_path=file.data_docs_path,
+    def accept(
+        self,
+        file: AcceptedFile,
+        now: datetime,
+        on_part: Callable[[int, int], None] = lambda done, total: None,
+    ) -> SignupsStored | WithdrawalsStored:
+        """Store an accepted file's valid rows and quarantine, a part at a time, each part its
+        own short transaction (``store.storing``), and finish its audit record; then follow
+        up: cut people erased since out of the file's archived copy, or, for withdrawals, do
+        what the erasures left to do beyond the tables."""
+        folder = self.staging / f"ingest-{file.ingest_id}"
+        return self._followed_up(file, storing.store(self.engine, folder, file, on_part), now)
+
+    def finish_storing(self, now: datetime) -> list[int]:
+        """Store the rest of every file whose run died while storing it; their ingest ids."""
+        finished = []
+        for ingest_id, folder in staging.staged(self.staging):
+            try:
+                done = storing.finish(self.engine, folder)
+            except Exception as error:
+                problem = as_panel_error(error)
+                if problem.transient:
+                    raise  # the next run tries again
+                # Not again and again: the file is failed, and every later run goes on.
+                self.fail(
+                    ingest_id,
+                    f"panelmatch could not finish storing this file ({problem.message})",
+                    now,
+                )
+                continue
+            if done is not None:
+                file, outcome = done
+                self._followed_up(file, outcome, now)
+                finished.append(ingest_id)
+        return finished
+
+    def _followed_up(
+        self, file: AcceptedFile, outcome: SignupsStored | WithdrawalsStored, now: datetime
+    ) -> SignupsStored | WithdrawalsStored:
+        if isinstance(outcome, SignupsStored):
+            return replace(
+                outcome, archive_records_removed=self.redact_erased(file.file_sha256, now)
             )
-        if file.kind is ExportKind.WITHDRAWALS:
-            self.finish_erasures(now)
+        self.finish_erasures(now)
         return outcome
 
     # --- erasure beyond the store's tables ----------------------------------------------
@@ -324,6 +335,7 @@ def _holding(store: PanelStore, wait: bool, on_wait: Callable[[str], None]) -> I
 
     with ingest_lock(store.engine, wait=wait, holder=holder, on_wait=on_wait):
         now = datetime.now(UTC)
+        store.finish_storing(now)
         with store.engine.begin() as connection:
             audit.mark_interrupted(connection, now)
         store.finish_erasures(now)

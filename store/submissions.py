@@ -62,12 +62,14 @@ _READ_ALL_FROM = 20_000
 
 @dataclass(frozen=True)
 class SignupsStored:
-    stored: int
+    stored: int = 0
     #: Valid submissions by people erased after submitting them: recognised, not stored.
-    erased_before: int
-    new_volunteers: int
+    erased_before: int = 0
+    new_volunteers: int = 0
     #: Existing volunteers whose current profile is now a newer submission.
-    updated_volunteers: int
+    updated_volunteers: int = 0
+    #: Records of people erased since, removed from the file's archived copy afterwards.
+    archive_records_removed: int = 0
 
     @property
     def known(self) -> int:
@@ -78,7 +80,58 @@ class SignupsStored:
             "known_erased": self.erased_before,
             "new_volunteers": self.new_volunteers,
             "updated_volunteers": self.updated_volunteers,
+            "archive_records_removed": self.archive_records_removed,
         }
+
+
+@dataclass(frozen=True)
+class SignupFacts:
+    """What storing signups looks up in the rest of the panel, read once for a whole file:
+    only ingest changes it, and an ingest holds the ingest lock."""
+
+    #: Erasure time by keyed e-mail hash.
+    erasures: dict[str, datetime]
+    #: Latest ``afmeld`` by keyed e-mail hash.
+    unsubscribed: dict[str, datetime]
+    #: Submission ids (lower case) of quarantined rows not resolved yet.
+    quarantined: frozenset[str]
+
+
+def signup_facts(connection: Connection) -> SignupFacts:
+    # Erasures and withdrawals are few next to the panel: reading them all beats looking each
+    # one up.
+    erasures = dict(connection.execute(select(Erasure.email_hash, Erasure.erased_at)).all())
+    unsubscribed = dict(
+        connection.execute(
+            select(Withdrawal.email_hash, func.max(Withdrawal.requested_at))
+            .where(Withdrawal.action == UNSUBSCRIBE)
+            .group_by(Withdrawal.email_hash)
+        ).all()
+    )
+    pending = connection.execute(
+        select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
+    ).scalars()
+    quarantined = frozenset(str(submission).strip().lower() for submission in pending if submission)
+    return SignupFacts(erasures, unsubscribed, quarantined)
+
+
+@dataclass(frozen=True)
+class SignupWrites:
+    """What storing a batch writes, worked out before any of it is written. Working it out
+    reads only what no other run changes while an ingest holds the ingest lock (volunteers,
+    profiles, erasures, withdrawals, quarantine), so it may happen outside the transaction
+    that writes it, which then holds SQLite's write lock for the writes alone."""
+
+    volunteers: pd.DataFrame
+    profiles: pd.DataFrame
+    notes: pd.DataFrame
+    #: Contact details of the new volunteers, and of those whose current profile moves.
+    contacts: pd.DataFrame
+    #: (volunteer_id, submission_id) of existing volunteers whose current profile moves.
+    moved: pd.DataFrame
+    #: Submission ids whose quarantined rows this batch resolves.
+    resolved: list[str]
+    outcome: SignupsStored
 
 
 def store_signups(
@@ -87,41 +140,81 @@ def store_signups(
     email_hashes: list[str | None],
     ingest_id: int,
     now: datetime,
+    facts: SignupFacts | None = None,
 ) -> SignupsStored:
-    """Store ``batch`` (normalised ``SignupRow`` columns, none already stored)."""
+    """Store ``batch`` (normalised ``SignupRow`` columns, none already stored, every row of
+    each person it holds), with ``facts`` read before (read now if not given)."""
+    writes = signup_writes(connection, batch, email_hashes, ingest_id, now, facts)
+    return write_signups(connection, writes, now)
+
+
+def signup_writes(
+    connection: Connection,
+    batch: pd.DataFrame,
+    email_hashes: list[str | None],
+    ingest_id: int,
+    now: datetime,
+    facts: SignupFacts | None = None,
+) -> SignupWrites:
+    """Work out what storing ``batch`` writes (see ``SignupWrites``)."""
+    facts = facts or signup_facts(connection)
     frame = batch.assign(email_hash=pd.Series(email_hashes, index=batch.index, dtype=object))
-    erased = _made_before_erasure(connection, frame)
+    erased = _made_before_erasure(facts.erasures, frame)
     frame = frame[~erased]
     if frame.empty:
-        return SignupsStored(0, int(erased.sum()), 0, 0)
-
+        nothing = pd.DataFrame()
+        outcome = SignupsStored(erased_before=int(erased.sum()))
+        return SignupWrites(nothing, nothing, nothing, nothing, nothing, [], outcome)
     newest = frame.sort_values(["submitted_at", "submission_id"]).drop_duplicates(
         "email_hash", keep="last"
     )
     existing = _volunteers_by_hash(connection, newest["email_hash"].tolist())
     is_new = ~newest["email_hash"].isin(existing["email_hash"])
-    created = _new_volunteers(connection, newest[is_new], now)
+    created = _new_volunteers(facts.unsubscribed, newest[is_new], now)
     volunteer_ids = pd.concat([existing, created])[["email_hash", "volunteer_id"]]
     frame = frame.merge(volunteer_ids, on="email_hash", how="left")
-
-    insert_frame(connection, Volunteer, created)
-    insert_frame(
-        connection,
-        Profile,
-        frame[["volunteer_id", *PROFILE_FIELDS]].assign(ingest_id=ingest_id),
-    )
-    notes = frame.loc[frame["free_text"].notna(), ["submission_id", "free_text"]]
-    insert_frame(connection, SubmissionNote, notes.rename(columns={"free_text": "text"}))
     newest = newest.merge(volunteer_ids, on="email_hash", how="left")
-    insert_frame(connection, Contact, _contacts(newest[is_new.to_numpy()]))
-    updated = _move_current_forward(connection, newest[~is_new.to_numpy()], existing)
-    _resolve_quarantine(connection, frame["submission_id"], now)
-    return SignupsStored(len(frame), int(erased.sum()), len(created), updated)
+    moved = _moving_forward(newest[~is_new.to_numpy()], existing)
+    stored_ids = frame["submission_id"]
+    return SignupWrites(
+        volunteers=created,
+        profiles=frame[["volunteer_id", *PROFILE_FIELDS]].assign(ingest_id=ingest_id),
+        notes=frame.loc[frame["free_text"].notna(), ["submission_id", "free_text"]].rename(
+            columns={"free_text": "text"}
+        ),
+        contacts=pd.concat([_contacts(newest[is_new.to_numpy()]), _contacts(moved)]),
+        moved=moved[["volunteer_id", "submission_id"]],
+        resolved=stored_ids[stored_ids.isin(facts.quarantined)].tolist(),
+        outcome=SignupsStored(len(frame), int(erased.sum()), len(created), len(moved)),
+    )
 
 
-def _made_before_erasure(connection: Connection, frame: pd.DataFrame) -> pd.Series:
-    # Erasures are few next to the panel: reading them all beats looking each one up.
-    erasures = dict(connection.execute(select(Erasure.email_hash, Erasure.erased_at)).all())
+def write_signups(connection: Connection, writes: SignupWrites, now: datetime) -> SignupsStored:
+    """Write what ``signup_writes`` worked out, inside the caller's transaction."""
+    insert_frame(connection, Volunteer, writes.volunteers)
+    insert_frame(connection, Profile, writes.profiles)
+    insert_frame(connection, SubmissionNote, writes.notes)
+    if writes.outcome.stored == 0:
+        return writes.outcome
+    if not writes.moved.empty:
+        connection.execute(
+            update(Volunteer)
+            .where(Volunteer.volunteer_id == bindparam("b_volunteer_id"))
+            .values(current_submission_id=bindparam("b_submission_id")),
+            [
+                {"b_volunteer_id": v, "b_submission_id": s}
+                for v, s in zip(
+                    writes.moved["volunteer_id"], writes.moved["submission_id"], strict=True
+                )
+            ],
+        )
+        delete_in(connection, Contact, Contact.volunteer_id, writes.moved["volunteer_id"].tolist())
+    insert_frame(connection, Contact, writes.contacts)
+    _resolve_quarantine(connection, writes.resolved, now)
+    return writes.outcome
+
+
+def _made_before_erasure(erasures: dict[str, datetime], frame: pd.DataFrame) -> pd.Series:
     if not erasures:
         return pd.Series(False, index=frame.index)
     erased_at = pd.to_datetime(frame["email_hash"].map(erasures), utc=True)
@@ -148,15 +241,10 @@ def _volunteers_by_hash(connection: Connection, hashes: list[str]) -> pd.DataFra
     return existing
 
 
-def _new_volunteers(connection: Connection, newest: pd.DataFrame, now: datetime) -> pd.DataFrame:
+def _new_volunteers(
+    unsubscribed: dict[str, datetime], newest: pd.DataFrame, now: datetime
+) -> pd.DataFrame:
     """Volunteer rows for e-mails seen for the first time (withdrawals may predate them)."""
-    unsubscribed = dict(  # withdrawals are few next to the panel: read them all
-        connection.execute(
-            select(Withdrawal.email_hash, func.max(Withdrawal.requested_at))
-            .where(Withdrawal.action == UNSUBSCRIBE)
-            .group_by(Withdrawal.email_hash)
-        ).all()
-    )
     created = pd.DataFrame(
         {
             "volunteer_id": new_volunteer_ids(len(newest)),
@@ -173,11 +261,10 @@ def _contacts(newest: pd.DataFrame) -> pd.DataFrame:
     return newest[["volunteer_id", *CONTACT_FIELDS, "submitted_at"]]
 
 
-def _move_current_forward(
-    connection: Connection, newest: pd.DataFrame, existing: pd.DataFrame
-) -> int:
-    """Point existing volunteers at their newest submission, and its contact details, when the
-    batch holds one newer than their current profile (an older one arriving late does not)."""
+def _moving_forward(newest: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """The existing volunteers whose current profile moves to their newest submission here,
+    with its contact details: one newer than their current profile (an older one arriving
+    late does not move it)."""
     both = newest.merge(
         existing[["email_hash", "current_submission_id", "current_submitted_at"]], on="email_hash"
     )
@@ -189,31 +276,11 @@ def _move_current_forward(
         )
         | both["current_submitted_at"].isna()
     )
-    moved = both[newer.to_numpy(dtype=bool)]
-    if moved.empty:
-        return 0
-    connection.execute(
-        update(Volunteer)
-        .where(Volunteer.volunteer_id == bindparam("b_volunteer_id"))
-        .values(current_submission_id=bindparam("b_submission_id")),
-        [
-            {"b_volunteer_id": v, "b_submission_id": s}
-            for v, s in zip(moved["volunteer_id"], moved["submission_id"], strict=True)
-        ],
-    )
-    contacts = _contacts(moved)
-    delete_in(connection, Contact, Contact.volunteer_id, contacts["volunteer_id"].tolist())
-    insert_frame(connection, Contact, contacts)
-    return len(moved)
+    return both[newer.to_numpy(dtype=bool)]
 
 
-def _resolve_quarantine(connection: Connection, stored_ids: pd.Series, now: datetime) -> None:
+def _resolve_quarantine(connection: Connection, fixed: list[str], now: datetime) -> None:
     """Quarantined rows whose submission has now been stored in a valid version."""
-    pending = connection.execute(
-        select(QuarantinedRecord.submission_id).where(QuarantinedRecord.resolved_at.is_(None))
-    ).scalars()
-    wanted = {str(submission).strip().lower() for submission in pending if submission}
-    fixed = stored_ids[stored_ids.isin(wanted)].tolist() if wanted else []
     for start in range(0, len(fixed), IN_CHUNK):
         connection.execute(
             update(QuarantinedRecord)

@@ -88,7 +88,8 @@ class IngestRun(Base):
     actor: Mapped[str]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    #: running, accepted or refused
+    #: running, storing (accepted, its parts being stored), accepted, refused, failed or
+    #: interrupted (its process died before it was accepted)
     status: Mapped[str] = mapped_column(String(16))
     rows: Mapped[int | None]
     stored: Mapped[int | None]
@@ -98,6 +99,8 @@ class IngestRun(Base):
     validation_result_path: Mapped[str | None]
     data_docs_path: Mapped[str | None]
     message: Mapped[str | None] = mapped_column(Text)
+    #: Parts of an accepted file stored so far (``store.staging``); NULL before storing.
+    stored_parts: Mapped[int | None]
 
 
 class ArchivedFile(Base):
