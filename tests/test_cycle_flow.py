@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from panel.settings import Settings, get_settings
+from store import storing
 from store.panel_store import PanelStore
 from store.tables import Candidate, Invitation, MatchRun
 from tests.helpers import (
@@ -137,3 +138,43 @@ def test_a_refused_export_stops_the_cycle_before_matching_and_is_reported(
     (notice,) = webhook
     assert notice["flow"] == "panel-cycle" and notice["state"] == "Failed"
     assert "b.csv" in str(notice["text"]) and "@" not in str(notice["text"])
+
+
+def test_a_file_that_breaks_ingest_is_set_aside_and_the_next_cycle_goes_on(
+    store: PanelStore,
+    settings: Settings,
+    inbox: Path,
+    webhook: list[dict[str, object]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not the file's fault (a bug of ours, whose exception text even holds a person's data):
+    the file goes to rejected with the reason, the cycle fails and says so, and the next
+    cycle is not held up by it."""
+    shutil.copy(SAMPLES / "signups.csv", inbox / "a.csv")
+    personal = "Jens Hansen, 12-03-1961"
+
+    def a_bug(*args: object) -> None:
+        raise KeyError(personal)
+
+    write = storing.write_signups
+    monkeypatch.setattr(storing, "write_signups", a_bug)
+    code, _, err = panel("cycle", "--as-of", DAY)
+
+    assert code == 1 and "cycle stopped" in err and "a.csv" in err
+    assert "KeyError" not in err and personal not in err
+    rejected = settings.effective_rejected_dir
+    assert sorted(p.name for p in rejected.iterdir()) == ["a.csv", "a.csv.reason.txt"]
+    reason = (rejected / "a.csv.reason.txt").read_text()
+    assert "nothing of it was stored" in reason and personal not in reason
+    assert list(inbox.iterdir()) == [] and count(store, MatchRun) == 0
+    (notice,) = webhook
+    assert notice["state"] == "Failed" and personal not in json.dumps(notice)
+
+    monkeypatch.setattr(storing, "write_signups", write)
+    shutil.copy(SAMPLES / "inbox" / "2026-11-30-signups.csv", inbox)
+    code, _, err = panel("cycle", "--as-of", DAY)
+    assert code == 0, err
+    assert count(store, MatchRun) == 2  # both studies matched
+    assert [p.name for p in settings.effective_processed_dir.iterdir()] == [
+        "2026-11-30-signups.csv"
+    ]
