@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -74,17 +75,28 @@ class Plan:
     file: AcceptedFile
     cuts: list[int]
 
-    def parts(self) -> list[Part]:
+    @cached_property
+    def ordered(self) -> tuple[pd.DataFrame, list[str | None]]:
+        """The valid rows and their hashes in the parts' order (each person's rows together)."""
         order = _by_person(self.file)
+        rows = self.file.valid.iloc[order].reset_index(drop=True)
+        return rows, [self.file.email_hashes[i] for i in order]
+
+    def parts(self) -> list[Part]:
+        rows, hashes = self.ordered
         count = len(self.cuts) - 1
         return [
-            Part(
-                self.file.valid.iloc[order[start:end]].reset_index(drop=True),
-                [self.file.email_hashes[i] for i in order[start:end]],
-                self.file.quarantine[number::count],
-            )
+            Part(rows.iloc[start:end], hashes[start:end], self.file.quarantine[number::count])
             for number, (start, end) in enumerate(itertools.pairwise(self.cuts))
         ]
+
+    def rows_from(self, part: int) -> tuple[pd.DataFrame, list[str | None], np.ndarray]:
+        """The valid rows of part ``part`` and those after it, their hashes, and the number
+        of the part each row belongs to."""
+        rows, hashes = self.ordered
+        start = self.cuts[part]
+        numbers = np.repeat(np.arange(len(self.cuts) - 1), np.diff(self.cuts))
+        return rows.iloc[start:], hashes[start:], numbers[start:]
 
 
 def plan(file: AcceptedFile) -> Plan:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -134,37 +136,37 @@ class SignupWrites:
     outcome: SignupsStored
 
 
-def store_signups(
-    connection: Connection,
-    batch: pd.DataFrame,
-    email_hashes: list[str | None],
-    ingest_id: int,
-    now: datetime,
-    facts: SignupFacts | None = None,
-) -> SignupsStored:
-    """Store ``batch`` (normalised ``SignupRow`` columns, none already stored, every row of
-    each person it holds), with ``facts`` read before (read now if not given)."""
-    writes = signup_writes(connection, batch, email_hashes, ingest_id, now, facts)
-    return write_signups(connection, writes, now)
-
-
 def signup_writes(
     connection: Connection,
     batch: pd.DataFrame,
     email_hashes: list[str | None],
+    part_of_row: np.ndarray,
+    parts: range,
     ingest_id: int,
     now: datetime,
-    facts: SignupFacts | None = None,
-) -> SignupWrites:
-    """Work out what storing ``batch`` writes (see ``SignupWrites``)."""
-    facts = facts or signup_facts(connection)
-    frame = batch.assign(email_hash=pd.Series(email_hashes, index=batch.index, dtype=object))
+    facts: SignupFacts,
+) -> dict[int, SignupWrites]:
+    """Work out what storing ``batch`` (normalised ``SignupRow`` columns, none already stored,
+    every row of each person it holds) writes, ``facts`` read before (see ``SignupWrites``),
+    for each part: by the part number ``part_of_row`` gives each row (each person's rows in
+    one part) among ``parts``. Worked out for all parts at once, it costs what it costs for
+    one."""
+    frame = batch.assign(
+        email_hash=pd.Series(email_hashes, index=batch.index, dtype=object),
+        **{_PART: part_of_row},
+    )
     erased = _made_before_erasure(facts.erasures, frame)
+    erased_by_part = frame.loc[erased, _PART].value_counts()
     frame = frame[~erased]
     if frame.empty:
         nothing = pd.DataFrame()
-        outcome = SignupsStored(erased_before=int(erased.sum()))
-        return SignupWrites(nothing, nothing, nothing, nothing, nothing, [], outcome)
+        return {
+            part: SignupWrites(
+                nothing, nothing, nothing, nothing, nothing, [],
+                SignupsStored(erased_before=int(erased_by_part.get(part, 0))),
+            )
+            for part in parts
+        }  # fmt: skip
     newest = frame.sort_values(["submitted_at", "submission_id"]).drop_duplicates(
         "email_hash", keep="last"
     )
@@ -176,17 +178,48 @@ def signup_writes(
     newest = newest.merge(volunteer_ids, on="email_hash", how="left")
     moved = _moving_forward(newest[~is_new.to_numpy()], existing)
     stored_ids = frame["submission_id"]
-    return SignupWrites(
-        volunteers=created,
-        profiles=frame[["volunteer_id", *PROFILE_FIELDS]].assign(ingest_id=ingest_id),
-        notes=frame.loc[frame["free_text"].notna(), ["submission_id", "free_text"]].rename(
-            columns={"free_text": "text"}
-        ),
-        contacts=pd.concat([_contacts(newest[is_new.to_numpy()]), _contacts(moved)]),
-        moved=moved[["volunteer_id", "submission_id"]],
-        resolved=stored_ids[stored_ids.isin(facts.quarantined)].tolist(),
-        outcome=SignupsStored(len(frame), int(erased.sum()), len(created), len(moved)),
-    )
+    whole = {
+        "volunteers": created.assign(**{_PART: newest.loc[is_new.to_numpy(), _PART].to_numpy()}),
+        "profiles": frame[["volunteer_id", *PROFILE_FIELDS, _PART]].assign(ingest_id=ingest_id),
+        "notes": frame.loc[
+            frame["free_text"].notna(), ["submission_id", "free_text", _PART]
+        ].rename(columns={"free_text": "text"}),
+        "contacts": pd.concat([_contacts(newest[is_new.to_numpy()]), _contacts(moved)]),
+        "moved": moved[["volunteer_id", "submission_id", _PART]],
+        "resolved": frame.loc[stored_ids.isin(facts.quarantined), ["submission_id", _PART]],
+    }
+    split = {name: _by_part(rows) for name, rows in whole.items()}
+    empty = {name: rows.iloc[:0].drop(columns=_PART) for name, rows in whole.items()}
+    writes = {}
+    for part in parts:
+        of_part = {name: split[name].get(part, empty[name]) for name in whole}
+        writes[part] = SignupWrites(
+            volunteers=of_part["volunteers"],
+            profiles=of_part["profiles"],
+            notes=of_part["notes"],
+            contacts=of_part["contacts"],
+            moved=of_part["moved"],
+            resolved=of_part["resolved"]["submission_id"].tolist(),
+            outcome=SignupsStored(
+                stored=len(of_part["profiles"]),
+                erased_before=int(erased_by_part.get(part, 0)),
+                new_volunteers=len(of_part["volunteers"]),
+                updated_volunteers=len(of_part["moved"]),
+            ),
+        )
+    return writes
+
+
+#: The column that carries each row's part number through ``signup_writes``.
+_PART = "__part"
+
+
+def _by_part(rows: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """``rows`` by their part number, without it."""
+    return {
+        cast(int, part): of_part.drop(columns=_PART)
+        for part, of_part in rows.groupby(_PART, sort=False)
+    }
 
 
 def write_signups(connection: Connection, writes: SignupWrites, now: datetime) -> SignupsStored:
@@ -258,7 +291,7 @@ def _new_volunteers(
 
 
 def _contacts(newest: pd.DataFrame) -> pd.DataFrame:
-    return newest[["volunteer_id", *CONTACT_FIELDS, "submitted_at"]]
+    return newest[["volunteer_id", *CONTACT_FIELDS, "submitted_at", _PART]]
 
 
 def _moving_forward(newest: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
