@@ -16,13 +16,14 @@ one connection (``reading``, ``writing``).
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
@@ -32,6 +33,8 @@ from store import review_users
 from store.database import writer_turn
 from store.panel_store import PanelStore
 from store.review_users import Session
+
+T = TypeVar("T")
 
 router = APIRouter()
 SESSION_COOKIE = "panel_session"
@@ -70,6 +73,18 @@ def writing(connection: Connection) -> Iterator[Connection]:
         connection.commit()
 
 
+async def in_turn(connection: Connection, write: Callable[[Connection], T]) -> T:
+    """``write(connection)`` inside ``writing``, from a handler on the event loop: in a worker
+    thread, so that while it waits for its turn (an ingest's part, at most) the process goes
+    on serving every other request."""
+
+    def written() -> T:
+        with writing(connection):
+            return write(connection)
+
+    return await run_in_threadpool(written)
+
+
 Reads = Annotated[Connection, Depends(reading)]
 
 
@@ -81,12 +96,10 @@ async def current_session(request: Request, connection: Reads) -> Session:
         raise HTTPException(401)
     moment = now()
     if found.expired(moment):
-        with writing(connection):
-            review_users.end_session(connection, token)
+        await in_turn(connection, lambda c: review_users.end_session(c, token))
         raise HTTPException(401)
     if found.due_keep_alive(moment):
-        with writing(connection):
-            review_users.keep_alive(connection, token, moment)
+        await in_turn(connection, lambda c: review_users.keep_alive(c, token, moment))
     return found.session
 
 
@@ -164,8 +177,7 @@ def login(
 @router.post("/logout")
 async def logout(request: Request, session: Checked, connection: Reads) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
-    with writing(connection):
-        review_users.end_session(connection, token)
+    await in_turn(connection, lambda c: review_users.end_session(c, token))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -15,12 +15,13 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
-from review.auth import Checked, LoggedIn, Reads, now, writing
+from review.auth import Checked, LoggedIn, Reads, in_turn, now, writing
 from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
@@ -62,7 +63,9 @@ async def list_page(
     query = _query(dict(request.query_params))
     page = candidate_list.candidate_page(connection, study_id, query, study.list_revision)
     definition = definition_at(connection, study_id, study.version)
-    _log(connection, session, study_id, "candidate list", detail=str(request.url.query))
+    await run_in_threadpool(  # (see ``in_turn``)
+        _log, connection, session, study_id, "candidate list", detail=str(request.url.query)
+    )
     criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []
     partial = request.headers.get("HX-Request") == "true"
     return templates.TemplateResponse(
@@ -109,7 +112,9 @@ def export(
 async def candidate_detail(
     request: Request, study_id: str, volunteer_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
-    return _detail(request, connection, study_id, volunteer_id, session, _done(request))
+    return await run_in_threadpool(  # (it writes the access log: see ``in_turn``)
+        _detail, request, connection, study_id, volunteer_id, session, _done(request)
+    )
 
 
 @router.post("/candidates/{volunteer_id}/decision")
@@ -131,12 +136,14 @@ async def decide(
     if current is None:
         raise HTTPException(404, NO_CANDIDATE)
     try:
-        with writing(connection):
-            decisions.decide(
-                connection, study_id, volunteer_id, Action(action), actor=session.user.email,
+        await in_turn(
+            connection,
+            lambda c: decisions.decide(
+                c, study_id, volunteer_id, Action(action), actor=session.user.email,
                 now=now(), seen_version=seen_version, reason=reason or None, note=note or None,
                 current=current,
-            )  # fmt: skip
+            ),
+        )  # fmt: skip
     except decisions.DecisionConflict as conflict:
         problem, status = (
             f"Not saved: someone else decided first. {volunteer_id} is now "
@@ -150,7 +157,9 @@ async def decide(
             f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
             status_code=303,
         )
-    return _detail(request, connection, study_id, volunteer_id, session, None, problem, status)
+    return await run_in_threadpool(
+        _detail, request, connection, study_id, volunteer_id, session, None, problem, status
+    )
 
 
 @router.post("/candidates-bulk")

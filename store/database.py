@@ -72,7 +72,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 @contextmanager
 def writer_turn(engine: Engine, *, after_others: bool = False) -> Iterator[None]:
-    """On SQLite, wait for this process's turn to write and hold it until the block ends
+    """On SQLite, wait for this thread's turn to write and hold it until the block ends
     (commit inside it). Elsewhere (PostgreSQL, whose writers do not lock each other out)
     it does nothing.
 
@@ -80,41 +80,69 @@ def writer_turn(engine: Engine, *, after_others: bool = False) -> Iterator[None]
     every 100 ms, so a writer in a tight loop of short transactions, as ingest is, could
     keep one that is waiting from ever getting in. Here writers wait on ``flock``s, which
     wake them the moment they are free, and a writer ``after_others`` (ingest, between the
-    parts of a file) lets every writer that is waiting (the review app) go first: it takes
-    its turn only when nobody else wants one, and so anyone else waits at most for the one
-    part it is writing."""
+    parts of a file) lets every writer that is waiting (the review app's) go first: it
+    takes its turn only when nobody else wants one, so anyone else waits at most for the
+    one part it is writing. A process's waiting writers keep their place together: the
+    ingest gets in only once none of them is left."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with _turnstile_lock:
-        wanting, writing = _descriptor(f"{database}.wanting"), _descriptor(f"{database}.writer")
-        if after_others:
+    if after_others:
+        # Descriptors of its own: flocks on one open file are one lock, whoever takes them.
+        wanting, writing = (
+            _descriptor(f"{database}.wanting", 1),
+            _descriptor(f"{database}.writer", 1),
+        )
+        with _batch_writer:
             fcntl.flock(wanting, fcntl.LOCK_EX)  # nobody else waiting or writing now
             fcntl.flock(writing, fcntl.LOCK_EX)
             fcntl.flock(wanting, fcntl.LOCK_UN)  # who comes now waits behind this one turn
-        else:
-            fcntl.flock(wanting, fcntl.LOCK_SH)  # first in line before any batch writer
+            try:
+                yield
+            finally:
+                fcntl.flock(writing, fcntl.LOCK_UN)
+        return
+    wanting, writing = _descriptor(f"{database}.wanting", 0), _descriptor(f"{database}.writer", 0)
+    _want(wanting, +1)
+    try:
+        with _one_writer:
             fcntl.flock(writing, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(writing, fcntl.LOCK_UN)
-            if not after_others:
-                fcntl.flock(wanting, fcntl.LOCK_UN)
+            try:
+                yield
+            finally:
+                fcntl.flock(writing, fcntl.LOCK_UN)
+    finally:
+        _want(wanting, -1)
 
 
-#: A process's threads take their turns one by one before the process asks the kernel.
-_turnstile_lock = threading.Lock()
-_descriptors: dict[str, int] = {}
+#: A process's writers take their turns one by one before they ask the kernel (a flock is
+#: the open file's, not the thread's).
+_one_writer = threading.Lock()
+_batch_writer = threading.Lock()
+#: How many of the process's threads want a turn, by lock file: the first takes the shared
+#: lock that keeps a batch writer waiting, the last lets it go.
+_wanting: dict[int, int] = {}
+_wanting_count = threading.Lock()
+_descriptors: dict[tuple[str, int], int] = {}
 
 
-def _descriptor(path: str) -> int:
-    """The process's one open descriptor of the lock file at ``path`` (the caller holds
-    ``_turnstile_lock``)."""
-    if path not in _descriptors:
-        _descriptors[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    return _descriptors[path]
+def _want(descriptor: int, change: int) -> None:
+    with _wanting_count:
+        if change > 0 and not _wanting.get(descriptor):
+            fcntl.flock(descriptor, fcntl.LOCK_SH)  # first in line before any batch writer
+        _wanting[descriptor] = _wanting.get(descriptor, 0) + change
+        if _wanting[descriptor] == 0:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _descriptor(path: str, kind: int) -> int:
+    """The process's one open descriptor of the lock file at ``path`` for writers of
+    ``kind`` (0: any writer, 1: batch writers)."""
+    with _wanting_count:
+        if (path, kind) not in _descriptors:
+            _descriptors[path, kind] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return _descriptors[path, kind]
 
 
 def begin_as_writer(connection: Connection) -> None:
