@@ -194,6 +194,8 @@ class Run:
     errors: list[str] = field(default_factory=list)
     #: CPU seconds spent meanwhile by the app, this load generator and PostgreSQL.
     cpu: dict[str, float] = field(default_factory=dict)
+    #: (planned moment, latency) of each list page, for a view of latency over time.
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
 
 async def _load(
@@ -326,6 +328,7 @@ async def _coordinator(
             links = _pager(await a.text())
             status = a.status
         run.latencies["list page"].append(time.perf_counter() - started)
+        run.timeline.append((started, time.perf_counter() - started))
         if status != 200:
             run.errors.append(f"list {status}")
         started = await pace.turn()
