@@ -107,7 +107,11 @@ def _environment(data: Path) -> dict[str, str]:
 def _ingest(env: dict[str, str], export: Path, part_rows: int | None) -> Callable[[], Popen]:
     """``panel ingest export``, started when called; with ``part_rows``, in parts of that
     many rows (10**9: the whole file in one transaction)."""
-    setting = f"from store import staging; staging.PART_ROWS = {part_rows}; " if part_rows else ""
+    setting = (
+        f"from store import staging; staging.PART_ROWS = {{'sqlite': {part_rows}}}; "
+        if part_rows
+        else ""
+    )
     command = [
         sys.executable,
         "-c",

@@ -52,7 +52,7 @@ def store(
     """Stage ``file`` in ``folder`` and store it, part by part; what the parts stored. (Called
     again for a file it was storing, it goes on from the first part not stored: the plan is
     the same, as it depends on the file alone.)"""
-    plan = staging.plan(file)
+    plan = staging.plan(file, engine.dialect.name)
     with engine.connect() as connection:
         progress = audit.storing_progress(connection, file.ingest_id)
     if progress is not None and progress[0] == "storing" and staging.is_staged(folder):

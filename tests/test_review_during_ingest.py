@@ -33,7 +33,7 @@ PART_ROWS = 5
 def _store_in_slow_parts(export: str, ready: Any) -> None:
     """An ingest in a process of its own, each of its parts holding the writers' turn for
     0.2 s: long enough for a request to arrive while one is being written."""
-    staging.PART_ROWS = PART_ROWS
+    staging.PART_ROWS = {"sqlite": PART_ROWS, "postgresql": PART_ROWS}
     write = storing.write_signups
     storing.write_signups = lambda *args: (time.sleep(0.2), write(*args))[1]  # type: ignore[assignment]
     store = PanelStore.open()
