@@ -15,13 +15,12 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
-from review.auth import Checked, LoggedIn, Reads, in_turn, now, writing
+from review.auth import Checked, LoggedIn, Reads, in_turn, now, off_the_loop, writing
 from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
 from schemas.review import Action, CandidateQuery
@@ -63,9 +62,10 @@ async def list_page(
     query = _query(dict(request.query_params))
     page = candidate_list.candidate_page(connection, study_id, query, study.list_revision)
     definition = definition_at(connection, study_id, study.version)
-    await run_in_threadpool(  # (see ``in_turn``)
-        _log, connection, session, study_id, "candidate list", detail=str(request.url.query)
-    )
+    await off_the_loop(
+        connection, _log, connection, session, study_id, "candidate list",
+        detail=str(request.url.query),
+    )  # fmt: skip
     criteria = [(c.id, c.label) for c in definition.criteria()] if definition else []
     partial = request.headers.get("HX-Request") == "true"
     return templates.TemplateResponse(
@@ -112,8 +112,8 @@ def export(
 async def candidate_detail(
     request: Request, study_id: str, volunteer_id: str, session: LoggedIn, connection: Reads
 ) -> Response:
-    return await run_in_threadpool(  # (it writes the access log: see ``in_turn``)
-        _detail, request, connection, study_id, volunteer_id, session, _done(request)
+    return await off_the_loop(  # (it writes the access log)
+        connection, _detail, request, connection, study_id, volunteer_id, session, _done(request)
     )
 
 
@@ -157,9 +157,10 @@ async def decide(
             f"/studies/{study_id}/candidates/{volunteer_id}?done={_said(action)}",
             status_code=303,
         )
-    return await run_in_threadpool(
-        _detail, request, connection, study_id, volunteer_id, session, None, problem, status
-    )
+    return await off_the_loop(
+        connection, _detail, request, connection, study_id, volunteer_id, session, None,
+        problem, status,
+    )  # fmt: skip
 
 
 @router.post("/candidates-bulk")
