@@ -197,8 +197,8 @@ def log_access(
     can lose the last fraction of a second of view records (at most three times
     ``wal_writer_delay``, 0.6 s by default), never a decision, and never leaves the log
     inconsistent. The flush is what made page views stall now and then under load (see the
-    README's review benchmark); SQLite's ``synchronous=NORMAL`` makes the same trade for all
-    its commits."""
+    review benchmark in benchmarks/README.md); SQLite's ``synchronous=NORMAL`` makes the same
+    trade for all its commits."""
     if connection.dialect.name == "postgresql":
         connection.execute(_NO_FLUSH_WAIT)
     connection.execute(
