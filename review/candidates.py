@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
+from review import criteria_view
 from review.auth import Checked, LoggedIn, Reads, in_turn, now, off_the_loop, writing
 from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
@@ -222,7 +223,6 @@ def _detail(
     outreach = invitations.outreach_of(connection, study_id, volunteer_id)
     definition = definition_at(connection, study_id, row.study_version)
     _log(connection, session, study_id, "candidate", volunteer_id)
-    labels = {c.id: c.label for c in definition.criteria()} if definition else {}
     return templates.TemplateResponse(
         request,
         "candidate.html",
@@ -230,11 +230,7 @@ def _detail(
             "session": session,
             "study": study,
             "row": row,
-            "criteria": [
-                (ident, labels.get(ident, ident), outcome, evidence)
-                for ident, (outcome, evidence) in explanation.items()
-            ],
-            "to_screen": [(i, labels.get(i, i)) for i in row.unknown_criteria],
+            "criteria_view": criteria_view.build(definition, explanation, row.unknown_criteria),
             "history": history,
             "outreach": outreach,
             "message": message,
