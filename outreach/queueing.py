@@ -33,7 +33,7 @@ from outreach.contact_rules import (
 from outreach.reevaluation import FreshFit, fresh_fits
 from schemas.review import ReviewState
 from schemas.study import StudyDefinition, StudyStatus
-from store import invitations, studies
+from store import decisions, invitations, studies
 from store.candidates import contactable_profiles
 from store.invitations import (
     AUTO_APPROVED,
@@ -236,9 +236,22 @@ def _write(
     message_domain: str,
 ) -> None:
     version = study.definition.version
+    # An automatic approval is a decision like any other, recorded as it takes effect.
+    automatic = decisions.approve_automatically(
+        connection,
+        plan.study_id,
+        [
+            (v, version, study.fresh[v].submission_id)
+            for v in plan.invite
+            if v not in study.approvals
+        ],
+        now,
+    )
     new = []
     for volunteer_id in plan.invite:
         approval = study.approvals.get(volunteer_id)
+        if approval is None and volunteer_id not in automatic:
+            continue  # a coordinator decided on them meanwhile
         new.append(
             NewInvitation(
                 study_id=plan.study_id,
@@ -246,7 +259,7 @@ def _write(
                 channel=study.facts[volunteer_id].channel,
                 study_version=version,
                 submission_id=study.fresh[volunteer_id].submission_id,
-                decision_id=None if approval is None else approval.decision_id,
+                decision_id=automatic[volunteer_id] if approval is None else approval.decision_id,
                 approved_by=AUTO_APPROVED if approval is None else approval.decided_by,
                 requeued_from=study.requeue.get(volunteer_id),
             )

@@ -1,5 +1,7 @@
 """A study's candidate list as a spreadsheet (CSV or XLSX): pseudonymous ids, status, what to
-screen, and per criterion the outcome and evidence. Never a name or a contact detail."""
+screen, and per criterion the outcome and evidence. Never a name, a contact detail or an
+identifier of the form: the profile version matched is told by its number among the
+volunteer's versions and the day it was submitted, not by the form's submission id."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:
             "status": candidate["status"],
             **({"review": candidate["review_state"]} if "review_state" in candidate else {}),
             "to_screen": ", ".join(candidate["unknown_criteria"]),
-            "profile_version": candidate["submission_id"],
+            "profile_version": _number(candidate.get("profile_number")),
+            "profile_submitted": str(candidate.get("profile_submitted_at") or "")[:10],
             "study_version": candidate["study_version"],
             "as_of": str(candidate["as_of"])[:10],
         }
@@ -30,6 +33,10 @@ def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:
             row[f"{criterion_id} (evidence)"] = evidence
         rows.append(row)
     return pd.DataFrame(rows).map(safe_cell) if rows else pd.DataFrame(rows)
+
+
+def _number(value: Any) -> int | str:
+    return "" if value is None or pd.isna(value) else int(value)
 
 
 def write_csv(table: pd.DataFrame, out: BinaryIO) -> None:

@@ -313,6 +313,12 @@ class ContactSettings(BaseModel):
     auto_approve_eligible: bool = Field(
         False, description="Invite eligible candidates without a coordinator's approval."
     )
+    approve_needs_screening: bool = Field(
+        False,
+        description="Coordinators may approve candidates who need screening (they are then "
+        "invited although some criteria are unknown, and the study team screens them). "
+        "Without it, only eligible candidates can be approved.",
+    )
     invitation_title: str | None = Field(
         None,
         min_length=1,
@@ -372,8 +378,8 @@ class StudyDefinition(BaseModel):
         """A content hash of the definition: the same definition, the same version."""
         dumped = self.model_dump(mode="json", by_alias=True)
         # Fields added later count only once set, so older definitions keep their version.
-        for name in _ADDED_LATER:
-            if dumped["contact"][name] is None:
+        for name, default in _ADDED_LATER.items():
+            if dumped["contact"][name] == default:
                 del dumped["contact"][name]
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -385,7 +391,7 @@ class StudyDefinition(BaseModel):
         return schema
 
 
-_ADDED_LATER = ("invitation_title", "involves")
+_ADDED_LATER = {"invitation_title": None, "involves": None, "approve_needs_screening": False}
 
 
 def children(criterion: CriterionBase) -> list[CriterionBase]:

@@ -10,7 +10,7 @@ combination of filters and order (``_page_statement``, ``_seek_statement``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -30,18 +30,24 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.orm import aliased
 
-from schemas.review import PAGE_SIZE, CandidateQuery
+from schemas.review import AUTOMATIC_APPROVER, PAGE_SIZE, CandidateQuery, InvitationFilter
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidates import contactable
-from store.tables import Candidate, Profile, Volunteer
+from store.tables import Candidate, Invitation, Profile, Volunteer
 
 Rows = Select[*tuple[Any, ...]]
 AnySelect = TypeVar("AnySelect", bound=Rows)
 
 
+#: Invitations on their way or delivered: no decision can take effect any more.
+_UNDECIDABLE = ("sending", "sent")
+
+
 @dataclass(frozen=True)
 class CandidateRow:
+    study_id: str
     volunteer_id: str
     status: str
     review_state: str
@@ -57,10 +63,26 @@ class CandidateRow:
     stale: bool
     #: May still be contacted (consent, not withdrawn, not erased).
     contactable: bool
+    #: The invitation's status (queued, sending, sent, failed, cancelled), or None.
+    invitation: str | None
+    #: Approved by the study's rule, not by a coordinator.
+    automatic: bool
+    #: Why an approved candidate was held back at the last contact run, or None.
+    hold_reason: str | None
+    #: The profile version matched, by when it was submitted and its number among the
+    #: volunteer's versions (1 = the first): read for one candidate and for exports only.
+    profile_submitted_at: datetime | None = None
+    profile_number: int | None = None
 
     @property
     def approvable(self) -> bool:
         return self.status != NO_LONGER_ELIGIBLE and not self.stale and self.contactable
+
+    @property
+    def decidable(self) -> bool:
+        """Whether approving, rejecting or deferring can still take effect (not once the
+        invitation is being sent or was sent)."""
+        return self.invitation not in _UNDECIDABLE
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,7 @@ class CandidatePage:
 #: The candidates on a study's list (``study_id``), with whether their data is current.
 CANDIDATES = (
     select(
+        Candidate.study_id,
         Candidate.volunteer_id,
         Candidate.status,
         Candidate.review_state,
@@ -95,12 +118,36 @@ CANDIDATES = (
             (and_(Volunteer.current_submission_id.is_not(None), *contactable()), True),
             else_=False,
         ).label("contactable"),
+        Invitation.status.label("invitation"),
+        (Invitation.approved_by == AUTOMATIC_APPROVER).label("automatic"),
+        Candidate.hold_reason,
     )
     .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
     .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
+    .outerjoin(
+        Invitation,
+        and_(
+            Invitation.study_id == Candidate.study_id,
+            Invitation.volunteer_id == Candidate.volunteer_id,
+        ),
+    )
     .where(Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE)
 )
-_ONE = CANDIDATES.where(Candidate.volunteer_id == bindparam("volunteer_id"))
+_MATCHED = aliased(Profile, name="matched_profile")
+_EARLIER = aliased(Profile, name="earlier_profile")
+#: ``CANDIDATES`` with the profile version matched: when submitted, and its number.
+WITH_PROFILE_VERSION = CANDIDATES.add_columns(
+    _MATCHED.submitted_at.label("profile_submitted_at"),
+    select(func.count())
+    .where(
+        _EARLIER.volunteer_id == Candidate.volunteer_id,
+        _EARLIER.submitted_at <= _MATCHED.submitted_at,
+    )
+    .correlate(Candidate, _MATCHED)
+    .scalar_subquery()
+    .label("profile_number"),
+).outerjoin(_MATCHED, _MATCHED.submission_id == Candidate.submission_id)
+_ONE = WITH_PROFILE_VERSION.where(Candidate.volunteer_id == bindparam("volunteer_id"))
 _EXPLANATION = select(Candidate.explanation).where(
     Candidate.study_id == bindparam("study_id"), Candidate.volunteer_id == bindparam("volunteer_id")
 )
@@ -120,6 +167,26 @@ _FILTERS: dict[str, ColumnElement[bool]] = {
     "age_max": Candidate.age <= bindparam("age_max"),
     # The JSON list as text holds "id" (ids are [a-z0-9_-]; '_' is escaped for LIKE).
     "screen": cast(Candidate.unknown_criteria, Text).like(bindparam("screen"), escape="\\"),
+    "invited": Candidate.volunteer_id.in_(
+        select(Invitation.volunteer_id).where(
+            Invitation.study_id == bindparam("study_id"),
+            Invitation.status.in_(bindparam("invited", expanding=True)),
+        )
+    ),
+    "not_invited": ~Candidate.volunteer_id.in_(
+        select(Invitation.volunteer_id).where(Invitation.study_id == bindparam("study_id"))
+    ),
+    "held": Candidate.hold_reason.is_not(None),
+}
+#: Filters whose outcome changes without a new list revision (decisions, contact runs): a
+#: count under them is never kept.
+_CHANGING = {"state", "invited", "not_invited", "held"}
+#: Invitation statuses each invitation filter selects.
+_INVITED = {
+    InvitationFilter.QUEUED: ["queued", "sending"],
+    InvitationFilter.SENT: ["sent"],
+    InvitationFilter.FAILED: ["failed"],
+    InvitationFilter.CANCELLED: ["cancelled"],
 }
 
 _SORTS = {
@@ -141,6 +208,9 @@ def filter_values(query: CandidateQuery) -> dict[str, Any]:
         "age_min": query.age_min,
         "age_max": query.age_max,
         "screen": '%"' + query.screen.replace("_", "\\_") + '"%' if query.screen else None,
+        "invited": _INVITED.get(query.invitation) if query.invitation else None,
+        "not_invited": True if query.invitation is InvitationFilter.NONE else None,
+        "held": True if query.invitation is InvitationFilter.HELD else None,
     }
     return {name: value for name, value in values.items() if value is not None}
 
@@ -173,36 +243,80 @@ def candidate_page(
 ) -> CandidatePage:
     """One page of the filtered, sorted list: the one next to ``query.after`` or
     ``query.before`` (keyset paging: found through the order's index, however deep), else
-    page number ``query.page`` (an offset). With the list's ``revision`` (read with the
-    study, ``StudySummary.list_revision``), a count that decisions cannot change (every filter
-    but the decision state) is kept per revision, and the page counts nothing."""
+    page number ``query.page`` (an offset; past the last page, the last page). With the
+    list's ``revision`` (read with the study, ``StudySummary.list_revision``), a count that
+    decisions and contact runs cannot change is kept per revision, and the page counts
+    nothing. The page's number is always worked out, never taken from the address."""
     filters = filter_values(query)
     names = frozenset(filters)
     values = {"study_id": study_id, **filters}
-    key = None if revision is None or "state" in filters else (study_id, revision, *filters.items())
+    changing = revision is None or not _CHANGING.isdisjoint(filters)
+    key = None if changing else (study_id, revision, *filters.items())
     counts = _COUNTS.setdefault(connection.engine, {})
     total = counts.get(key) if key else None
-    rows = _next_to(connection, query, names, values)
-    if rows is None:
-        page = _page_statement(names, query.sort, query.descending, total is None)
-        chosen = {"limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE}
-        rows = connection.execute(page, values | chosen).all()
-        # The page carries the count (one round trip); past the last page, it is asked apart.
-        total = rows[0].total if total is None and rows else total
+    rows = _next_to(connection, query, names, values, PAGE_SIZE)
+    number = query.page
+    if rows:
+        number = _position(connection, query, names, values, rows[0], key) // PAGE_SIZE + 1
+    else:
+        number, rows, total = _numbered_page(connection, query, names, values, total)
     if total is None:
         total = connection.execute(_count(names), values).scalar_one()
     if key:
         if len(counts) >= _COUNTS_KEPT:
             counts.clear()
         counts[key] = total
-    return CandidatePage([_row(row) for row in rows], total, query.page)
+    return CandidatePage([_row(row) for row in rows], total, number)
+
+
+def _numbered_page(
+    connection: Connection,
+    query: CandidateQuery,
+    names: frozenset[str],
+    values: dict[str, Any],
+    total: int | None,
+) -> tuple[int, list[Any], int | None]:
+    """Page number ``query.page`` (an offset), or the last page if there are fewer."""
+    number, rows = query.page, []
+    for _ in range(2):
+        page = _page_statement(names, query.sort, query.descending, total is None)
+        chosen = {"limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE}
+        rows = list(connection.execute(page, values | chosen))
+        # The page carries the count (one round trip); past the last page, it is asked apart.
+        total = rows[0].total if total is None and rows else total
+        if rows or number == 1:
+            break
+        if total is None:
+            total = connection.execute(_count(names), values).scalar_one()
+        number = max(1, -(-total // PAGE_SIZE))
+    return number, rows, total
+
+
+def neighbours(
+    connection: Connection, study_id: str, query: CandidateQuery, volunteer_id: str
+) -> tuple[str | None, str | None]:
+    """The candidates before and after ``volunteer_id`` in the list as ``query`` filters and
+    orders it (None at either end, or when the candidate is not in the selection)."""
+    filters = filter_values(query)
+    names = frozenset(filters)
+    values = {"study_id": study_id, **filters}
+    around = []
+    for side in ("before", "after"):
+        step = query.model_copy(update={"after": None, "before": None, side: volunteer_id})
+        rows = _next_to(connection, step, names, values, 1)
+        around.append(rows[0].volunteer_id if rows else None)
+    return around[0], around[1]
 
 
 def _next_to(
-    connection: Connection, query: CandidateQuery, filters: frozenset[str], values: dict[str, Any]
+    connection: Connection,
+    query: CandidateQuery,
+    filters: frozenset[str],
+    values: dict[str, Any],
+    limit: int,
 ) -> Any:
-    """The page after ``query.after`` or before ``query.before``, or None without either
-    (or when this study has no candidate of that id any more: erased). NULL ages and
+    """The ``limit`` rows after ``query.after`` or before ``query.before``, or None without
+    either (or when this study has no candidate of that id any more: erased). NULL ages and
     regions sort as the database puts them: after every value on PostgreSQL, before on
     SQLite. A row-value comparison never holds for NULL, so crossing between values and
     NULLs takes a second statement, at that one page."""
@@ -220,14 +334,72 @@ def _next_to(
     else:
         nullable = query.sort in _NULLABLE
         first, then = "values after", "nulls" if nullable and nulls_high != down else None
-    seek = {**values, "key": found[0], "cursor": cursor, "limit": PAGE_SIZE}
+    seek = {**values, "key": found[0], "cursor": cursor, "limit": limit}
     rows = list(connection.execute(_seek_statement(filters, query.sort, down, first), seek))
-    if then and len(rows) < PAGE_SIZE:
-        rest = {**values, "limit": PAGE_SIZE - len(rows)}
+    if then and len(rows) < limit:
+        rest = {**values, "limit": limit - len(rows)}
         rows += connection.execute(_seek_statement(filters, query.sort, down, then), rest).all()
     return rows[::-1] if backwards else rows
 
 
+def _position(
+    connection: Connection,
+    query: CandidateQuery,
+    filters: frozenset[str],
+    values: dict[str, Any],
+    first: Any,
+    key: tuple[Any, ...] | None,
+) -> int:
+    """How many rows of the selection come before ``first`` in its order (kept per list
+    revision, like the counts, when the filters allow). NULLs sort lowest on SQLite and
+    highest on PostgreSQL."""
+    kept = None if key is None else (*key, query.sort, query.descending, first.volunteer_id)
+    counts = _COUNTS.setdefault(connection.engine, {})
+    if kept is not None and kept in counts:
+        return counts[kept]
+    value = getattr(first, _COLUMN_NAMES[query.sort])
+    nulls_first = (connection.dialect.name == "sqlite") != query.descending
+    parts = ["nulls before"] if value is None else ["values before"]
+    if query.sort in _NULLABLE and (value is None) != nulls_first:
+        parts.append("all nulls" if nulls_first else "all values")
+    bound = {**values, "key": value, "cursor": first.volunteer_id}
+    before = sum(
+        connection.execute(
+            _before_statement(filters, query.sort, query.descending, part), bound
+        ).scalar_one()
+        for part in parts
+    )
+    if kept is not None:
+        counts[kept] = before
+    return before
+
+
+@cache
+def _before_statement(filters: frozenset[str], sort: str, descending: bool, part: str) -> Any:
+    """A count of the rows before (key, cursor) in the order: among the values, among the
+    NULLs, or all values or all NULLs."""
+    column, volunteer = _SORTS[sort], Candidate.volunteer_id
+    key, cursor = bindparam("key", type_=column.type), bindparam("cursor", type_=volunteer.type)
+    if part == "values before" and sort != "volunteer_id":
+        pair, bound = tuple_(column, volunteer), tuple_(key, cursor)
+        where = pair > bound if descending else pair < bound
+    elif part == "values before":
+        where = volunteer > cursor if descending else volunteer < cursor
+    elif part == "nulls before":
+        where = and_(column.is_(None), volunteer > cursor if descending else volunteer < cursor)
+    else:
+        where = column.is_(None) if part == "all nulls" else column.is_not(None)
+    return select(func.count()).select_from(_chosen(filters).where(where).subquery())
+
+
+#: The attribute of a listed row holding each sort's value.
+_COLUMN_NAMES = {
+    "volunteer_id": "volunteer_id",
+    "age": "age",
+    "region": "region",
+    "status": "status",
+    "state": "review_state",
+}
 _NULLABLE = {"age", "region"}
 #: The sort column's value for the candidate a page is next to (``cursor``).
 _KEYS = {
@@ -322,7 +494,7 @@ def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -
     """Every candidate the filter selects (all pages), with explanations, for a spreadsheet
     (``panel.candidate_export``)."""
     filters = filter_values(query)
-    statement = filtered(CANDIDATES, filters).add_columns(Candidate.explanation)
+    statement = filtered(WITH_PROFILE_VERSION, filters).add_columns(Candidate.explanation)
     statement = ordered(statement, query.sort, query.descending)
     result = connection.execute(statement, {"study_id": study_id, **filters})
     return pd.DataFrame(result.all(), columns=list(result.keys()))
@@ -330,6 +502,7 @@ def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -
 
 def _row(row: Any) -> CandidateRow:
     return CandidateRow(
+        study_id=row.study_id,
         volunteer_id=row.volunteer_id,
         status=row.status,
         review_state=row.review_state,
@@ -343,4 +516,9 @@ def _row(row: Any) -> CandidateRow:
         study_version=row.study_version,
         stale=bool(row.stale),
         contactable=bool(row.contactable),
+        invitation=row.invitation,
+        automatic=bool(row.automatic),
+        hold_reason=row.hold_reason,
+        profile_submitted_at=getattr(row, "profile_submitted_at", None),
+        profile_number=getattr(row, "profile_number", None),
     )

@@ -10,16 +10,30 @@ until a new match has looked at them.
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
-from schemas.review import REJECT_REASONS, Action, CandidateQuery, ReviewState
+from matching.engine import NEEDS_SCREENING
+from schemas.review import (
+    AUTOMATIC_APPROVER,
+    NOTE_MAX_LENGTH,
+    REJECT_REASONS,
+    Action,
+    CandidateQuery,
+    ReviewState,
+)
 from store.bulk import in_chunks
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidate_list import CandidateRow, candidate, selection
+from store.studies import definition_at
 from store.tables import AccessLog, Candidate, Decision
+
+#: The rule an automatic approval applied, as its decision's note says.
+AUTOMATIC_RULE = "auto_approve_eligible: eligible candidates are invited without review"
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,27 @@ class BulkResult:
     skipped: dict[str, int]
 
 
+@dataclass(frozen=True)
+class BulkPreview:
+    """What a bulk decision would do, to be confirmed before it is done."""
+
+    action: Action
+    #: Of those it would decide: how many are eligible, how many need screening, and on how
+    #: many distinct criteria the latter are unknown.
+    eligible: int
+    needs_screening: int
+    unknown_criteria: int
+    #: Why the others would be left alone: reason -> how many.
+    skipped: dict[str, int]
+    #: A digest of who would be decided: the confirmation names it, so a selection that
+    #: changed in between is shown again rather than decided.
+    digest: str
+
+    @property
+    def decides(self) -> int:
+        return self.eligible + self.needs_screening
+
+
 def history(connection: Connection, study_id: str, volunteer_id: str) -> list[DecisionRecord]:
     rows = connection.execute(
         select(
@@ -84,15 +119,19 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
     current: CandidateRow | None = None,
+    unscreened: bool = False,
 ) -> CandidateRow:
     """Decide on one candidate, as seen at ``seen_version`` (None: whatever it is now).
     Returns the candidate as it is after the decision. ``current``: the candidate as just
     read (so a caller can read before its write transaction; the version check in the
-    UPDATE still catches anyone deciding in between)."""
+    UPDATE still catches anyone deciding in between). Approving a candidate who needs
+    screening takes ``unscreened`` (a deliberate choice) and a study that allows it."""
     current = current or candidate(connection, study_id, volunteer_id)
     if current is None:
         raise DecisionRefused(f"{volunteer_id} is not on the candidate list of {study_id}")
     _check(current, action, reason, note)
+    if action is Action.APPROVE and current.status == NEEDS_SCREENING:
+        _check_unscreened(connection, current, unscreened)
     if seen_version is not None and seen_version != current.review_version:
         raise DecisionConflict(current)
     if action.state is not None:
@@ -139,30 +178,23 @@ def decide_all(
     now: datetime,
     reason: str | None = None,
     note: str | None = None,
+    unscreened: bool = False,
+    confirmed: str | None = None,
 ) -> BulkResult:
     """Decide on every candidate the filter selects (all pages) that is still undecided or
-    deferred; decided ones, and for approval those whose data is not current, are skipped."""
-    if action is Action.NOTE:
-        raise DecisionRefused("notes are written one candidate at a time")
-    _check_words(action, reason, note)
+    deferred and not invited; decided ones, and for approval those whose data is not current
+    (and those who need screening, unless ``unscreened``), are skipped. With ``confirmed``
+    (a ``BulkPreview.digest``), nothing is decided unless the same candidates would be:
+    ``SelectionChanged`` then."""
     rows = selection(connection, study_id, query)
-    skipped: dict[str, int] = {}
-    chosen = []
-    open_states = (ReviewState.UNDECIDED.value, ReviewState.DEFERRED.value)
-    for row in rows:
-        why = None if row.review_state in open_states else f"already {row.review_state}"
-        if why is None and action is Action.APPROVE and not row.approvable:
-            why = "profile changed since the match" if row.stale else "may not be contacted"
-        if why is None and row.review_state == (action.state.value if action.state else None):
-            why = f"already {row.review_state}"
-        if why:
-            skipped[why] = skipped.get(why, 0) + 1
-        else:
-            chosen.append(row)
+    chosen, skipped = _choose(connection, rows, action, reason, note, unscreened)
+    if confirmed is not None and confirmed != _digest(chosen):
+        raise SelectionChanged("the selection changed since it was shown: check it again")
     if chosen:
         assert action.state is not None
         ids = [row.volunteer_id for row in chosen]
         # Still open now (not only when read): a concurrent decision is not overwritten.
+        open_states = (ReviewState.UNDECIDED.value, ReviewState.DEFERRED.value)
         decide = (
             update(Candidate)
             .where(Candidate.study_id == study_id, Candidate.review_state.in_(open_states))
@@ -179,6 +211,129 @@ def decide_all(
         chosen = [row for row in chosen if row.volunteer_id in updated]
         _record(connection, study_id, chosen, action, actor, now, reason, note)
     return BulkResult(len(chosen), skipped)
+
+
+def preview_all(
+    connection: Connection,
+    study_id: str,
+    query: CandidateQuery,
+    action: Action,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    unscreened: bool = False,
+) -> BulkPreview:
+    """What ``decide_all`` would do now, deciding nothing."""
+    rows = selection(connection, study_id, query)
+    chosen, skipped = _choose(connection, rows, action, reason, note, unscreened)
+    screening = [row for row in chosen if row.status == NEEDS_SCREENING]
+    return BulkPreview(
+        action=action,
+        eligible=len(chosen) - len(screening),
+        needs_screening=len(screening),
+        unknown_criteria=len({c for row in screening for c in row.unknown_criteria}),
+        skipped=skipped,
+        digest=_digest(chosen),
+    )
+
+
+class SelectionChanged(DecisionRefused):
+    """A confirmed bulk decision whose selection is no longer what was confirmed."""
+
+
+def _choose(
+    connection: Connection,
+    rows: list[CandidateRow],
+    action: Action,
+    reason: str | None,
+    note: str | None,
+    unscreened: bool,
+) -> tuple[list[CandidateRow], dict[str, int]]:
+    """Who a bulk decision decides, and why it leaves the others alone."""
+    if action is Action.NOTE:
+        raise DecisionRefused("notes are written one candidate at a time")
+    _check_words(action, reason, note)
+    approving_unscreened = action is Action.APPROVE and unscreened
+    screening = next((row for row in rows if row.status == NEEDS_SCREENING), None)
+    if approving_unscreened and screening is not None:
+        _check_unscreened(connection, screening, unscreened)
+    skipped: Counter[str] = Counter()
+    chosen = []
+    open_states = (ReviewState.UNDECIDED.value, ReviewState.DEFERRED.value)
+    for row in rows:
+        why = None if row.review_state in open_states else f"already {row.review_state}"
+        if why is None and not row.decidable:
+            why = "already invited"
+        if why is None and action is Action.APPROVE and not row.approvable:
+            why = "profile changed since the match" if row.stale else "may not be contacted"
+        if why is None and action is Action.APPROVE and row.status == NEEDS_SCREENING:
+            why = None if approving_unscreened else "need screening"
+        if why is None and row.review_state == (action.state.value if action.state else None):
+            why = f"already {row.review_state}"
+        if why:
+            skipped[why] += 1
+        else:
+            chosen.append(row)
+    return chosen, dict(skipped)
+
+
+def _digest(rows: list[CandidateRow]) -> str:
+    ids = sorted(f"{row.volunteer_id}:{row.review_version}" for row in rows)
+    return hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
+
+
+def approve_automatically(
+    connection: Connection,
+    study_id: str,
+    rows: list[tuple[str, str, str]],
+    now: datetime,
+) -> dict[str, int]:
+    """Record the automatic approval of undecided candidates (volunteer, study version,
+    profile version) as decisions like any other, by ``AUTOMATIC_APPROVER`` with its rule; returns
+    each approved volunteer's decision id. One a coordinator decided on meanwhile is left
+    alone (and left out)."""
+    if not rows:
+        return {}
+    approve = (
+        update(Candidate)
+        .where(Candidate.study_id == study_id, Candidate.review_state == ReviewState.UNDECIDED)
+        .values(
+            review_state=ReviewState.APPROVED.value,
+            review_version=Candidate.review_version + 1,
+        )
+        .returning(Candidate.volunteer_id)
+    )
+    ids = [volunteer_id for volunteer_id, _, _ in rows]
+    approved = {
+        volunteer_id
+        for result in in_chunks(connection, approve, Candidate.volunteer_id, ids)
+        for volunteer_id in result.scalars()
+    }
+    recorded = (
+        connection.execute(
+            insert(Decision).returning(
+                Decision.volunteer_id, Decision.decision_id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "study_id": study_id,
+                    "volunteer_id": volunteer_id,
+                    "action": Action.APPROVE.value,
+                    "reason": None,
+                    "note": AUTOMATIC_RULE,
+                    "decided_by": AUTOMATIC_APPROVER,
+                    "decided_at": now,
+                    "study_version": study_version,
+                    "submission_id": submission_id,
+                }
+                for volunteer_id, study_version, submission_id in rows
+                if volunteer_id in approved
+            ],
+        )
+        if approved
+        else None
+    )
+    return {} if recorded is None else {volunteer: decision for volunteer, decision in recorded}
 
 
 def log_access(
@@ -219,6 +374,11 @@ _NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
 def _check(row: CandidateRow, action: Action, reason: str | None, note: str | None) -> None:
+    if action.state is not None and not row.decidable:
+        raise DecisionRefused(
+            f"{row.volunteer_id} has been invited already ({row.invitation}): a decision can "
+            "no longer take effect; add a note instead"
+        )
     if action is Action.APPROVE and not row.approvable:
         if row.status == NO_LONGER_ELIGIBLE:
             raise DecisionRefused(f"{row.volunteer_id} no longer fits the study")
@@ -231,7 +391,28 @@ def _check(row: CandidateRow, action: Action, reason: str | None, note: str | No
     _check_words(action, reason, note)
 
 
+def _check_unscreened(connection: Connection, row: CandidateRow, unscreened: bool) -> None:
+    """Approving someone who needs screening: only as a deliberate choice, and only where the
+    study file allows it (``approve_needs_screening``)."""
+    definition = definition_at(connection, row.study_id, row.study_version)
+    if definition is None or not definition.contact.approve_needs_screening:
+        raise DecisionRefused(
+            "this study invites only eligible candidates: approving someone who needs "
+            "screening takes approve_needs_screening: true in its study file"
+        )
+    if not unscreened:
+        raise DecisionRefused(
+            f"{row.volunteer_id} needs screening on {len(row.unknown_criteria)} "
+            "criteria: approve them as needing screening (they are invited although "
+            "these are unknown), or screen first"
+        )
+
+
 def _check_words(action: Action, reason: str | None, note: str | None) -> None:
+    if note is not None and len(note) > NOTE_MAX_LENGTH:
+        raise DecisionRefused(
+            f"a note is at most {NOTE_MAX_LENGTH:,} characters (this one has {len(note):,})"
+        )
     if action is Action.REJECT:
         if reason not in REJECT_REASONS:
             raise DecisionRefused("a rejection needs a reason: " + ", ".join(REJECT_REASONS))

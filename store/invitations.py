@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_coerce, update
 
-from schemas.review import Action, ReviewState
+from schemas.review import AUTOMATIC_APPROVER, Action, ReviewState
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.database import begin_as_writer
 from store.studies import list_changed
@@ -35,7 +35,7 @@ QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed"
 #: Invitations that count as contact: against the policy, the budget, and "never twice".
 COUNTED = (QUEUED, SENDING, SENT)
 #: Who approved an invitation of a study that approves its eligible candidates itself.
-AUTO_APPROVED = "automatic approval (study setting)"
+AUTO_APPROVED = AUTOMATIC_APPROVER
 
 _QUEUE_LOCK = 0x70616E656C  # "panel": one advisory lock for every queueing transaction
 

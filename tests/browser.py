@@ -25,8 +25,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from review.app import create_app
 from schemas.review import Role
 from store.panel_store import PanelStore
-from tests.helpers import RLS, STUDIES, publish
-from tests.test_review_app import PASSWORD, add_user
+from tests.helpers import PASSWORD, RLS, STUDIES, add_user, publish
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -76,12 +75,13 @@ def start_app(store: PanelStore) -> tuple[str, Callable[[], None]]:
 @pytest.fixture
 def server(matched: PanelStore) -> Iterator[str]:
     """The app over the matched demo store, with a coordinator of the RLS trial and one of
-    the sleep study."""
+    the sleep study, and a researcher of the RLS trial (research@example.org)."""
     if matched.engine.dialect.name != "sqlite":
         pytest.skip("the browser tests run on SQLite; the HTTP tests cover both databases")
     publish(matched, STUDIES / "sleep-healthy.yaml")
     add_user(matched, "coord@example.org", Role.COORDINATOR, RLS)
     add_user(matched, "other@example.org", Role.COORDINATOR, "sleep-healthy")
+    add_user(matched, "research@example.org", Role.RESEARCHER, RLS)
     address, stop = start_app(matched)
     yield address
     stop()
@@ -154,6 +154,68 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=SHOTS / f"{name}-{width}px.png", full_page=True)
     scrolled = page.evaluate("document.documentElement.scrollWidth")
     assert scrolled <= width, f"{name} scrolls sideways at {width}px ({scrolled}px wide)"
+
+
+#: What a keyboard user can reach: links, buttons and fields that are not disabled.
+CONTROLS = (
+    "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), "
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"
+)
+
+
+def focus_walk(page: Page) -> tuple[list[str], list[str]]:
+    """Tab through the page from its top: the controls it has (one per radio group), and
+    those focus reached, in order. Each focused control must show a focus ring (an outline
+    of 2 px or more, as ``:focus-visible``) and be on screen, or the walk fails."""
+    controls: list[str] = page.evaluate(
+        """(selector) => {
+            const names = [], groups = new Set();
+            document.querySelectorAll(selector).forEach((el, i) => {
+                if (!el.getClientRects().length) return;
+                el.dataset.walk = el.type === "radio" ? "radio:" + el.name : String(i);
+                if (!groups.has(el.dataset.walk)) names.push(el.dataset.walk);
+                groups.add(el.dataset.walk);
+            });
+            return names;
+        }""",
+        CONTROLS,
+    )
+    # Focus starts before everything, whatever the page focused itself (autofocus).
+    page.evaluate(
+        """() => {
+            const start = document.createElement("span");
+            start.tabIndex = -1;
+            document.body.prepend(start);
+            start.focus();
+        }"""
+    )
+    reached: list[str] = []
+    for _ in range(len(controls) + 3):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                if (!el || el === document.body || !el.dataset.walk) return null;
+                const style = getComputedStyle(el), box = el.getBoundingClientRect();
+                return {
+                    walk: el.dataset.walk, html: el.outerHTML.slice(0, 120),
+                    ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2
+                        && el.matches(":focus-visible"),
+                    shown: box.width > 0 && box.height > 0 && box.bottom > 0
+                        && box.top < innerHeight && box.right > 0 && box.left < innerWidth,
+                };
+            }"""
+        )
+        if focus is None:
+            if reached:
+                break
+            continue
+        assert focus["ring"], f"no visible focus on {focus['html']}"
+        assert focus["shown"], f"focused but off screen: {focus['html']}"
+        if focus["walk"] in reached:
+            break
+        reached.append(focus["walk"])
+    return controls, reached
 
 
 _AXE = Axe()

@@ -17,7 +17,7 @@ from matching.engine import match_study
 from matching.funnel import attrition_funnel
 from matching.panel import prepare_panel
 from panel.settings import get_settings
-from schemas.review import CandidateQuery
+from schemas.review import CandidateQuery, Role
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
 from schemas.study_file import load_study
@@ -179,3 +179,18 @@ def everyone(store: PanelStore, **filters: object) -> list[candidate_list.Candid
         if page >= found.pages:
             return rows
         page += 1
+
+
+#: The password of every review user the tests add.
+PASSWORD = "a long enough passphrase"
+
+
+def add_user(store: PanelStore, email: str, role: Role, *studies: str) -> None:
+    """A review user with ``PASSWORD``, granted ``studies``."""
+    from review.passwords import hash_password
+    from store import review_users
+
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        user_id = review_users.add_user(connection, email, role, hash_password(PASSWORD), "t", now)
+        review_users.grant(connection, user_id, list(studies), "t", now)

@@ -20,7 +20,7 @@ from schemas.review import Action
 from schemas.study_file import load_study
 from store import decisions, outbox
 from store.panel_store import PanelStore
-from store.tables import Candidate, Contact, Invitation
+from store.tables import Candidate, Contact, Decision, Invitation
 from tests.helpers import (
     AS_OF,
     NOW,
@@ -268,7 +268,7 @@ def test_the_contact_policy_holds_across_studies_and_the_budget_per_study(
     }
 
 
-def test_a_study_approving_eligible_candidates_itself_invites_them_without_a_decision(
+def test_a_study_approving_eligible_candidates_itself_records_the_approval_as_it_invites(
     store: PanelStore, settings: Settings, tmp_path: Path
 ) -> None:
     panel_of(store, tmp_path, range(1, 4))
@@ -281,5 +281,16 @@ def test_a_study_approving_eligible_candidates_itself_invites_them_without_a_dec
     plan = queue(store, settings)
     assert set(plan.invite) == eligible and eligible
     with store.engine.connect() as connection:
-        approvals = connection.execute(select(Invitation.decision_id, Invitation.approved_by)).all()
-    assert set(approvals) == {(None, "automatic approval (study setting)")}
+        invited = connection.execute(select(Invitation.decision_id, Invitation.approved_by)).all()
+        recorded = connection.execute(
+            select(Decision.decision_id, Decision.action, Decision.decided_by, Decision.note)
+        ).all()
+    # A decision like any other: by the study's rule, named by the invitation it led to.
+    assert {d for d, _ in invited} == {d for d, *_ in recorded} and len(recorded) == len(eligible)
+    assert {who for _, who in invited} == {"automatic approval (study setting)"}
+    assert {(action, who) for _, action, who, _ in recorded} == {
+        ("approve", "automatic approval (study setting)")
+    }
+    assert {note for *_, note in recorded} == {decisions.AUTOMATIC_RULE}
+    assert {row.review_state for row in everyone(store, status="eligible")} == {"approved"}
+    assert all(row.automatic for row in everyone(store, status="eligible"))
