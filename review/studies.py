@@ -1,9 +1,11 @@
-"""The studies a user is granted, and one study's overview: status, target, counts per
-candidate state, the attrition funnel as a chart, and when the last match ran. Counts only:
-researchers see these pages too."""
+"""The studies a user is granted (with what waits for review), and one study's overview:
+status, target, counts per candidate state, the attrition funnel as a chart, and when the last
+match ran. Counts only: researchers see these pages too, with small counts suppressed and the
+rest rounded (``Counts``; docs/review.md, "Counts researchers see")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import Connection
 from review.auth import LoggedIn, Reads
 from review.templating import templates
 from schemas.review import ReviewState
-from store import candidate_list
+from store import candidate_list, review_counts
 from store.candidates import latest_match
 from store.review_users import User
 from store.studies import StudySummary, summaries, summary
@@ -23,6 +25,44 @@ router = APIRouter()
 
 
 NOT_GRANTED = "No such study, or it is not granted to you."
+#: A researcher sees no count from 1 to this minus one, and every other count rounded to a
+#: multiple of it, so no count, nor a difference of two, singles someone out.
+SMALLEST_SHOWN = 5
+
+
+def rounded(n: int) -> int:
+    """``n`` to the nearest multiple of ``SMALLEST_SHOWN`` (halves up)."""
+    return (n + SMALLEST_SHOWN // 2) // SMALLEST_SHOWN * SMALLEST_SHOWN
+
+
+def suppressed(n: int) -> str:
+    """A count as a researcher sees it: 0, "<5", or rounded."""
+    if n == 0:
+        return "0"
+    if n < SMALLEST_SHOWN:
+        return f"<{SMALLEST_SHOWN}"
+    return f"{rounded(n):,}"
+
+
+def exact(n: int) -> str:
+    return f"{n:,}"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How this user's pages show counts of people: exactly to those who see candidates
+    (coordinators, admins); suppressed and rounded to researchers."""
+
+    show: Callable[[int], str]
+    #: The value bars are drawn from, so a bar's length discloses no more than its number.
+    value: Callable[[int], int]
+    protected: bool
+
+    @staticmethod
+    def of(user: User) -> Counts:
+        if user.role.sees_candidates:
+            return Counts(exact, lambda n: n, protected=False)
+        return Counts(suppressed, rounded, protected=True)
 
 
 @dataclass(frozen=True)
@@ -49,8 +89,17 @@ def visible_study(connection: Connection, user: User, study_id: str) -> StudySum
 @router.get("/")
 async def study_list(request: Request, session: LoggedIn, connection: Reads) -> Response:
     studies = [s for s in summaries(connection) if session.user.may_see(s.study_id)]
+    pending = review_counts.pending(connection) if studies else {}
     return templates.TemplateResponse(
-        request, "studies.html", {"session": session, "studies": studies}
+        request,
+        "studies.html",
+        {
+            "session": session,
+            "studies": studies,
+            "pending": pending,
+            "no_pending": review_counts.Pending(),
+            "counts": Counts.of(session.user),
+        },
     )
 
 
@@ -60,7 +109,7 @@ async def study_overview(
 ) -> Response:
     study = visible_study(connection, session.user, study_id)
     run = latest_match(connection, study_id)
-    counts = candidate_list.state_counts(connection, study_id)
+    counts = Counts.of(session.user)
     return templates.TemplateResponse(
         request,
         "study.html",
@@ -68,16 +117,17 @@ async def study_overview(
             "session": session,
             "study": study,
             "run": run,
-            "bars": _bars(run.evaluated, run.funnel) if run else [],
+            "bars": _bars(run.evaluated, run.funnel, counts.value) if run else [],
             "states": [s.value for s in ReviewState],
+            "state_counts": candidate_list.state_counts(connection, study_id),
             "counts": counts,
             "may_review": session.user.may_review(study_id),
         },
     )
 
 
-def _bars(start: int, steps: list[dict[str, Any]]) -> list[FunnelBar]:
-    scale = 100 / start if start else 0
+def _bars(start: int, steps: list[dict[str, Any]], value: Callable[[int], int]) -> list[FunnelBar]:
+    scale = 100 / value(start) if value(start) else 0
     bars = [FunnelBar("Volunteers who may be contacted", "start", start, 0, 0, 0, 100.0)]
     for step in steps:
         bars.append(
@@ -88,7 +138,7 @@ def _bars(start: int, steps: list[dict[str, Any]]) -> list[FunnelBar]:
                 lost=step["lost"],
                 lost_only_here=step["lost_only_here"],
                 unknown=step["unknown"],
-                width=round(step["remaining"] * scale, 2),
+                width=min(100.0, round(value(step["remaining"]) * scale, 2)),
             )
         )
     return bars
