@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
-from schemas.review import REJECT_REASONS
+from schemas.review import AUTOMATIC_APPROVER, NOTE_MAX_LENGTH, REJECT_REASONS, InvitationFilter
 from schemas.study_fields import Region
+from store.candidate_list import CandidateRow
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -27,8 +28,43 @@ def _region(value: str | None) -> str:
     return Region(value).display_name if value else "unknown"
 
 
+def _decision(row: CandidateRow) -> str:
+    """A candidate's decision in words: an automatic approval says so."""
+    automatic = row.automatic and row.review_state == "approved"
+    return "approved (automatic)" if automatic else row.review_state
+
+
+#: An invitation's status in words, and "held back" for an approved candidate a contact run
+#: did not invite (the candidate page says why).
+_INVITATION_WORDS = {
+    "queued": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def _invitation(row: CandidateRow) -> str:
+    if row.invitation:
+        return _INVITATION_WORDS.get(row.invitation, row.invitation)
+    return "held back" if row.hold_reason else "not invited"
+
+
+templates.env.filters["decision"] = _decision
+templates.env.filters["invitation"] = _invitation
 templates.env.filters["danish"] = _danish
 templates.env.filters["region"] = _region
 templates.env.filters["thousands"] = lambda n: f"{n:,}"
 templates.env.globals["REJECT_REASONS"] = REJECT_REASONS
 templates.env.globals["REGIONS"] = list(Region)
+templates.env.globals["INVITATION_FILTERS"] = {
+    InvitationFilter.NONE: "not invited",
+    InvitationFilter.QUEUED: "queued",
+    InvitationFilter.SENT: "sent",
+    InvitationFilter.FAILED: "failed",
+    InvitationFilter.CANCELLED: "cancelled",
+    InvitationFilter.HELD: "held back",
+}
+templates.env.globals["NOTE_MAX_LENGTH"] = NOTE_MAX_LENGTH
+templates.env.globals["AUTOMATIC_APPROVER"] = AUTOMATIC_APPROVER
