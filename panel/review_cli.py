@@ -31,6 +31,10 @@ Studies = Annotated[
     list[str] | None,
     typer.Option("--study", help="A study id to grant (repeatable).", show_default=False),
 ]
+Revoked = Annotated[
+    list[str] | None,
+    typer.Option("--study", help="A study id to revoke (repeatable).", show_default=False),
+]
 
 
 @users_app.command("add")
@@ -78,43 +82,102 @@ def grant(email: str, study: Studies = None) -> None:
     out.print(f"{user.email} may now see {', '.join(sorted({*user.studies, *(study or [])}))}")
 
 
-@users_app.command("list")
-def list_users() -> None:
-    """Every user, their role and the studies granted."""
+@users_app.command("revoke")
+def revoke(email: str, study: Revoked = None) -> None:
+    """Take studies away from a user: their next request already goes without them."""
     from store import review_users
 
-    with _store().engine.connect() as connection:
-        users = review_users.all_users(connection)
-    if not users:
-        out.print("no users yet: `panel users add EMAIL --role coordinator --study ID`")
-    for user in users:
-        studies = "every study" if user.role is Role.ADMIN else ", ".join(sorted(user.studies))
-        out.print(f"{user.email}  {user.role.value}  {studies or 'no study granted'}")
+    if not study:
+        _fail("name the studies to revoke with --study ID")
+    with _store().engine.begin() as connection:
+        user = _user(connection, email)
+        try:
+            review_users.revoke(
+                connection, user.user_id, study, get_settings().actor, datetime.now(UTC)
+            )
+        except review_users.NotGranted as problem:
+            _fail(f"{user.email} has {problem}")
+    left = ", ".join(sorted(user.studies - set(study))) or "no study"
+    out.print(f"{user.email} may now see {left}")
 
 
-@users_app.command("unlock")
-def unlock(email: str) -> None:
-    """Lift a lockout after repeated failed logins."""
+@users_app.command("disable")
+def disable(email: str) -> None:
+    """Stop a user from logging in; their sessions end at once."""
     from store import review_users
 
     with _store().engine.begin() as connection:
         user = _user(connection, email)
-        review_users.unlock(connection, user.user_id)
-    out.print(f"{user.email} unlocked")
+        changed = review_users.disable(
+            connection, user.user_id, get_settings().actor, datetime.now(UTC)
+        )
+    out.print(f"{user.email} {'disabled' if changed else 'was disabled already'}")
+
+
+@users_app.command("enable")
+def enable(email: str) -> None:
+    """Let a disabled user log in again."""
+    from store import review_users
+
+    with _store().engine.begin() as connection:
+        user = _user(connection, email)
+        changed = review_users.enable(
+            connection, user.user_id, get_settings().actor, datetime.now(UTC)
+        )
+    out.print(f"{user.email} {'enabled' if changed else 'was not disabled'}")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Every user, their role, the studies granted, and who disabled them when."""
+    from schemas.danish_formats import COPENHAGEN
+    from store import review_users
+
+    with _store().engine.connect() as connection:
+        accounts = review_users.all_accounts(connection)
+    if not accounts:
+        out.print("no users yet: `panel users add EMAIL --role coordinator --study ID`")
+    for account in accounts:
+        user = account.user
+        studies = "every study" if user.role is Role.ADMIN else ", ".join(sorted(user.studies))
+        disabled = (
+            f"  DISABLED {account.disabled_at.astimezone(COPENHAGEN):%Y-%m-%d %H:%M} "
+            f"by {account.disabled_by}"
+            if account.disabled_at
+            else ""
+        )
+        out.print(
+            f"{user.email}  {user.role.value}  {studies or 'no study granted'}{disabled}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@users_app.command("unlock")
+def unlock(email: str) -> None:
+    """Forgive a user's failed logins so far (logins are throttled per client address; the
+    limits lift on their own after 15 minutes)."""
+    from store import review_users
+
+    with _store().engine.begin() as connection:
+        user = _user(connection, email)
+        review_users.unlock(connection, user.user_id, get_settings().actor, datetime.now(UTC))
+    out.print(f"{user.email}: failed logins forgiven")
 
 
 @users_app.command("password")
 def password(email: str, password_stdin: PasswordStdin = False) -> None:
-    """Set a new password (ends nobody's session: use it with care)."""
+    """Set a new password; every session of the user ends."""
     from review.passwords import hash_password
     from store import review_users
 
     new = _new_password(password_stdin)
     with _store().engine.begin() as connection:
         user = _user(connection, email)
-        review_users.set_password(connection, user.user_id, hash_password(new))
-        review_users.unlock(connection, user.user_id)
-    out.print(f"new password set for {user.email}")
+        review_users.change_password(
+            connection, user.user_id, hash_password(new), get_settings().actor, datetime.now(UTC)
+        )
+    out.print(f"new password set for {user.email}; their sessions have ended")
 
 
 def decide(

@@ -35,7 +35,9 @@ SECURITY_HEADERS = {
 
 class SecurityHeaders:
     """Pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task and a stream per
-    request): adds the headers as the response starts."""
+    request): adds the headers as the response starts. Served over HTTPS, browsers are told
+    to use nothing else for a year (HSTS); over plain HTTP the header would be ignored, and
+    on localhost it would pin HTTPS on every other app served there."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,12 +48,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         cached = scope["path"].startswith("/static/")
+        https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", []), *self.static]
                 if not cached:
                     headers.append((b"cache-control", b"no-store"))
+                if https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -5,6 +5,11 @@ only its hash. Every state-changing request carries the session's CSRF token (a 
 field, or the ``X-CSRF-Token`` header htmx sends); the login form, before any session, is
 protected by a double-submit cookie.
 
+Every refused login gets one answer, in one time: an unknown e-mail, a wrong password, a
+disabled account, an e-mail or password longer than allowed, and a login refused by a limit
+(``store.review_users.login_limit``) all run argon2 once and answer 401 with the same page,
+only the fresh form token differing; the store records which it was.
+
 Where the work runs. A page is a few short queries and a template, so ``async def`` routes
 run it on the event loop, one request at a time in each worker process, as a pre-fork
 server's sync worker would: in threads, the same pages cost twice the CPU under load, the
@@ -28,11 +33,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
 from review import passwords
-from review.templating import COPENHAGEN, templates
+from review.templating import templates
+from schemas.review import LOGIN_WINDOW_MINUTES, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from store import review_users
 from store.database import writer_turn
 from store.panel_store import PanelStore
-from store.review_users import Session
+from store.review_users import Outcome, Session
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -40,6 +46,11 @@ P = ParamSpec("P")
 router = APIRouter()
 SESSION_COOKIE = "panel_session"
 LOGIN_COOKIE = "panel_login_csrf"
+#: The one answer to every refused login (it says nothing of which check refused it).
+REFUSED = (
+    "Wrong e-mail or password, or too many tries from here: "
+    f"wait {LOGIN_WINDOW_MINUTES} minutes and try again."
+)
 
 
 def now() -> datetime:
@@ -156,31 +167,27 @@ def login(
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next, "The login form expired; please try again.", 403)
     moment = now()
-    found = review_users.user_by_email(connection, email)
-    until = review_users.locked_until(connection, found[0].user_id, moment) if found else None
+    client = client_address(request)
+    too_long = len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH
+    account = review_users.login_account(connection, email)
+    forgiven = account.failures_forgiven_at if account else None
+    limit = review_users.login_limit(connection, email, client, moment, forgiven)
     connection.commit()  # argon2 below takes tens of milliseconds, on purpose: no transaction
-    if until is not None:
-        return _login_form(
-            request,
-            next,
-            "This account is locked after repeated failed logins until "
-            f"{until.astimezone(COPENHAGEN):%H:%M}; an admin can unlock it sooner.",
-            429,
-        )
-    if not passwords.verify(found[1] if found else None, password):
-        if found is not None:
-            with writing(connection):
-                review_users.record_failed_login(connection, found[0].user_id, moment)
-        return _login_form(request, next, "Wrong e-mail or password.", 401)
-    assert found is not None
-    user, password_hash = found
+    # Whatever refuses the login, argon2 runs once (``passwords.verify``): no time tells why.
+    matches = passwords.verify(account.password_hash if account else None, password)
+    outcome = limit or _verdict(account, too_long=too_long, matches=matches)
+    if outcome is not Outcome.LOGGED_IN or account is None:
+        with writing(connection):
+            review_users.record_attempt(connection, email, client, outcome, moment)
+        return _login_form(request, next, REFUSED, 401)
     fresh_hash = (
-        passwords.hash_password(password) if passwords.needs_rehash(password_hash) else None
+        passwords.hash_password(password) if passwords.needs_rehash(account.password_hash) else None
     )
     with writing(connection):
         if fresh_hash:
-            review_users.set_password(connection, user.user_id, fresh_hash)
-        token = review_users.start_session(connection, user.user_id, moment)
+            review_users.store_rehashed_password(connection, account.user_id, fresh_hash)
+        token = review_users.start_session(connection, account.user_id, moment)
+        review_users.record_attempt(connection, email, client, outcome, moment)
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_COOKIE)
@@ -196,12 +203,39 @@ async def logout(request: Request, session: Checked, connection: Reads) -> Respo
     return response
 
 
+def _verdict(
+    account: review_users.LoginAccount | None, *, too_long: bool, matches: bool
+) -> Outcome:
+    """How a login within the limits ends."""
+    if too_long:
+        return Outcome.TOO_LONG
+    if account is None:
+        return Outcome.UNKNOWN_EMAIL
+    if account.disabled:
+        return Outcome.DISABLED
+    return Outcome.LOGGED_IN if matches else Outcome.WRONG_PASSWORD
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it: behind a reverse proxy, what uvicorn's
+    proxy-headers handling makes of ``X-Forwarded-For`` from the addresses it trusts
+    (``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _login_form(request: Request, next: str, message: str | None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"session": None, "next": _safe_next(next), "message": message, "csrf_token": token},
+        {
+            "session": None,
+            "next": _safe_next(next),
+            "message": message,
+            "csrf_token": token,
+            "max_email": MAX_EMAIL_LENGTH,
+            "max_password": MAX_PASSWORD_LENGTH,
+        },
         status_code=status,
     )
     _set_cookie(request, response, LOGIN_COOKIE, token)

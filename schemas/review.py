@@ -62,11 +62,25 @@ REJECT_REASONS: dict[str, str] = {
 
 #: Passwords shorter than this are refused.
 MIN_PASSWORD_LENGTH = 12
-#: Failed logins in a row that lock an account, and for how long.
-LOCKOUT_AFTER = 5
-LOCKOUT_MINUTES = 15
-#: A session ends after this long without a request.
+#: Longer e-mails and passwords are refused unread (the generic answer): a megabyte of
+#: password must not buy a megabyte of hashing.
+MAX_EMAIL_LENGTH = 254
+MAX_PASSWORD_LENGTH = 1024
+#: Failed logins are counted over this sliding window (``store.review_users``): this many
+#: for one account from one client address, from one client address for any account, and
+#: from every address together. Past the last, only addresses that logged someone in within
+#: TRUSTED_ADDRESS_DAYS may still log in: an outsider cannot lock coordinators out.
+LOGIN_WINDOW_MINUTES = 15
+FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
+FAILURES_PER_ADDRESS = 20
+FAILURES_EVERYWHERE = 200
+TRUSTED_ADDRESS_DAYS = 30
+#: Login attempts are kept this long (older ones are pruned at each successful login).
+LOGIN_ATTEMPTS_KEPT_DAYS = 90
+#: A session ends after this long without a request, and this long after its login whatever
+#: the activity.
 SESSION_IDLE_MINUTES = 60
+SESSION_MAX_HOURS = 12
 
 
 #: A volunteer's pseudonymous id (``store.pseudonyms``).

@@ -382,10 +382,14 @@ class ReviewUser(Base):
     role: Mapped[str] = mapped_column(String(12))
     #: argon2id, with its parameters and salt.
     password_hash: Mapped[str]
-    failed_logins: Mapped[int] = mapped_column(server_default="0")
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str]
+    #: A disabled user cannot log in and has no session (``panel users disable``).
+    disabled_at: Mapped[datetime | None]
+    disabled_by: Mapped[str | None]
+    #: Failed logins before this moment no longer throttle the account (``panel users unlock``,
+    #: a new password).
+    failures_forgiven_at: Mapped[datetime | None]
 
 
 class StudyGrant(Base):
@@ -410,6 +414,43 @@ class UserSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """Every login that reached the password check, let in or refused: the record a security
+    reviewer reads, and what throttling counts (``store.review_users``)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index(None, "client", "outcome", "at"),
+        Index(None, "email", "outcome", "at"),
+        Index(None, "outcome", "at"),
+    )
+
+    attempt_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    #: The e-mail address typed, lower case, cut to 254 characters (it may name nobody).
+    email: Mapped[str] = mapped_column(String(254))
+    #: The client's address as the server saw it (``request.client.host``).
+    client: Mapped[str] = mapped_column(String(64))
+    #: ``store.review_users.Outcome``: logged in, or why not.
+    outcome: Mapped[str] = mapped_column(String(16))
+
+
+class AccountChange(Base):
+    """Who changed which account, how and when: added, granted, revoked, disabled, enabled,
+    unlocked, a new password."""
+
+    __tablename__ = "account_change"
+
+    change_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_user.user_id"), index=True)
+    #: e.g. "added", "granted", "revoked", "disabled", "enabled", "unlocked", "password"
+    what: Mapped[str] = mapped_column(String(16))
+    #: The studies granted or revoked, the role given.
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class Decision(Base):

@@ -3,11 +3,13 @@ scripts."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from panel import console
 from panel.cli import app
+from review import passwords
 from store import decisions, review_users
 from store.panel_store import PanelStore
 from tests.helpers import (
@@ -87,6 +90,62 @@ def test_a_second_user_with_the_same_address_is_refused(matched: PanelStore) -> 
                                  "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
         assert code == expected
     assert "exists already" in problem
+
+
+def test_users_are_disabled_enabled_revoked_and_unlocked_by_the_actor(
+    matched: PanelStore,
+) -> None:
+    panel("users", "add", "a@example.dk", "--role", "coordinator", "--study", RLS,
+          "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    with matched.engine.begin() as connection:
+        found = review_users.user_by_email(connection, "a@example.dk")
+        assert found is not None
+        user_id = found[0].user_id
+        token = review_users.start_session(connection, user_id, datetime.now(UTC))
+    assert panel("users", "disable", "A@example.dk")[:2] == (0, "a@example.dk disabled\n")
+    assert panel("users", "disable", "a@example.dk")[1] == "a@example.dk was disabled already\n"
+    listed = panel("users", "list")[1]
+    assert re.search(
+        r"a@example.dk  coordinator  rls-magnesium  DISABLED \S+ \S+ by test-steward", listed
+    )
+    with matched.engine.connect() as connection:
+        assert review_users.find_session(connection, token) is None
+    assert panel("users", "enable", "a@example.dk")[:2] == (0, "a@example.dk enabled\n")
+    assert "DISABLED" not in panel("users", "list")[1]
+    code, said, _ = panel("users", "revoke", "a@example.dk", "--study", RLS)
+    assert code == 0 and said == "a@example.dk may now see no study\n"
+    code, _, problem = panel("users", "revoke", "a@example.dk", "--study", RLS)
+    assert code == 1 and problem == f"error: a@example.dk has no grant of '{RLS}' to revoke\n"
+    assert panel("users", "revoke", "a@example.dk")[0] == 1
+    assert panel("users", "unlock", "a@example.dk")[0] == 0
+    code, _, problem = panel("users", "disable", "nobody@example.dk")
+    assert code == 1 and problem.count("\n") == 1 and "no user nobody@example.dk" in problem
+    with matched.engine.connect() as connection:
+        changes = review_users.changes(connection, user_id)
+    assert [(c.what, c.actor) for c in changes] == [
+        ("added", "test-steward"),
+        ("granted", "test-steward"),
+        ("disabled", "test-steward"),
+        ("enabled", "test-steward"),
+        ("revoked", "test-steward"),
+        ("unlocked", "test-steward"),
+    ]
+
+
+def test_a_new_password_ends_the_users_sessions(matched: PanelStore) -> None:
+    panel("users", "add", "a@example.dk", "--role", "admin", "--password-stdin",
+          stdin=PASSWORD + "\n")  # fmt: skip
+    with matched.engine.begin() as connection:
+        found = review_users.user_by_email(connection, "a@example.dk")
+        assert found is not None
+        token = review_users.start_session(connection, found[0].user_id, datetime.now(UTC))
+    code, said, _ = panel("users", "password", "a@example.dk", "--password-stdin",
+                          stdin="another long passphrase\n")  # fmt: skip
+    assert code == 0 and "their sessions have ended" in said
+    with matched.engine.connect() as connection:
+        assert review_users.find_session(connection, token) is None
+        found = review_users.user_by_email(connection, "a@example.dk")
+    assert found is not None and passwords.verify(found[1], "another long passphrase")
 
 
 def test_decide_by_id_and_for_all_eligible(matched: PanelStore) -> None:
