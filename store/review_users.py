@@ -296,13 +296,9 @@ class Outcome(StrEnum):
     ADDRESS_LIMIT = "address limit"
     GLOBAL_LIMIT = "global limit"
 
-    @property
-    def counts(self) -> bool:
-        """Whether it counts against the limits: a guess that failed. A refusal by a limit
-        does not, so that the window ends on its own however often someone retries."""
-        return self in _FAILURES
 
-
+#: What counts against the limits: guesses that failed. A refusal by a limit does not, so
+#: that a limit lifts on its own however often someone retries.
 _FAILURES = frozenset(
     {Outcome.WRONG_PASSWORD, Outcome.UNKNOWN_EMAIL, Outcome.DISABLED, Outcome.TOO_LONG}
 )
