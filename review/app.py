@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from review import auth, candidates, studies
-from review.templating import templates
+from review import auth, candidates, deciding, errors, studies
 from store.panel_store import PanelStore
 
 HERE = Path(__file__).parent
@@ -74,17 +72,9 @@ def create_app(store: PanelStore | None = None, *, secure_cookies: bool = True) 
     app.include_router(auth.router)
     app.include_router(studies.router)
     app.include_router(candidates.router)
+    app.include_router(deciding.router)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def error_page(request: Request, error: StarletteHTTPException) -> Response:
-        if error.status_code == 401:
-            return auth.to_login(request)
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": error.status_code, "message": error.detail, "session": None},
-            status_code=error.status_code,
-        )
+    errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> HTMLResponse:

@@ -189,7 +189,9 @@ def candidate_response(
             "message": message,
             "problem": problem,
             "typed": typed or {},
-            "allows_unscreened": allows_unscreened(definition),
+            "allows_unscreened": allows_unscreened(
+                definition_at(connection, study_id, study.version)
+            ),
             "address": address,
             "back": with_address(base, address, page=back) + f"#c-{volunteer_id}",
             "previous": previous and with_address(f"{base}/{previous}", address),

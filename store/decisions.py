@@ -30,7 +30,7 @@ from store.bulk import in_chunks
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidate_list import CandidateRow, candidate, selection
 from store.studies import definition_at
-from store.tables import AccessLog, Candidate, Decision
+from store.tables import AccessLog, Candidate, Decision, Study
 
 #: The rule an automatic approval applied, as its decision's note says.
 AUTOMATIC_RULE = "auto_approve_eligible: eligible candidates are invited without review"
@@ -393,8 +393,9 @@ def _check(row: CandidateRow, action: Action, reason: str | None, note: str | No
 
 def _check_unscreened(connection: Connection, row: CandidateRow, unscreened: bool) -> None:
     """Approving someone who needs screening: only as a deliberate choice, and only where the
-    study file allows it (``approve_needs_screening``)."""
-    definition = definition_at(connection, row.study_id, row.study_version)
+    study file, as published now, allows it (``approve_needs_screening``)."""
+    version = connection.scalar(select(Study.current_version).where(Study.study_id == row.study_id))
+    definition = definition_at(connection, row.study_id, version) if version else None
     if definition is None or not definition.contact.approve_needs_screening:
         raise DecisionRefused(
             "this study invites only eligible candidates: approving someone who needs "

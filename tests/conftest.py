@@ -27,8 +27,9 @@ from store.panel_store import PanelStore  # noqa: E402
 from store.tables import Base  # noqa: E402
 from tests.helpers import RLS, SAMPLES, STUDIES, ingest, match_and_record, publish  # noqa: E402
 
-#: The browser tests' fixtures (server, browser, page, any_page, problems).
-pytest_plugins = ["tests.browser"]
+#: The browser tests' fixtures (server, browser, page, any_page, problems) and the review app's
+#: (reviewed, client).
+pytest_plugins = ["tests.browser", "tests.review_fixtures"]
 
 POSTGRES_URL = os.environ.get("PANEL_TEST_POSTGRES_URL")
 #: A fixed key, so tests can compute the hashes the store keeps.

@@ -169,12 +169,15 @@ def match_and_record(
         )
 
 
-def everyone(store: PanelStore, **filters: object) -> list[candidate_list.CandidateRow]:
+def everyone(
+    store: PanelStore, study: str = RLS, **filters: object
+) -> list[candidate_list.CandidateRow]:
+    """Every candidate on ``study``'s list that ``filters`` select, page by page."""
     rows, page = [], 1
     while True:
         query = CandidateQuery.model_validate({**filters, "page": page})
         with store.engine.connect() as connection:
-            found = candidate_list.candidate_page(connection, RLS, query)
+            found = candidate_list.candidate_page(connection, study, query)
         rows += found.rows
         if page >= found.pages:
             return rows
