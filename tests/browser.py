@@ -159,7 +159,7 @@ def shot(page: Page, name: str) -> None:
 #: What a keyboard user can reach: links, buttons and fields that are not disabled.
 CONTROLS = (
     "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), "
-    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"
+    "select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])"
 )
 
 
@@ -195,10 +195,11 @@ def focus_walk(page: Page) -> tuple[list[str], list[str]]:
         focus = page.evaluate(
             """() => {
                 const el = document.activeElement;
-                if (!el || el === document.body || !el.dataset.walk) return null;
+                if (!el || el === document.body) return null;
                 const style = getComputedStyle(el), box = el.getBoundingClientRect();
                 return {
-                    walk: el.dataset.walk, html: el.outerHTML.slice(0, 120),
+                    walk: el.dataset.walk || el.outerHTML.slice(0, 120),
+                    html: el.outerHTML.slice(0, 120),
                     ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2
                         && el.matches(":focus-visible"),
                     shown: box.width > 0 && box.height > 0 && box.bottom > 0

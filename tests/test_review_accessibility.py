@@ -65,6 +65,15 @@ def test_every_page_fits_and_passes_axe(
         shot(any_page, f"a11y-{name}")
         accessible(any_page)
 
+    # The bulk decision's confirmation, asked before anything is decided.
+    any_page.goto(f"/studies/{RLS}/candidates?status=eligible")
+    any_page.select_option("form.bulk select[name=action]", "defer")
+    with any_page.expect_navigation():
+        any_page.click("form.bulk button[type=submit]")
+    shot(any_page, "a11y-bulk-confirm")
+    accessible(any_page)
+    any_page.go_back()
+
     response = any_page.goto("/studies/no-such-study")
     assert response is not None and response.status == 404
     shot(any_page, "a11y-error")
