@@ -46,8 +46,10 @@ def test_log_in_filter_open_and_approve(page: Page, matched: PanelStore) -> None
 def test_bulk_approve_a_filtered_selection(page: Page, matched: PanelStore) -> None:
     log_in(page, "coord@example.org")
     page.goto(f"/studies/{RLS}/candidates?status=eligible")
-    page.click("text=Decide on the selection")
+    page.select_option("form.bulk select[name=action]", "approve")
+    page.click("text=Review this decision")
     eligible = everyone(matched, status="eligible")
+    page.click(f"text=Approve {len(eligible)} candidates")
     page.wait_for_selector(f"text=approved {len(eligible)}")
     shot(page, "bulk-approved")
     assert {r.review_state for r in everyone(matched, status="eligible")} == {"approved"}
