@@ -50,6 +50,9 @@ class Action(StrEnum):
         }.get(self)
 
 
+#: Who made an automatic approval (``contact.auto_approve_eligible`` in the study file).
+AUTOMATIC_APPROVER = "automatic approval (study setting)"
+
 #: Why a candidate is rejected: one of these, plus free text when needed.
 REJECT_REASONS: dict[str, str] = {
     "criterion-not-met": "A criterion is not met on screening",
@@ -59,6 +62,9 @@ REJECT_REASONS: dict[str, str] = {
     "declined": "Declined when asked",
     "other": "Other (see the note)",
 }
+
+#: The longest note a decision may carry (the browser's ``maxlength`` says the same).
+NOTE_MAX_LENGTH = 2000
 
 #: Passwords shorter than this are refused.
 MIN_PASSWORD_LENGTH = 12
@@ -83,6 +89,18 @@ SESSION_IDLE_MINUTES = 60
 SESSION_MAX_HOURS = 12
 
 
+class InvitationFilter(StrEnum):
+    """Where a candidate's invitation stands, as the list filters it."""
+
+    NONE = "none"
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    #: Approved, but held back at the last contact run (the candidate page says why).
+    HELD = "held"
+
+
 #: A volunteer's pseudonymous id (``store.pseudonyms``).
 VOLUNTEER_ID = r"^[0-9A-Z]{1,16}$"
 
@@ -98,6 +116,8 @@ class CandidateQuery(BaseModel):
     sex: Literal["female", "male", "other"] | None = None
     age_min: int | None = Field(None, ge=0, le=130)
     age_max: int | None = Field(None, ge=0, le=130)
+    #: Where the candidate's invitation stands (``InvitationFilter``).
+    invitation: InvitationFilter | None = None
     #: Needs screening on this criterion (its id).
     screen: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
     sort: Literal["volunteer_id", "age", "region", "status", "state"] = "status"

@@ -9,6 +9,7 @@ combination of filters and order (``_page_statement``, ``_seek_statement``).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from matching.engine import NEEDS_SCREENING
 from schemas.review import AUTOMATIC_APPROVER, PAGE_SIZE, CandidateQuery, InvitationFilter
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidates import contactable
@@ -290,6 +292,31 @@ def _numbered_page(
             total = connection.execute(_count(names), values).scalar_one()
         number = max(1, -(-total // PAGE_SIZE))
     return number, rows, total
+
+
+def page_of(connection: Connection, study_id: str, query: CandidateQuery, row: CandidateRow) -> int:
+    """The number of the page ``row`` is on (or would be on) in the list ``query`` selects."""
+    filters = filter_values(query)
+    values = {"study_id": study_id, **filters}
+    return _position(connection, query, frozenset(filters), values, row, None) // PAGE_SIZE + 1
+
+
+def screening_questions(connection: Connection, study_id: str, revision: int) -> dict[str, int]:
+    """Per criterion, how many candidates on the list need screening on it (only criteria
+    someone needs screening on). Kept per list revision: only a match changes them."""
+    kept = _SCREENING.setdefault(connection.engine, {})
+    if (study_id, revision) not in kept:
+        unknown = connection.execute(_UNKNOWN_CRITERIA, {"study_id": study_id}).scalars()
+        if len(kept) >= _COUNTS_KEPT:
+            kept.clear()
+        kept[study_id, revision] = dict(Counter(c for criteria in unknown for c in criteria or []))
+    return kept[study_id, revision]
+
+
+_SCREENING: WeakKeyDictionary[Engine, dict[tuple[str, int], dict[str, int]]] = WeakKeyDictionary()
+_UNKNOWN_CRITERIA = select(Candidate.unknown_criteria).where(
+    Candidate.study_id == bindparam("study_id"), Candidate.status == NEEDS_SCREENING
+)
 
 
 def neighbours(
