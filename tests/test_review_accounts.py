@@ -34,8 +34,7 @@ from store.panel_store import PanelStore
 from store.review_users import Outcome
 from store.tables import LoginAttempt
 from tests.browser import BROWSER_TESTS, accessible, shot
-from tests.helpers import RLS
-from tests.test_review_app import PASSWORD, add_user
+from tests.helpers import PASSWORD, RLS, add_user
 
 COORD = "coord@example.org"
 ADMIN = "admin@example.org"

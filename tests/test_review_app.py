@@ -6,67 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from review.app import create_app
-from review.passwords import hash_password
-from schemas.review import Role
-from store import candidate_list, review_users
+from store import candidate_list
 from store.panel_store import PanelStore
 from store.tables import AccessLog, Contact
-from tests.helpers import RLS, STUDIES, everyone, publish
-
-PASSWORD = "a long enough passphrase"
-OTHER = "sleep-healthy"
-
-
-def add_user(store: PanelStore, email: str, role: Role, *studies: str) -> None:
-    now = datetime.now(UTC)
-    with store.engine.begin() as connection:
-        user_id = review_users.add_user(connection, email, role, hash_password(PASSWORD), "t", now)
-        review_users.grant(connection, user_id, list(studies), "t", now)
-
-
-@pytest.fixture
-def reviewed(matched: PanelStore) -> PanelStore:
-    publish(matched, STUDIES / f"{OTHER}.yaml")
-    add_user(matched, "coord@example.org", Role.COORDINATOR, RLS)
-    add_user(matched, "other@example.org", Role.COORDINATOR, OTHER)
-    add_user(matched, "research@example.org", Role.RESEARCHER, RLS)
-    add_user(matched, "admin@example.org", Role.ADMIN)
-    return matched
-
-
-@pytest.fixture
-def client(reviewed: PanelStore) -> Iterator[TestClient]:
-    with TestClient(create_app(reviewed), base_url="https://testserver") as client:
-        yield client
-
-
-def login_token(client: TestClient) -> str:
-    """The login form's CSRF token (its cookie is set on the client too)."""
-    return csrf(client, "/login")
-
-
-def log_in(client: TestClient, email: str, password: str = PASSWORD) -> TestClient:
-    token = login_token(client)
-    client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    return client
-
-
-def csrf(client: TestClient, path: str) -> str:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert token is not None, path
-    return token[1]
+from tests.helpers import PASSWORD, RLS, everyone
+from tests.review_fixtures import OTHER, csrf, log_in, login_token
 
 
 def test_every_page_needs_a_login_and_carries_security_headers(client: TestClient) -> None:

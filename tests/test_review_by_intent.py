@@ -19,7 +19,7 @@ from store import candidate_list
 from store.panel_store import PanelStore
 from store.tables import AccessLog, Candidate, Contact, Decision, Profile
 from tests.helpers import AS_OF, NOW, RLS, STUDIES, everyone, match_and_record, publish
-from tests.test_review_app import OTHER, csrf, log_in
+from tests.review_fixtures import OTHER, csrf, log_in
 
 LIST = f"/studies/{RLS}/candidates"
 

@@ -20,7 +20,7 @@ from store.panel_store import PanelStore
 from store.review_counts import Pending, pending
 from store.tables import Candidate
 from tests.helpers import RLS, STUDIES, add_user, everyone, publish
-from tests.test_review_app import log_in
+from tests.review_fixtures import log_in
 
 OTHER = "sleep-healthy"
 

@@ -22,9 +22,9 @@ from schemas.review import Role
 from store import staging, storing
 from store.panel_store import PanelStore
 from store.tables import Decision, IngestRun
-from tests.helpers import RLS, everyone, ingest, write_signups
+from tests.helpers import RLS, add_user, everyone, ingest, write_signups
 from tests.processes import wait_until
-from tests.test_review_app import add_user, csrf, log_in
+from tests.review_fixtures import csrf, log_in
 
 SPAWN = multiprocessing.get_context("spawn")
 PART_ROWS = 5
