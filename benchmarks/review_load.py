@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import os
 import random
@@ -161,7 +162,8 @@ def _server(env: dict[str, str], command: list[str], port: int) -> Iterator[Serv
         asyncio.run(_started(base, process))
         yield Server(base, process.pid, bool(env["PANEL_DATABASE_URL"]))
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended already
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the workers too, so the port is free again
@@ -388,7 +390,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def _pager(page: str) -> dict[str, str]:
     """The page's Previous and Next links."""
-    found = re.findall(r'<a href="([^"]+)"[^>]*>(?:← )?(Previous|Next)(?: →)?</a>', page)
+    found = re.findall(r'<a href="([^"]+)"[^>]*>(?:← )?(Previous|Next) page(?: →)?</a>', page)
     return {title: html.unescape(href) for href, title in found}
 
 

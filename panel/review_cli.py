@@ -198,11 +198,20 @@ def decide(
         typer.Option(help="Why (rejections): " + ", ".join(REJECT_REASONS) + ", or any text."),
     ] = None,
     actor: Annotated[str | None, typer.Option(help="Who decides (default: PANEL_ACTOR).")] = None,
+    needing_screening: Annotated[
+        bool,
+        typer.Option(
+            "--needing-screening",
+            help="Approve named candidates although they need screening (invited with "
+            "unknowns; the study file must allow it: approve_needs_screening).",
+        ),
+    ] = False,
 ) -> None:
     """Approve, reject or defer candidates, for scripted use.
 
     Each decision is kept with who, when, and the study and profile versions it was made on.
-    Approval is refused for a candidate whose profile changed since the match.
+    Approval is refused for a candidate whose profile changed since the match, and for one
+    who needs screening unless --needing-screening says so and the study allows it.
     """
     from store import decisions
 
@@ -251,6 +260,7 @@ def decide(
                     seen_version=None,
                     reason=key,
                     note=note,
+                    unscreened=needing_screening,
                 )
             except decisions.DecisionRefused as problem:
                 problems.append(str(problem))

@@ -20,7 +20,13 @@ from sqlalchemy import Connection
 from panel.candidate_export import candidate_table, write_csv, write_xlsx
 from review import criteria_view
 from review.auth import LoggedIn, Reads, now, off_the_loop, writing
-from review.list_address import list_query, selection_address, with_address
+from review.list_address import (
+    list_query,
+    pager_link,
+    selection_address,
+    vouched,
+    with_address,
+)
 from review.studies import NOT_GRANTED, visible_study
 from review.templating import templates
 from schemas.review import CandidateQuery
@@ -73,7 +79,12 @@ def list_response(
 ) -> Response:
     """The list page (or, for htmx, the table in it) of ``query``'s selection; with a
     ``problem``, the bulk form as the coordinator filled it in (``typed``)."""
-    page = candidate_list.candidate_page(connection, study.study_id, query, study.list_revision)
+    page = candidate_list.candidate_page(
+        connection, study.study_id, query, study.list_revision,
+        number_known=vouched(query, session.csrf_token),
+    )  # fmt: skip
+    base, address = f"/studies/{study.study_id}/candidates", selection_address(query)
+    secret = session.csrf_token
     definition = definition_at(connection, study.study_id, study.version)
     labels = criterion_labels(definition)
     asked = candidate_list.screening_questions(connection, study.study_id, study.list_revision)
@@ -89,8 +100,14 @@ def list_response(
             "labels": labels,
             # Only criteria someone needs screening on, in the order written.
             "questions": [(c, label, asked[c]) for c, label in labels.items() if c in asked],
-            "address": selection_address(query),
+            "address": address,
             "unsorted": selection_address(query, "sort", "descending"),
+            "previous_page": page.page > 1
+            and page.rows
+            and pager_link(base, address, secret, page.page - 1, before=page.rows[0].volunteer_id),
+            "next_page": page.page < page.pages
+            and page.rows
+            and pager_link(base, address, secret, page.page + 1, after=page.rows[-1].volunteer_id),
             "allows_unscreened": allows_unscreened(definition),
             "message": _done(request),
             "problem": problem,
@@ -163,7 +180,7 @@ def candidate_response(
     """The candidate page; after a refused decision, with the ``problem`` and the words the
     coordinator had typed. The list's selection (in the address) gives the neighbours."""
     study = reviewable_study(connection, session.user, study_id)
-    row = candidate_list.candidate(connection, study_id, volunteer_id)
+    row = candidate_list.candidate(connection, study_id, volunteer_id, with_profile_version=True)
     if row is None:
         raise HTTPException(404, NO_CANDIDATE)
     query = list_query(request)

@@ -4,6 +4,8 @@ from the list to a candidate, through decisions, and back."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
@@ -12,7 +14,7 @@ from pydantic import ValidationError
 from schemas.review import CandidateQuery
 
 #: Where a page is on the list: not part of the selection itself.
-_POSITION = {"page", "after", "before"}
+_POSITION = {"page", "after", "before", "check"}
 
 
 def list_query(request: Request) -> CandidateQuery:
@@ -40,3 +42,30 @@ def with_address(path: str, address: str, **more: str | int) -> str:
     extra = urlencode(more)
     joined = "&".join(part for part in (address, extra) if part)
     return f"{path}?{joined}" if joined else path
+
+
+def pager_link(
+    base: str, address: str, secret: str, page: int, *, after: str = "", before: str = ""
+) -> str:
+    """A Next or Previous link: the page's number next to that candidate, signed with the
+    session's ``secret`` so that the page it leads to need not count its way there."""
+    cursor = {"after": after} if after else {"before": before}
+    return with_address(
+        base, address, page=page, **cursor, check=_signed(secret, address, page, after, before)
+    )
+
+
+def vouched(query: CandidateQuery, secret: str) -> bool:
+    """Whether the app itself signed the page number in ``query`` (for this session and
+    selection): a link edited or made elsewhere is not, and its number is worked out."""
+    if query.check is None or not (query.after or query.before):
+        return False
+    expected = _signed(
+        secret, selection_address(query), query.page, query.after or "", query.before or ""
+    )
+    return hmac.compare_digest(expected, query.check)
+
+
+def _signed(secret: str, address: str, page: int, after: str, before: str) -> str:
+    message = f"{address}|{page}|{after}|{before}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]

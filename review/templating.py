@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from schemas.review import AUTOMATIC_APPROVER, NOTE_MAX_LENGTH, REJECT_REASONS, InvitationFilter
 from schemas.study_fields import Region
@@ -51,7 +52,31 @@ def _invitation(row: CandidateRow) -> str:
     return "held back" if row.hold_reason else "not invited"
 
 
+def _decision_badge(row: CandidateRow) -> Markup:
+    """The decision as a badge; an approval of someone who needs screening says that
+    unknowns remain (they are invited although some criteria are unknown)."""
+    badge = f'<span class="badge {row.review_state}">{_decision(row)}</span>'
+    if row.review_state == "approved" and row.status == "needs_screening":
+        badge += (
+            ' <span class="badge warn" title="Invited although some criteria are unknown; '
+            'the study team screens them">unknowns remain</span>'
+        )
+    return Markup(badge)  # fixed words, a state of a closed set
+
+
+def _invitation_badge(row: CandidateRow) -> Markup:
+    kind = row.invitation or ("held" if row.hold_reason else "none")
+    return Markup(f'<span class="badge {kind}">{_invitation(row)}</span>')
+
+
+def _labelled(criteria: list[str], labels: dict[str, str]) -> str:
+    return "; ".join(labels.get(c, c) for c in criteria)
+
+
 templates.env.filters["decision"] = _decision
+templates.env.filters["decision_badge"] = _decision_badge
+templates.env.filters["invitation_badge"] = _invitation_badge
+templates.env.filters["labelled"] = _labelled
 templates.env.filters["invitation"] = _invitation
 templates.env.filters["danish"] = _danish
 templates.env.filters["region"] = _region

@@ -149,7 +149,8 @@ WITH_PROFILE_VERSION = CANDIDATES.add_columns(
     .scalar_subquery()
     .label("profile_number"),
 ).outerjoin(_MATCHED, _MATCHED.submission_id == Candidate.submission_id)
-_ONE = WITH_PROFILE_VERSION.where(Candidate.volunteer_id == bindparam("volunteer_id"))
+_ONE = CANDIDATES.where(Candidate.volunteer_id == bindparam("volunteer_id"))
+_ONE_WITH_VERSION = WITH_PROFILE_VERSION.where(Candidate.volunteer_id == bindparam("volunteer_id"))
 _EXPLANATION = select(Candidate.explanation).where(
     Candidate.study_id == bindparam("study_id"), Candidate.volunteer_id == bindparam("volunteer_id")
 )
@@ -241,14 +242,20 @@ _COUNTS_KEPT = 10_000
 
 
 def candidate_page(
-    connection: Connection, study_id: str, query: CandidateQuery, revision: int | None = None
+    connection: Connection,
+    study_id: str,
+    query: CandidateQuery,
+    revision: int | None = None,
+    *,
+    number_known: bool = False,
 ) -> CandidatePage:
     """One page of the filtered, sorted list: the one next to ``query.after`` or
     ``query.before`` (keyset paging: found through the order's index, however deep), else
     page number ``query.page`` (an offset; past the last page, the last page). With the
     list's ``revision`` (read with the study, ``StudySummary.list_revision``), a count that
     decisions and contact runs cannot change is kept per revision, and the page counts
-    nothing. The page's number is always worked out, never taken from the address."""
+    nothing. The page's number is worked out, not taken from the address, unless the caller
+    vouches for it (``number_known``: a Next or Previous link the app itself signed)."""
     filters = filter_values(query)
     names = frozenset(filters)
     values = {"study_id": study_id, **filters}
@@ -258,9 +265,9 @@ def candidate_page(
     total = counts.get(key) if key else None
     rows = _next_to(connection, query, names, values, PAGE_SIZE)
     number = query.page
-    if rows:
+    if rows and not number_known:
         number = _position(connection, query, names, values, rows[0], key) // PAGE_SIZE + 1
-    else:
+    elif not rows:
         number, rows, total = _numbered_page(connection, query, names, values, total)
     if total is None:
         total = connection.execute(_count(names), values).scalar_one()
@@ -492,9 +499,16 @@ def _page_statement(filters: frozenset[str], sort: str, descending: bool, counte
     return ordered(joined, sort, descending)
 
 
-def candidate(connection: Connection, study_id: str, volunteer_id: str) -> CandidateRow | None:
-    row = connection.execute(_ONE, {"study_id": study_id, "volunteer_id": volunteer_id}).first()
-    return None if row is None else _row(row)
+def candidate(
+    connection: Connection, study_id: str, volunteer_id: str, *, with_profile_version: bool = False
+) -> CandidateRow | None:
+    """One candidate of the list; ``with_profile_version``: with when the profile version
+    matched was submitted, and its number (for the candidate page)."""
+    statement = _ONE_WITH_VERSION if with_profile_version else _ONE
+    row = connection.execute(
+        statement, {"study_id": study_id, "volunteer_id": volunteer_id}
+    ).first()
+    return None if row is None else _row(row, with_profile_version=with_profile_version)
 
 
 def explanation(connection: Connection, study_id: str, volunteer_id: str) -> dict[str, list[str]]:
@@ -527,7 +541,7 @@ def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
-def _row(row: Any) -> CandidateRow:
+def _row(row: Any, *, with_profile_version: bool = False) -> CandidateRow:
     return CandidateRow(
         study_id=row.study_id,
         volunteer_id=row.volunteer_id,
@@ -546,6 +560,6 @@ def _row(row: Any) -> CandidateRow:
         invitation=row.invitation,
         automatic=bool(row.automatic),
         hold_reason=row.hold_reason,
-        profile_submitted_at=getattr(row, "profile_submitted_at", None),
-        profile_number=getattr(row, "profile_number", None),
+        profile_submitted_at=row.profile_submitted_at if with_profile_version else None,
+        profile_number=row.profile_number if with_profile_version else None,
     )

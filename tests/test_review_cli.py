@@ -166,6 +166,15 @@ def test_decide_by_id_and_for_all_eligible(matched: PanelStore) -> None:
     )
 
 
+def test_approving_who_needs_screening_takes_a_flag_of_its_own(matched: PanelStore) -> None:
+    one = everyone(matched, status="needs_screening")[0].volunteer_id
+    code, _, problem = panel("candidates", "decide", RLS, one, "approve")
+    assert code == 1 and "needs screening on" in problem
+    code, said, problem = panel("candidates", "decide", RLS, one, "approve", "--needing-screening")
+    assert code == 0 and "approve: 1" in said, problem
+    assert [r.review_state for r in everyone(matched) if r.volunteer_id == one] == ["approved"]
+
+
 def test_deciding_wrongly_changes_nothing(store: PanelStore, tmp_path: Path) -> None:
     ingest(store, write_signups(tmp_path / "a.csv", [rls_person(1), rls_person(2)]))
     publish(store, STUDIES / f"{RLS}.yaml")
