@@ -127,6 +127,8 @@ class CandidateQuery(BaseModel):
     #: The page right after (Next) or before (Previous) this candidate, in this order.
     after: Annotated[str, Field(pattern=VOLUNTEER_ID)] | None = None
     before: Annotated[str, Field(pattern=VOLUNTEER_ID)] | None = None
+    #: The app's signature of this page number next to that candidate (``review``'s pager).
+    check: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")] | None = None
 
     @model_validator(mode="before")
     @classmethod
