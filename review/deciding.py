@@ -22,6 +22,7 @@ from review.candidates import (
     candidate_response,
     check_may_review,
     list_response,
+    log_view,
     reviewable_study,
     said,
 )
@@ -115,6 +116,7 @@ def decide_in_bulk(
     query = list_query(request)
     typed = {"action": action, "reason": reason, "note": note}
     if back:
+        log_view(connection, session, study_id, "candidate list", detail=str(request.url.query))
         return list_response(request, connection, session, study, query, typed=typed)
     choice = CHOICES.get(action)
     if choice is None or choice[0] is Action.NOTE:
@@ -181,6 +183,7 @@ def _refused(
     why: str,
 ) -> Response:
     """The list again, with the selection and what was typed, saying why nothing was done."""
+    log_view(connection, session, study.study_id, "candidate list", detail=str(request.url.query))
     return list_response(
         request, connection, session, study, query,
         problem=f"Nothing decided: {why}.", typed=typed, status=422,

@@ -54,6 +54,9 @@ def test_a_bulk_form_without_a_decision_decides_nothing_and_keeps_the_selection(
     assert "asked on the phone</textarea>" in sent.text  # the note, as typed
     assert 'value="midtjylland" selected' in sent.text  # the selection, as filtered
     assert states(reviewed) == before
+    with reviewed.engine.connect() as connection:
+        seen = connection.execute(select(AccessLog.what, AccessLog.detail)).all()
+    assert ("candidate list", "status=eligible&region=midtjylland") in seen  # shown: logged
 
 
 def test_a_bulk_approval_states_its_numbers_and_needs_their_confirmation(
