@@ -35,21 +35,22 @@ def _decision(row: CandidateRow) -> str:
     return "approved (automatic)" if automatic else row.review_state
 
 
-#: An invitation's status in words, and "held back" for an approved candidate a contact run
-#: did not invite (the candidate page says why).
-_INVITATION_WORDS = {
-    "queued": "queued",
-    "sending": "sending",
-    "sent": "sent",
-    "failed": "failed",
-    "cancelled": "cancelled",
+#: What the list's invitation filter offers, in words; the last two are also what a
+#: candidate without an invitation reads (an invitation's own status is its word).
+INVITATION_FILTERS = {
+    InvitationFilter.NONE: "not invited",
+    InvitationFilter.QUEUED: "queued",
+    InvitationFilter.SENT: "sent",
+    InvitationFilter.FAILED: "failed",
+    InvitationFilter.CANCELLED: "cancelled",
+    InvitationFilter.HELD: "held back",
 }
 
 
 def _invitation(row: CandidateRow) -> str:
     if row.invitation:
-        return _INVITATION_WORDS.get(row.invitation, row.invitation)
-    return "held back" if row.hold_reason else "not invited"
+        return row.invitation
+    return INVITATION_FILTERS[InvitationFilter.HELD if row.hold_reason else InvitationFilter.NONE]
 
 
 def _decision_badge(row: CandidateRow) -> Markup:
@@ -83,13 +84,6 @@ templates.env.filters["region"] = _region
 templates.env.filters["thousands"] = lambda n: f"{n:,}"
 templates.env.globals["REJECT_REASONS"] = REJECT_REASONS
 templates.env.globals["REGIONS"] = list(Region)
-templates.env.globals["INVITATION_FILTERS"] = {
-    InvitationFilter.NONE: "not invited",
-    InvitationFilter.QUEUED: "queued",
-    InvitationFilter.SENT: "sent",
-    InvitationFilter.FAILED: "failed",
-    InvitationFilter.CANCELLED: "cancelled",
-    InvitationFilter.HELD: "held back",
-}
+templates.env.globals["INVITATION_FILTERS"] = INVITATION_FILTERS
 templates.env.globals["NOTE_MAX_LENGTH"] = NOTE_MAX_LENGTH
 templates.env.globals["AUTOMATIC_APPROVER"] = AUTOMATIC_APPROVER

@@ -391,11 +391,12 @@ def _position(
     counts = _COUNTS.setdefault(connection.engine, {})
     if kept is not None and kept in counts:
         return counts[kept]
-    value = getattr(first, _COLUMN_NAMES[query.sort])
+    value = getattr(first, _SORTS[query.sort].key)
     nulls_first = (connection.dialect.name == "sqlite") != query.descending
-    parts = ["nulls before"] if value is None else ["values before"]
+    # Before it in the order is past it travelling the other way.
+    parts = ["nulls after"] if value is None else ["values after"]
     if query.sort in _NULLABLE and (value is None) != nulls_first:
-        parts.append("all nulls" if nulls_first else "all values")
+        parts.append("nulls" if nulls_first else "values")
     bound = {**values, "key": value, "cursor": first.volunteer_id}
     before = sum(
         connection.execute(
@@ -410,30 +411,11 @@ def _position(
 
 @cache
 def _before_statement(filters: frozenset[str], sort: str, descending: bool, part: str) -> Any:
-    """A count of the rows before (key, cursor) in the order: among the values, among the
-    NULLs, or all values or all NULLs."""
-    column, volunteer = _SORTS[sort], Candidate.volunteer_id
-    key, cursor = bindparam("key", type_=column.type), bindparam("cursor", type_=volunteer.type)
-    if part == "values before" and sort != "volunteer_id":
-        pair, bound = tuple_(column, volunteer), tuple_(key, cursor)
-        where = pair > bound if descending else pair < bound
-    elif part == "values before":
-        where = volunteer > cursor if descending else volunteer < cursor
-    elif part == "nulls before":
-        where = and_(column.is_(None), volunteer > cursor if descending else volunteer < cursor)
-    else:
-        where = column.is_(None) if part == "all nulls" else column.is_not(None)
-    return select(func.count()).select_from(_chosen(filters).where(where).subquery())
+    """A count of the rows before (key, cursor) in the order (``_past`` the other way)."""
+    before = _chosen(filters).where(_past(sort, not descending, part))
+    return select(func.count()).select_from(before.subquery())
 
 
-#: The attribute of a listed row holding each sort's value.
-_COLUMN_NAMES = {
-    "volunteer_id": "volunteer_id",
-    "age": "age",
-    "region": "region",
-    "status": "status",
-    "state": "review_state",
-}
 _NULLABLE = {"age", "region"}
 #: The sort column's value for the candidate a page is next to (``cursor``).
 _KEYS = {
@@ -449,21 +431,26 @@ def _seek_statement(filters: frozenset[str], sort: str, down: bool, part: str) -
     """Up to ``limit`` rows travelling up (or ``down``) the order from the cursor: among
     the values past (key, cursor), the NULLs past it, or from the start of all NULLs or of
     all values."""
+    order = _order(sort, down)
+    chosen = _chosen(filters).where(_past(sort, down, part))
+    ids = chosen.order_by(*order).limit(bindparam("limit")).subquery("page")
+    return CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id).order_by(*order)
+
+
+def _past(sort: str, down: bool, part: str) -> ColumnElement[bool]:
+    """Travelling up (or ``down``) the order from (key, cursor): the values past it, the
+    NULLs past it, or all NULLs or all values."""
     column, volunteer = _SORTS[sort], Candidate.volunteer_id
     key, cursor = bindparam("key", type_=column.type), bindparam("cursor", type_=volunteer.type)
     past_cursor = volunteer < cursor if down else volunteer > cursor
     if part == "values after" and sort != "volunteer_id":
         pair, bound = tuple_(column, volunteer), tuple_(key, cursor)
-        where = pair < bound if down else pair > bound
-    elif part == "values after":
-        where = past_cursor
-    elif part == "nulls after":
-        where = and_(column.is_(None), past_cursor)
-    else:
-        where = column.is_(None) if part == "nulls" else column.is_not(None)
-    order = _order(sort, down)
-    ids = _chosen(filters).where(where).order_by(*order).limit(bindparam("limit")).subquery("page")
-    return CANDIDATES.join(ids, ids.c.volunteer_id == Candidate.volunteer_id).order_by(*order)
+        return pair < bound if down else pair > bound
+    if part == "values after":
+        return past_cursor
+    if part == "nulls after":
+        return and_(column.is_(None), past_cursor)
+    return column.is_(None) if part == "nulls" else column.is_not(None)
 
 
 def _chosen(filters: frozenset[str]) -> Select[str]:

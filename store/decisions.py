@@ -309,31 +309,29 @@ def approve_automatically(
         for result in in_chunks(connection, approve, Candidate.volunteer_id, ids)
         for volunteer_id in result.scalars()
     }
-    recorded = (
-        connection.execute(
-            insert(Decision).returning(
-                Decision.volunteer_id, Decision.decision_id, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "study_id": study_id,
-                    "volunteer_id": volunteer_id,
-                    "action": Action.APPROVE.value,
-                    "reason": None,
-                    "note": AUTOMATIC_RULE,
-                    "decided_by": AUTOMATIC_APPROVER,
-                    "decided_at": now,
-                    "study_version": study_version,
-                    "submission_id": submission_id,
-                }
-                for volunteer_id, study_version, submission_id in rows
-                if volunteer_id in approved
-            ],
-        )
-        if approved
-        else None
+    if not approved:
+        return {}
+    recorded = connection.execute(
+        insert(Decision).returning(
+            Decision.volunteer_id, Decision.decision_id, sort_by_parameter_order=True
+        ),
+        [
+            _decision_values(
+                study_id,
+                volunteer_id,
+                study_version,
+                submission_id,
+                Action.APPROVE,
+                AUTOMATIC_APPROVER,
+                now,
+                None,
+                AUTOMATIC_RULE,
+            )
+            for volunteer_id, study_version, submission_id in rows
+            if volunteer_id in approved
+        ],
     )
-    return {} if recorded is None else {volunteer: decision for volunteer, decision in recorded}
+    return {volunteer: decision for volunteer, decision in recorded}
 
 
 def log_access(
@@ -436,17 +434,42 @@ def _record(
     connection.execute(
         insert(Decision),
         [
-            {
-                "study_id": study_id,
-                "volunteer_id": row.volunteer_id,
-                "action": action.value,
-                "reason": reason if action is Action.REJECT else None,
-                "note": (note or "").strip() or None,
-                "decided_by": actor,
-                "decided_at": now,
-                "study_version": row.study_version,
-                "submission_id": row.submission_id,
-            }
+            _decision_values(
+                study_id,
+                row.volunteer_id,
+                row.study_version,
+                row.submission_id,
+                action,
+                actor,
+                now,
+                reason,
+                note,
+            )
             for row in rows
         ],
     )
+
+
+def _decision_values(
+    study_id: str,
+    volunteer_id: str,
+    study_version: str,
+    submission_id: str | None,
+    action: Action,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+    note: str | None,
+) -> dict[str, object]:
+    """One decision row: who, when, and the study and profile versions it was made on."""
+    return {
+        "study_id": study_id,
+        "volunteer_id": volunteer_id,
+        "action": action.value,
+        "reason": reason if action is Action.REJECT else None,
+        "note": (note or "").strip() or None,
+        "decided_by": actor,
+        "decided_at": now,
+        "study_version": study_version,
+        "submission_id": submission_id,
+    }

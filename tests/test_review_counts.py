@@ -5,13 +5,12 @@ exact numbers."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from review.app import create_app
 from review.studies import rounded, suppressed
 from schemas.review import Role
 from store import candidate_list
@@ -28,18 +27,12 @@ OTHER = "sleep-healthy"
 @pytest.fixture
 def reviewed(matched: PanelStore) -> PanelStore:
     """The RLS trial matched, the sleep study published only; a coordinator, a researcher
-    and an admin."""
+    and an admin (the ``client`` of ``tests/review_fixtures.py`` serves this one)."""
     publish(matched, STUDIES / f"{OTHER}.yaml")
     add_user(matched, "coord@example.org", Role.COORDINATOR, RLS)
     add_user(matched, "research@example.org", Role.RESEARCHER, RLS, OTHER)
     add_user(matched, "admin@example.org", Role.ADMIN)
     return matched
-
-
-@pytest.fixture
-def client(reviewed: PanelStore) -> Iterator[TestClient]:
-    with TestClient(create_app(reviewed), base_url="https://testserver") as client:
-        yield client
 
 
 def set_state(store: PanelStore, volunteers: list[str], **values: str) -> None:
