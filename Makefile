@@ -1,6 +1,7 @@
 # panelmatch: the two commands of the README, and a few more for developers.
 #   make demo   - set up .venv if needed, then run the demo end to end
-#   make test   - set up .venv if needed, then lint, type-check and run the whole test suite
+#   make test   - set up .venv if needed, then lint, type-check, check the import contracts
+#                 (the layers) and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -28,6 +29,7 @@ test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto --dist loadgroup
 
 $(CHROMIUM):

@@ -277,7 +277,7 @@ def _instrument() -> None:
     attribute at call time, so the flows run as they are, subflows and tasks included."""
     import flows.cycle_flow
     import flows.match_flow
-    import store.candidates
+    import store.match_runs
 
     STAGES.wrap(flows.cycle_flow, "ingest_exports", "ingest subflow")
     STAGES.wrap(flows.cycle_flow, "contact_volunteers", "outreach subflow")
@@ -287,32 +287,30 @@ def _instrument() -> None:
         return STAGES.timed("match subflow", configured())
 
     flows.match_flow.configured = timed_configured
-    STAGES.wrap(store.candidates, "contactable_profiles", "  read panel")
+    STAGES.wrap(store.match_runs, "contactable_profiles", "  read panel")
     STAGES.wrap(flows.match_flow, "match_in_partitions", "  partitions on Dask")
     STAGES.wrap(flows.match_flow, "prepare_panel", "  prepare panel")
     STAGES.wrap(flows.match_flow, "match_study", "  match")
     STAGES.wrap(flows.match_flow, "candidate_records", "  candidate rows")
-    STAGES.wrap(store.candidates, "record_match", "  record candidates")
-    STAGES.wrap(store.candidates, "record_changes", "    write the changes")
+    STAGES.wrap(store.match_runs, "record_match", "  record candidates")
+    STAGES.wrap(store.match_runs, "record_changes", "    write the changes")
 
 
 def _fresh_copy(name: str) -> Path:
     """A copy of the built store, configured for this process from now on."""
-    from panel.settings import get_settings
 
     copy = RUNS / name
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(PANEL_STORE, copy)
     os.environ["PANEL_DATA_DIR"] = str(copy)
-    get_settings.cache_clear()
     return copy
 
 
 def _fill_inbox() -> None:
-    from panel.settings import get_settings
+    from configuration.settings import load_settings
 
     _, signups, withdrawals = _inputs()
-    inbox = get_settings().effective_inbox_dir
+    inbox = load_settings().cycle.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     shutil.copy(signups, inbox / "2026-11-30-signups.csv")
     shutil.copy(withdrawals, inbox / "2026-11-30-afmeldinger.csv")
@@ -400,6 +398,7 @@ def _plain_cycle(label: str) -> Cycle:
     ingest with the plain steps, file away, match what is not current, queue and send."""
     from datetime import UTC, datetime
 
+    from configuration.settings import load_settings
     from flows.ingest_flow import PLAIN_STEPS, ingest_file
     from ingest import batch_gate, inbox
     from matching.candidates import candidate_records
@@ -407,22 +406,21 @@ def _plain_cycle(label: str) -> Cycle:
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
     from outreach.contact_run import queue_invitations, send_invitations
-    from panel.settings import get_settings
     from store.panel_store import PanelStore
 
     STAGES.reset()
     timed = STAGES.timed
     started = time.perf_counter()
-    settings = get_settings()
-    store = PanelStore.open()
+    settings = load_settings()
+    store = PanelStore.open(load_settings().store)
     batch_gate.warm_up()
-    files = inbox.waiting(settings.effective_inbox_dir)
+    files = inbox.waiting(settings.cycle.inbox_dir)
     ingested = [
         timed("ingest", ingest_file)(store, path, "benchmark", settings, run=PLAIN_STEPS)
         for path in files
     ]
     for path in files:
-        inbox.move_processed(path, settings.effective_processed_dir, datetime.now(UTC))
+        inbox.move_processed(path, settings.cycle.processed_dir, datetime.now(UTC))
     match_began = time.perf_counter()
     ids = [s for s in store.recruiting_studies() if not store.match_is_current(s, AS_OF)]
     if ids:
@@ -442,8 +440,8 @@ def _plain_cycle(label: str) -> Cycle:
     STAGES.seconds["match"] = time.perf_counter() - match_began
     contact_began = time.perf_counter()
     now = datetime.now(UTC)
-    plans = queue_invitations(store.engine, settings, None, AS_OF, "benchmark", now)
-    sent = send_invitations(store.engine, settings, AS_OF)
+    plans = queue_invitations(store.engine, settings.outreach, None, AS_OF, "benchmark", now)
+    sent = send_invitations(store.engine, settings.outreach, AS_OF)
     STAGES.seconds["outreach"] = time.perf_counter() - contact_began
     seconds = time.perf_counter() - started
     invited = sum(len(plan.invite) for plan in plans)
@@ -543,7 +541,6 @@ def _million_child(partitions: list[int]) -> None:
     from dataclasses import asdict
 
     from flows import match_flow  # first: it sets Prefect's quiet, offline defaults
-    from panel.settings import get_settings
 
     from distributed import LocalCluster  # isort: skip
     from prefect import flow  # isort: skip
@@ -571,7 +568,6 @@ def _million_child(partitions: list[int]) -> None:
     reporting.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
 
     def run(label: str) -> tuple[float, dict[str, Any], dict[str, float]]:
-        get_settings.cache_clear()
         began = time.perf_counter()
         _vacuum()
         vacuumed = time.perf_counter() - began

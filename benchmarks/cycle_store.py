@@ -30,10 +30,11 @@ def publish_studies(count: int) -> list[str]:
     import yaml
 
     from benchmarks.study_variants import study_variants
+    from configuration.settings import load_settings
     from schemas.study import StudyStatus
     from store.panel_store import PanelStore
 
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     now = datetime.now(UTC)
     ids = []
     for definition in study_variants(count):
@@ -46,12 +47,12 @@ def publish_studies(count: int) -> list[str]:
 
 
 def build_panel(export: Path, studies: int, as_of: date) -> dict[str, Any]:
+    from configuration.settings import load_settings
     from flows.cycle_flow import panel_cycle
-    from panel.settings import get_settings
 
     began = time.perf_counter()
     ids = publish_studies(studies)
-    inbox = get_settings().effective_inbox_dir
+    inbox = load_settings().cycle.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     shutil.copy(export, inbox / "2026-10-31-signups.csv")
     summary = panel_cycle(as_of, "benchmark")
@@ -75,18 +76,18 @@ def build_million(export: Path, studies: int, as_of: date) -> dict[str, Any]:
     from ingest import gx_process
 
     gx_process.start()
+    from configuration.settings import load_settings
     from flows.ingest_flow import PLAIN_STEPS, ingest_file
     from matching.candidates import candidate_records
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
-    from panel.settings import get_settings
     from store.panel_store import PanelStore
 
     began = time.perf_counter()
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     _progress(f"ingesting {export.name} into PostgreSQL (several minutes)", began)
-    summary = ingest_file(store, export, "benchmark", get_settings(), run=PLAIN_STEPS)
+    summary = ingest_file(store, export, "benchmark", load_settings().ingest, run=PLAIN_STEPS)
     assert summary.status == "accepted", summary.refusal
     _progress(
         f"ingested {summary.rows:,} rows, stored {summary.stored:,} "
@@ -122,13 +123,13 @@ def _progress(message: str, began: float) -> None:
 
 
 def main() -> None:
-    from panel.settings import get_settings
+    from configuration.settings import load_settings
 
     kind, export, studies, as_of = sys.argv[1:5]
     build = build_panel if kind == "panel" else build_million
     built = build(Path(export), int(studies), date.fromisoformat(as_of))
     # The marker the benchmark looks for: written last, so a store half built is built again.
-    (get_settings().data_dir / BUILT).write_text(json.dumps(built))
+    (load_settings().data_dir / BUILT).write_text(json.dumps(built))
     print(json.dumps(built))
 
 

@@ -108,12 +108,12 @@ def _child(export: Path) -> None:
     from ingest import gx_process
 
     gx_process.start()  # as `panel ingest` does, before the heavy imports
+    from configuration.settings import load_settings
     from flows.ingest_flow import PLAIN_STEPS, ingest_file
-    from panel.settings import get_settings
     from store.panel_store import PanelStore
 
-    store = PanelStore.open()
-    summary = ingest_file(store, export, "benchmark", get_settings(), run=PLAIN_STEPS)
+    store = PanelStore.open(load_settings().store)
+    summary = ingest_file(store, export, "benchmark", load_settings().ingest, run=PLAIN_STEPS)
     seconds = time.perf_counter() - started
     peak = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -151,8 +151,8 @@ def _compare_alternatives(export: Path, sample: int) -> None:
 
     import pandas as pd
 
-    from ingest.export_file import read_export
     from ingest.row_validation import validate_rows
+    from schemas.export_file import read_export
 
     raw = export.read_bytes()
     cut = _first_rows(raw, sample)

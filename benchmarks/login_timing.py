@@ -78,6 +78,7 @@ def fresh_postgres_database(server: str) -> tuple[str, Callable[[], None]]:
 def measure(rounds: int, database: str) -> None:
     from fastapi.testclient import TestClient
 
+    from configuration.settings import load_settings
     from review.app import create_app
     from review.passwords import hash_password
     from schemas.review import FAILURES_PER_ACCOUNT_AND_ADDRESS, Role
@@ -86,7 +87,7 @@ def measure(rounds: int, database: str) -> None:
     from store.review_users import Outcome
     from store.tables import LoginAttempt
 
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     now = datetime.now(UTC)
     with store.engine.begin() as connection:
         for email in (COORD, DISABLED, THROTTLED):

@@ -75,9 +75,9 @@ def _profiles(count: int, seed: int) -> pd.DataFrame:
 def profiles_of(export: Path) -> pd.DataFrame:
     """Every valid row of a signup export as a profile (``PROFILE_COLUMNS``), each its own
     volunteer: what the engine reads, without a store in between."""
-    from ingest.export_file import read_export
     from ingest.row_validation import validate_rows
     from matching.panel import PROFILE_COLUMNS
+    from schemas.export_file import read_export
 
     rows = read_export(export)
     valid = validate_rows(rows.kind, rows.rows).valid.reset_index(drop=True)

@@ -6,7 +6,7 @@ Ingests a generated export of N rows (default 1,000,000; no damage) into an SQLi
 once, kept in ``benchmarks/out/``, then reads every contactable volunteer's current profile
 K times (default 3), in the same run, and checks every way holds the same:
 
-* ours: ``store.candidates.contactable_profiles`` (``store.arrow_read``: on SQLite the
+* ours: ``store.match_runs.contactable_profiles`` (``store.arrow_read``: on SQLite the
   driver's rows turned into Arrow columns a slice at a time, on PostgreSQL its CSV parsed by
   Arrow);
 * on PostgreSQL also the driver's rows, as on SQLite;
@@ -27,6 +27,7 @@ import time
 import pandas as pd
 
 from benchmarks.ingest_benchmark import OUT, generated_export, ingest_in_child
+from configuration.settings import load_settings
 
 
 def main() -> None:
@@ -63,11 +64,11 @@ def _read_every_way(runs: int) -> dict[str, list[float]]:
 
     from matching.panel import PROFILE_SCHEMA
     from store.arrow_read import read_driver_rows
-    from store.candidates import contactable, contactable_profiles
+    from store.match_runs import contactable, contactable_profiles
     from store.panel_store import PanelStore
     from store.tables import Profile, Volunteer
 
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     statement = (
         select(Volunteer.volunteer_id, *(getattr(Profile, n) for n in PROFILE_SCHEMA.names[1:]))
         .join(Profile, Profile.submission_id == Volunteer.current_submission_id)

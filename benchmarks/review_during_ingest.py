@@ -78,7 +78,7 @@ def _fresh_app(
         data = Path(folder) / "data"
         shutil.copytree(source, data)
         env = _environment(data)
-        app = [sys.executable, "-m", "panel.cli", "review", "--workers", "2"]
+        app = [sys.executable, "-m", "panelmatch.cli", "review", "--workers", "2"]
         with _server(env, app, port) as server:  # (the port may linger: a new one each time)
             asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
             yield env, server
@@ -115,7 +115,7 @@ def _ingest(env: dict[str, str], export: Path, part_rows: int | None) -> Callabl
     command = [
         sys.executable,
         "-c",
-        f"import sys; {setting}from panel.cli import main; "
+        f"import sys; {setting}from panelmatch.cli import main; "
         f"sys.argv = ['panel', 'ingest', {str(export)!r}]; main()",
     ]
     return lambda: subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)

@@ -77,7 +77,7 @@ def main() -> None:
         print(
             f"\n{name}: {size:,} candidates, {options.clients} coordinators, {options.seconds:g} s:"
         )
-        app = [sys.executable, "-m", "panel.cli", "review", "--workers", str(options.workers)]
+        app = [sys.executable, "-m", "panelmatch.cli", "review", "--workers", str(options.workers)]
         with _server(env, app, options.port) as server:
             asyncio.run(_load(options, volunteers, WARM_UP, 0.0, server))
             for think in options.think:

@@ -16,12 +16,12 @@ YIELD = 0.8
 
 def prepare(candidates: int) -> None:
     from benchmarks.ingest_benchmark import generated_export
+    from configuration.settings import load_settings
     from flows.ingest_flow import PLAIN_STEPS, ingest_file
     from matching.candidates import candidate_records
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
-    from panel.settings import get_settings
     from review.passwords import hash_password
     from schemas.review import Role
     from schemas.study import StudyDefinition
@@ -29,12 +29,16 @@ def prepare(candidates: int) -> None:
     from store.panel_store import PanelStore
     from store.tables import Candidate
 
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     now = datetime.now(UTC)
     if store.study_definition(STUDY_ID) is None:
         rows = int(candidates / YIELD * 1.05)
         ingest_file(
-            store, generated_export(rows, 11, 0.0), "benchmark", get_settings(), run=PLAIN_STEPS
+            store,
+            generated_export(rows, 11, 0.0),
+            "benchmark",
+            load_settings().ingest,
+            run=PLAIN_STEPS,
         )
         study = StudyDefinition.model_validate(
             {

@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime
 
 from prefect.artifacts import create_markdown_artifact
 
+from configuration.settings import load_settings
 from flows.task_options import panel_flow, panel_task, retried_io
 from outreach.contact_rules import ContactPlan
 from outreach.contact_run import queue_invitations, retry_failed, send_invitations
 from outreach.sender import SendReport
-from panel.settings import get_settings
 from store.delivery_status import StudyOutbox
 from store.panel_store import PanelStore
 
@@ -38,14 +38,14 @@ class ContactRun:
 def queue(
     store: PanelStore, study_ids: list[str] | None, as_of: date, actor: str, dry_run: bool
 ) -> list[ContactPlan]:
-    settings = get_settings()
+    settings = load_settings().outreach
     now = datetime.now(UTC)
     return queue_invitations(store.engine, settings, study_ids, as_of, actor, now, dry_run)
 
 
 @panel_task("send invitations", **retried_io(3600))
 def send(store: PanelStore, as_of: date) -> SendReport:
-    return send_invitations(store.engine, get_settings(), as_of)
+    return send_invitations(store.engine, load_settings().outreach, as_of)
 
 
 @panel_task("queue failed invitations again", timeout_seconds=600)
@@ -53,13 +53,13 @@ def requeue(
     store: PanelStore, study_id: str, volunteer_ids: list[str] | None, as_of: date, actor: str
 ) -> ContactPlan:
     # Not retried: NothingToRetry says the same again, and a lost connection rolls back.
-    settings, now = get_settings(), datetime.now(UTC)
+    settings, now = load_settings().outreach, datetime.now(UTC)
     return retry_failed(store.engine, settings, study_id, volunteer_ids, as_of, actor, now)
 
 
 @panel_task("outbox status", **retried_io(60))
 def outbox_status(store: PanelStore) -> list[StudyOutbox]:
-    return store.outbox(datetime.now(UTC))
+    return store.outbox(datetime.now(UTC), load_settings().send_lease_seconds)
 
 
 @panel_flow("contact-volunteers")
@@ -68,8 +68,8 @@ def contact_volunteers(
 ) -> ContactRun:
     """Queue the invitations due for the given studies (default: every recruiting one) and
     deliver everything due in the outbox; with ``dry_run`` only say what would happen."""
-    store = PanelStore.open()
-    plans = queue(store, study_ids, as_of, actor or get_settings().actor, dry_run)
+    store = PanelStore.open(load_settings().store)
+    plans = queue(store, study_ids, as_of, actor or load_settings().actor, dry_run)
     report = None if dry_run else send(store, as_of)
     outbox = outbox_status(store)
     create_markdown_artifact(
@@ -84,8 +84,8 @@ def retry_invitations(
 ) -> ContactRun:
     """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), each
     only if every rule holds now and keeping its Message-ID, then deliver everything due."""
-    store = PanelStore.open()
-    plan = requeue(store, study_id, volunteer_ids, as_of, actor or get_settings().actor)
+    store = PanelStore.open(load_settings().store)
+    plan = requeue(store, study_id, volunteer_ids, as_of, actor or load_settings().actor)
     report = send(store, as_of)
     outbox = outbox_status(store)
     create_markdown_artifact(

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
 
+from configuration.errors import PanelError
+from configuration.settings import load_settings
 from flows import match_flow
 from flows.contact_flow import ContactRun, contact_volunteers, run_summary
 from flows.ingest_flow import ingest_exports, summary_markdown
@@ -30,9 +32,7 @@ from flows.notify import report_failure
 from flows.task_options import panel_flow, panel_task, retried_io
 from ingest import inbox, progress
 from ingest.summary import FileSummary, IngestSummary
-from panel.settings import get_settings
 from schemas.danish_formats import today_in_denmark
-from schemas.errors import PanelError
 from store.panel_store import PanelStore
 
 
@@ -61,14 +61,14 @@ def pick_up(folder: Path) -> list[Path]:
 def file_away(store: PanelStore, summary: IngestSummary, now: datetime) -> dict[str, str]:
     """Move each export out of the inbox; the raw archive registers the moved file as a copy
     of its own, so that an erasure reaches it too."""
-    settings = get_settings()
+    settings = load_settings()
     filed = {}
     for file in summary.files:
         path = Path(file.file)
         if file.status == "accepted":
-            moved = inbox.move_processed(path, settings.effective_processed_dir, now)
+            moved = inbox.move_processed(path, settings.cycle.processed_dir, now)
         else:
-            moved = inbox.move_rejected(path, settings.effective_rejected_dir, file.refusal, now)
+            moved = inbox.move_rejected(path, settings.cycle.rejected_dir, file.refusal, now)
         if file.sha256:
             store.archive.keep_copy(file.sha256, moved)
         filed[path.name] = str(moved)
@@ -83,12 +83,12 @@ def panel_cycle(
 
     The inbox is picked up, ingested and filed away under the store's ingest lock: a second
     cycle waits (or, without ``wait_for_lock``, stops at once) and then finds the files gone."""
-    settings = get_settings()
+    settings = load_settings()
     day = as_of or today_in_denmark()
     who = actor or settings.actor
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
-        files = pick_up(settings.effective_inbox_dir)
+        files = pick_up(settings.cycle.inbox_dir)
         ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
         cycle = CycleSummary(day, ingested, file_away(store, ingested, datetime.now(UTC)))
     set_aside = ingested.set_aside

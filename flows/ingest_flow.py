@@ -16,13 +16,13 @@ from typing import NamedTuple
 
 from prefect.artifacts import create_markdown_artifact
 
+from configuration.errors import as_panel_error
+from configuration.settings import IngestSettings, load_settings
 from flows.task_options import panel_flow, panel_task
 from ingest import batch_gate, progress, steps
 from ingest.batch_gate import BatchVerdict
-from ingest.export_file import ExportFile
 from ingest.summary import FileSummary, IngestSummary
-from panel.settings import Settings, get_settings
-from schemas.errors import as_panel_error
+from schemas.export_file import ExportFile
 from store.panel_store import PanelStore
 
 
@@ -69,14 +69,15 @@ def ingest_exports(
 ) -> IngestSummary:
     """Ingest the export files at ``paths``, one after the other, holding the store's ingest
     lock (waiting for another ingest to finish, unless ``wait_for_lock`` is false)."""
-    settings = get_settings()
-    store = PanelStore.open()
+    settings = load_settings()
+    store = PanelStore.open(settings.store)
     batch_gate.warm_up()
     with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
-        batch_gate.forget_handoffs(settings.reports_dir)
+        batch_gate.forget_handoffs(settings.ingest.reports_dir)
         summary = IngestSummary(
             files=[
-                ingest_file(store, Path(path), actor or settings.actor, settings) for path in paths
+                ingest_file(store, Path(path), actor or settings.actor, settings.ingest)
+                for path in paths
             ]
         )
     report(summary)
@@ -84,7 +85,11 @@ def ingest_exports(
 
 
 def ingest_file(
-    store: PanelStore, path: Path, actor: str, settings: Settings, run: IngestSteps = TASK_STEPS
+    store: PanelStore,
+    path: Path,
+    actor: str,
+    settings: IngestSettings,
+    run: IngestSteps = TASK_STEPS,
 ) -> FileSummary:
     """One file through its steps. Whatever goes wrong on the way that is not a passing
     trouble of the store or the disk (those stop the run, and the file waits for the next),
@@ -103,7 +108,7 @@ def ingest_file(
 def _checked_and_stored(
     store: PanelStore,
     received: steps.ReceivedFile | steps.Unreadable,
-    settings: Settings,
+    settings: IngestSettings,
     run: IngestSteps,
 ) -> FileSummary:
     if isinstance(received, steps.Unreadable):

@@ -16,15 +16,15 @@ import pandas as pd
 from prefect import Flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from configuration.settings import load_settings
 from flows.match_partitions import match_in_partitions
 from flows.task_options import panel_flow, panel_task, retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
-from panel.settings import get_settings
 from schemas.study import StudyDefinition
-from store.candidates import RecordedMatch
+from store.match_runs import RecordedMatch
 from store.panel_store import PanelStore
 
 
@@ -87,13 +87,13 @@ def match_studies(
     """Match the given studies (default: every recruiting one) as of ``as_of``; with
     ``only_if_changed``, only those whose latest match is not current (another version or
     date, or an export accepted since), so a repeated run changes nothing."""
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     ids = study_ids if study_ids is not None else store.recruiting_studies()
     if only_if_changed:
         ids = [study_id for study_id in ids if not store.match_is_current(study_id, as_of)]
         if not ids:
             return []
-    settings = get_settings()
+    settings = load_settings()
     who = actor or settings.actor
     if settings.match_partitions > 1:
         return _match_partitioned(store, ids, as_of, who)
@@ -107,7 +107,7 @@ def _match_partitioned(
 ) -> list[StudyMatchSummary]:
     definitions = [_definition(store, study_id) for study_id in study_ids]
     url = store.engine.url.render_as_string(hide_password=False)
-    parts = store.volunteer_partitions(get_settings().match_partitions)
+    parts = store.volunteer_partitions(load_settings().match_partitions)
     matched = match_in_partitions(url, parts, definitions, as_of)
     summaries = []
     for study in definitions:
@@ -124,7 +124,7 @@ def configured() -> Flow[..., list[StudyMatchSummary]]:
     On Dask the task runs are reported by the workers, so they need a Prefect server to
     report to (PREFECT_API_URL): without one each worker would start a temporary server of
     its own, and the runs would not show in the flow's."""
-    settings = get_settings()
+    settings = load_settings()
     if not settings.dask_address:
         return match_studies
     from prefect.settings import get_current_settings

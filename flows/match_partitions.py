@@ -28,8 +28,8 @@ from matching.funnel import Funnel, attrition_funnel, combined
 from matching.panel import prepare_panel
 from schemas.study import StudyDefinition
 from store.candidate_changes import ListChanges, list_changes
-from store.candidates import contactable_profiles
 from store.database import create_panel_engine
+from store.match_runs import contactable_profiles
 from store.partitions import Part
 
 #: Per study id: its funnel over the part, and the changes to the part of its list.

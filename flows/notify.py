@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 
-from panel.settings import get_settings
+from configuration.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 
 def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    webhook = get_settings().notify_webhook
+    webhook = load_settings().notify_webhook
     if webhook is None:
         return
     message = {

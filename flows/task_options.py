@@ -5,7 +5,7 @@ tracebacks in its database, and may pickle a result or a failure's exception int
 ``PREFECT_HOME``. Health data and contact details must never land there, so every flow and
 task is declared with ``panel_flow`` / ``panel_task``: no result is persisted, no input is
 hashed for caching, and no exception leaves the function but a ``PanelError`` whose message
-holds no personal data (``schemas.errors``): any other is replaced, keeping its traceback's
+holds no personal data (``configuration.errors``): any other is replaced, keeping its traceback's
 frames (code, not values) and dropping its text and its chained causes.
 
 **Retries.** A database restarting or a file share hiccuping is worth two more tries, after
@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 from prefect import Flow, Task, flow, task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.errors import as_panel_error
+from configuration.errors import as_panel_error
 
 P = ParamSpec("P")
 R = TypeVar("R")

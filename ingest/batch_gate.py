@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingest import gx_process
-from ingest.export_file import ExportFile
 from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
+from schemas.export_file import ExportFile
 
 __all__ = ["BatchVerdict", "check_batch", "forget_handoffs", "warm_up"]
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from configuration.library_defaults import apply_offline_defaults
 from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
-from panel.runtime import apply_offline_defaults
 from schemas.danish_formats import shown
 from schemas.exports import ExportKind, column_differences
 

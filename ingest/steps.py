@@ -23,9 +23,9 @@ import pyarrow as pa
 
 from ingest import progress
 from ingest.batch_gate import BatchVerdict, check_batch
-from ingest.export_file import ExportFile, ExportRefused, read_export
 from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
+from schemas.export_file import ExportFile, ExportRefused, read_export
 from schemas.exports import ExportKind
 from store.panel_store import PanelStore
 from store.pseudonyms import EmailHasher

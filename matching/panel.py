@@ -18,7 +18,7 @@ from matching.regions import regions_of
 from schemas.study_checks import covers
 from schemas.study_fields import FIELDS
 
-#: What ``prepare_panel`` reads: each volunteer's current profile, as ``store.candidates``
+#: What ``prepare_panel`` reads: each volunteer's current profile, as ``store.match_runs``
 #: reads it from the store (a DataFrame of these columns; Arrow-backed or not).
 PROFILE_SCHEMA = pa.schema(
     [

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 from urllib.parse import quote
 
-from panel.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
+from configuration.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
 
 
 class DeliveryError(Exception):
@@ -69,7 +69,7 @@ class MailChannel(Protocol):
 class SmtpChannel:
     """A ``MailChannel`` over SMTP, one connection per message.
 
-    ``url`` is ``PANEL_SMTP_URL`` (``panel.smtp_url``): ``smtp://``, ``smtp+starttls://`` or
+    ``url`` is ``PANEL_SMTP_URL`` (``configuration.smtp_url``): ``smtp://``, ``smtp+starttls://`` or
     ``smtps://``, ``[user:password@]host[:port][?cafile=/path/ca.pem&timeout=SECONDS]``. User
     and password are used to log in only when given. The server's certificate and host name
     are always verified, against ``cafile`` when given, else against the system's trusted

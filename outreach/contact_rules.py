@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from configuration.settings import ContactPolicy
+
 
 class HeldBack(StrEnum):
     """Why a candidate is not invited, in the order the rules are checked."""
@@ -45,15 +47,6 @@ class Fit(StrEnum):
     ELIGIBLE = "eligible"
     NEEDS_SCREENING = "needs_screening"
     NOT_MET = "not_met"
-
-
-@dataclass(frozen=True)
-class ContactPolicy:
-    """The panel's promise about how often anyone is contacted, across all studies."""
-
-    min_days_between: int = 30
-    max_per_window: int = 4
-    window_days: int = 365
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,16 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
+from configuration.settings import OutreachSettings
 from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
 from outreach.queueing import plan_invitations, plan_retry
 from outreach.sender import SendReport, send_due
-from panel.settings import Settings
 
 
 def queue_invitations(
     engine: Engine,
-    settings: Settings,
+    settings: OutreachSettings,
     study_ids: list[str] | None,
     as_of: date,
     actor: str,
@@ -36,7 +36,7 @@ def queue_invitations(
         plans = plan_invitations(
             connection,
             study_ids,
-            settings.contact_policy,
+            settings.policy,
             as_of,
             now,
             actor=actor,
@@ -52,7 +52,7 @@ def queue_invitations(
 
 def retry_failed(
     engine: Engine,
-    settings: Settings,
+    settings: OutreachSettings,
     study_id: str,
     volunteer_ids: list[str] | None,
     as_of: date,
@@ -66,7 +66,7 @@ def retry_failed(
             connection,
             study_id,
             volunteer_ids,
-            settings.contact_policy,
+            settings.policy,
             as_of,
             now,
             actor=actor,
@@ -76,18 +76,18 @@ def retry_failed(
     return plan
 
 
-def configured_channels(settings: Settings) -> Channels:
+def configured_channels(settings: OutreachSettings) -> Channels:
     smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
     return Channels(
-        mail=mail_channel(smtp_url, settings.effective_outbox_dir),
-        sms=SmsFolder(settings.effective_sms_dir),
-        outbox_folder=OutboxFolder(settings.effective_outbox_dir),
+        mail=mail_channel(smtp_url, settings.outbox_dir),
+        sms=SmsFolder(settings.sms_dir),
+        outbox_folder=OutboxFolder(settings.outbox_dir),
     )
 
 
 def send_invitations(
     engine: Engine,
-    settings: Settings,
+    settings: OutreachSettings,
     today: date,
     channels: Channels | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),

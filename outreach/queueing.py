@@ -20,10 +20,10 @@ from functools import cache
 
 from sqlalchemy import Connection
 
+from configuration.settings import ContactPolicy
 from matching.panel import PreparedPanel, prepare_panel
 from outreach.contact_rules import (
     ContactPlan,
-    ContactPolicy,
     Fit,
     HeldBack,
     Prospect,
@@ -34,7 +34,6 @@ from outreach.reevaluation import FreshFit, fresh_fits
 from schemas.review import ReviewState
 from schemas.study import StudyDefinition, StudyStatus
 from store import decisions, invitations, studies
-from store.candidates import contactable_profiles
 from store.invitations import (
     AUTO_APPROVED,
     CANCELLED,
@@ -43,6 +42,7 @@ from store.invitations import (
     CandidateFacts,
     NewInvitation,
 )
+from store.match_runs import contactable_profiles
 
 
 class NothingToRetry(ValueError):

@@ -20,10 +20,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection, Engine
 
+from configuration.settings import OutreachSettings
 from outreach.channels import Channels, DeliveryError, SmsMessage
 from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
-from panel.settings import Settings
 from store import outbox, studies
 from store.outbox import Claimed
 
@@ -57,7 +57,7 @@ class SendReport:
 def send_due(
     engine: Engine,
     channels: Channels,
-    settings: Settings,
+    settings: OutreachSettings,
     today: date,
     clock: Callable[[], datetime],
     limit: int | None = None,
@@ -99,7 +99,7 @@ def send_due(
 
 
 def _message(
-    connection: Connection, claimed: Claimed, settings: Settings, now: datetime
+    connection: Connection, claimed: Claimed, settings: OutreachSettings, now: datetime
 ) -> EmailMessage | SmsMessage:
     person = outbox.recipient(connection, claimed.volunteer_id)
     definition = studies.definition_at(connection, claimed.study_id, claimed.study_version)
@@ -139,7 +139,7 @@ def _record_failure(
     engine: Engine,
     claimed: Claimed,
     error: DeliveryError,
-    settings: Settings,
+    settings: OutreachSettings,
     now: datetime,
     report: SendReport,
 ) -> None:

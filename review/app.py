@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from configuration.settings import load_settings
 from review import auth, candidates, deciding, errors, studies
 from store.panel_store import PanelStore
 
@@ -65,7 +66,7 @@ def create_app(store: PanelStore | None = None, *, secure_cookies: bool = True) 
     """The app on ``store`` (default: the configured one). ``secure_cookies=False`` only for
     plain HTTP on another host than localhost (browsers keep Secure cookies on localhost)."""
     app = FastAPI(title="panelmatch review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.store = store or PanelStore.open()
+    app.state.store = store or PanelStore.open(load_settings().store)
     app.state.secure_cookies = secure_cookies
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -17,9 +17,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from panel.candidate_export import candidate_table, write_csv, write_xlsx
 from review import criteria_view
 from review.auth import LoggedIn, Reads, now, off_the_loop, writing
+from review.candidate_export import candidate_table, write_csv, write_xlsx
 from review.list_address import (
     list_query,
     pager_link,

@@ -17,7 +17,7 @@ from review.auth import LoggedIn, Reads
 from review.templating import templates
 from schemas.review import ReviewState
 from store import candidate_list, review_counts
-from store.candidates import latest_match
+from store.match_runs import latest_match
 from store.review_users import User
 from store.studies import StudySummary, summaries, summary
 

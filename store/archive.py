@@ -135,8 +135,8 @@ class RawArchive:
         return any(h in email_hashes for h in self.hasher.many(found))
 
     def _redact(self, sha256: str, erased_at: dict[str, datetime], now: datetime) -> int:
-        from ingest.export_file import read_export  # the archive is read as exports are
         from schemas.danish_formats import read_timestamp
+        from schemas.export_file import read_export  # the archive is read as exports are
 
         path = self.path_of(sha256)
         export = read_export(path)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from schemas.errors import one_line
+from configuration.errors import one_line
 from store.tables import IngestRun
 
 

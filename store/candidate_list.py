@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from matching.engine import NEEDS_SCREENING
 from schemas.review import AUTOMATIC_APPROVER, PAGE_SIZE, CandidateQuery, InvitationFilter
 from store.candidate_changes import NO_LONGER_ELIGIBLE
-from store.candidates import contactable
+from store.match_runs import contactable
 from store.tables import Candidate, Invitation, Profile, Volunteer
 
 Rows = Select[*tuple[Any, ...]]
@@ -520,7 +520,7 @@ def selection(connection: Connection, study_id: str, query: CandidateQuery) -> l
 
 def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -> pd.DataFrame:
     """Every candidate the filter selects (all pages), with explanations, for a spreadsheet
-    (``panel.candidate_export``)."""
+    (``review.candidate_export``)."""
     filters = filter_values(query)
     statement = filtered(WITH_PROFILE_VERSION, filters).add_columns(Candidate.explanation)
     statement = ordered(statement, query.sort, query.descending)

@@ -25,13 +25,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_TIMEOUT_SECONDS = 60
 
 
-def create_panel_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: the configured store), tuned for bulk ingest. Its errors
-    never carry a statement's values (``store.db_errors``)."""
-    if url is None:
-        from panel.settings import get_settings
-
-        url = get_settings().effective_database_url
+def create_panel_engine(url: str) -> Engine:
+    """An engine for ``url``, tuned for bulk ingest. Its errors never carry a statement's
+    values (``store.db_errors``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

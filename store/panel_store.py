@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select, update
 
+from configuration.errors import as_panel_error
+from configuration.settings import StoreSettings
 from matching.funnel import Funnel
-from schemas.errors import as_panel_error
 from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
-from store import audit, candidate_list, candidates, invitations, staging, storing, studies
+from store import audit, candidate_list, invitations, match_runs, staging, storing, studies
 from store.archive import RawArchive
 from store.bulk import fetch_column
 from store.candidate_changes import ListChanges
@@ -47,8 +48,6 @@ class PanelOverview:
     erased: int
     profiles: int
     quarantined_open: int
-    #: Each study's invitations by step of delivery.
-    outbox: tuple[StudyOutbox, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,16 +75,13 @@ class PanelStore:
         self.staging = staging
 
     @classmethod
-    def open(cls) -> PanelStore:
-        """The configured store, migrated to the newest schema."""
-        from panel.settings import get_settings
-
-        settings = get_settings()
-        engine = create_panel_engine(settings.effective_database_url)
+    def open(cls, settings: StoreSettings) -> PanelStore:
+        """The store ``settings`` describe, migrated to the newest schema."""
+        engine = create_panel_engine(settings.database_url)
         migrate(engine)
         hasher = EmailHasher(settings.pseudonym_key_bytes())
         archive = RawArchive(settings.archive_dir, engine, hasher)
-        return cls(engine, hasher, archive, settings.data_dir / "staging")
+        return cls(engine, hasher, archive, settings.staging_dir)
 
     # --- ingest -------------------------------------------------------------------------
 
@@ -233,7 +229,7 @@ class PanelStore:
     def contactable_profiles(self) -> tuple[pd.DataFrame, int]:
         """The current profiles of everyone who may be contacted, and the panel's size."""
         with self.engine.connect() as connection:
-            return candidates.contactable_profiles(connection), candidates.panel_size(connection)
+            return match_runs.contactable_profiles(connection), match_runs.panel_size(connection)
 
     def volunteer_partitions(self, count: int) -> list[Part]:
         with self.engine.connect() as connection:
@@ -242,21 +238,21 @@ class PanelStore:
     def match_is_current(self, study_id: str, as_of: date) -> bool:
         with self.engine.connect() as connection:
             study = studies.current_definition(connection, study_id)
-            return study is not None and candidates.match_is_current(
+            return study is not None and match_runs.match_is_current(
                 connection, study_id, study.version, as_of
             )
 
     def record_match(
         self, funnel: Funnel, found: pd.DataFrame, as_of: date, actor: str, now: datetime
-    ) -> candidates.RecordedMatch:
+    ) -> match_runs.RecordedMatch:
         with self.engine.begin() as connection:
-            return candidates.record_match(connection, funnel, found, as_of, actor, now)
+            return match_runs.record_match(connection, funnel, found, as_of, actor, now)
 
     def record_changes(
         self, funnel: Funnel, changes: ListChanges, as_of: date, actor: str, now: datetime
-    ) -> candidates.RecordedMatch:
+    ) -> match_runs.RecordedMatch:
         with self.engine.begin() as connection:
-            return candidates.record_changes(connection, funnel, changes, as_of, actor, now)
+            return match_runs.record_changes(connection, funnel, changes, as_of, actor, now)
 
     def candidate_list(self, study_id: str) -> pd.DataFrame:
         """The whole list, with explanations, for a spreadsheet."""
@@ -276,17 +272,14 @@ class PanelStore:
         with self.engine.connect() as connection:
             return invitations.failed_invitations(connection, study_id)
 
-    def outbox(self, now: datetime) -> list[StudyOutbox]:
+    def outbox(self, now: datetime, send_lease_seconds: float) -> list[StudyOutbox]:
         """Each study's invitations by step of delivery (abandoned claims: those older than
-        the configured send lease)."""
-        from panel.settings import get_settings
-
+        the send lease)."""
         with self.engine.connect() as connection:
-            return delivery_status(connection, now, get_settings().send_lease_seconds)
+            return delivery_status(connection, now, send_lease_seconds)
 
     def overview(self) -> PanelOverview:
         current = Profile.submission_id == Volunteer.current_submission_id
-        outbox = self.outbox(datetime.now(UTC))
         with self.engine.connect() as connection:
             volunteers = connection.scalar(
                 select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
@@ -323,7 +316,6 @@ class PanelStore:
             int(erased or 0),
             int(profiles or 0),
             int(open_quarantine or 0),
-            tuple(outbox),
         )
 
 

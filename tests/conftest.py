@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from panel.runtime import apply_offline_defaults
+from configuration.library_defaults import apply_offline_defaults
 
 apply_offline_defaults()
 
-from panel.settings import Settings, get_settings  # noqa: E402
+from configuration.settings import Settings, load_settings  # noqa: E402
 from store.database import create_panel_engine, migrate  # noqa: E402
 from store.panel_store import PanelStore  # noqa: E402
 from store.tables import Base  # noqa: E402
@@ -85,14 +85,6 @@ def database_url(
     engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    """Settings are read once per process; each test reads its own environment anew."""
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 @pytest.fixture
 def settings(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -103,12 +95,12 @@ def settings(
     monkeypatch.setenv("PANEL_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     monkeypatch.setenv("PANEL_ACTOR", "test-steward")
     monkeypatch.setenv("PANEL_VALIDATION_WORKERS", "1")
-    yield get_settings()
+    yield load_settings()
 
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[PanelStore]:
-    panel = PanelStore.open()
+    panel = PanelStore.open(load_settings().store)
     yield panel
     panel.engine.dispose()
 

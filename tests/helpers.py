@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from configuration.settings import load_settings
 from data_samples.export_writer import write_export
 from flows.ingest_flow import PLAIN_STEPS, ingest_file
 from ingest.summary import IngestSummary
@@ -16,7 +17,6 @@ from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import attrition_funnel
 from matching.panel import prepare_panel
-from panel.settings import get_settings
 from schemas.review import CandidateQuery, Role
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
@@ -86,11 +86,11 @@ def write_withdrawals(path: Path, rows: Sequence[tuple[str, str, str]]) -> Path:
 
 def ingest(store: PanelStore, *paths: Path) -> IngestSummary:
     """The flow's own sequence of steps, under its lock, run as plain functions (no Prefect)."""
-    settings = get_settings()
+    settings = load_settings()
     with store.ingest_lock(wait=True, on_wait=print):
         return IngestSummary(
             files=[
-                ingest_file(store, path, "test-steward", settings, run=PLAIN_STEPS)
+                ingest_file(store, path, "test-steward", settings.ingest, run=PLAIN_STEPS)
                 for path in paths
             ]
         )

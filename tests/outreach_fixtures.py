@@ -15,9 +15,9 @@ from datetime import timedelta
 
 import pytest
 
+from configuration.settings import Settings, load_settings
 from outreach.contact_run import configured_channels, retry_failed, send_invitations
 from outreach.sender import SendReport
-from panel.settings import Settings, get_settings
 from store import outbox
 from store.database import create_panel_engine
 from store.panel_store import PanelStore
@@ -43,14 +43,17 @@ def smtp_settings(
     """The test's settings, sending over SMTP to ``server`` (as `panel` commands read them)."""
     monkeypatch.setenv("PANEL_SMTP_URL", f"{server.url}?timeout={SMTP_TIMEOUT}")
     monkeypatch.setenv("PANEL_SEND_LEASE_SECONDS", str(LEASE))
-    get_settings.cache_clear()
-    return get_settings()
+    return load_settings()
 
 
 def send(store: PanelStore, settings: Settings, after: timedelta = timedelta()) -> SendReport:
     """One sender's run over the configured channels, its clock ``after`` the tests' NOW."""
     return send_invitations(
-        store.engine, settings, AS_OF, configured_channels(settings), clock=lambda: NOW + after
+        store.engine,
+        settings.outreach,
+        AS_OF,
+        configured_channels(settings.outreach),
+        clock=lambda: NOW + after,
     )
 
 
@@ -92,10 +95,12 @@ def _sender_process(retry_first: bool) -> None:
     """A sender run, first queueing the RLS trial's failed invitations again with
     ``retry_first``, in a process of its own (the test's PANEL_* settings are inherited)."""
     settings = Settings()
-    engine = create_panel_engine(settings.effective_database_url)
+    engine = create_panel_engine(settings.store.database_url)
     if retry_first:
-        retry_failed(engine, settings, RLS, None, AS_OF, "operator", NOW)
-    send_invitations(engine, settings, AS_OF, configured_channels(settings), clock=lambda: NOW)
+        retry_failed(engine, settings.outreach, RLS, None, AS_OF, "operator", NOW)
+    send_invitations(
+        engine, settings.outreach, AS_OF, configured_channels(settings.outreach), clock=lambda: NOW
+    )
 
 
 def start_sender_process(retry_first: bool = False) -> multiprocessing.process.BaseProcess:

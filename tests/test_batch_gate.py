@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.batch_gate import check_batch
-from ingest.export_file import read_export
+from schemas.export_file import read_export
 from schemas.exports import column_differences
 from schemas.signup import SIGNUP_COLUMNS
 from tests.helpers import signup, submission_id, write_signups

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from panel import cli
-from panel.cli import app
+from panelmatch import cli
+from panelmatch.cli import app
 from store.panel_store import PanelStore
 from tests.helpers import ingest
 
@@ -24,7 +24,7 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_commands_that_run_no_flow_do_not_load_prefect_or_great_expectations() -> None:
-    probe = "import sys, panel.cli; print(sorted(m for m in ('prefect', 'great_expectations') if m in sys.modules))"
+    probe = "import sys, panelmatch.cli; print(sorted(m for m in ('prefect', 'great_expectations') if m in sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
@@ -41,10 +41,10 @@ def test_help_explains_the_commands() -> None:
 
 
 def test_config_shows_every_setting_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    from panel.settings import get_settings
+    from configuration.settings import load_settings
 
     monkeypatch.setenv("PANEL_PSEUDONYM_KEY", "ab" * 32)
-    settings = get_settings()
+    settings = load_settings()
     result = CliRunner().invoke(app, ["config"])
     assert result.exit_code == 0
     for name in (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from panel.settings import Settings, get_settings
+from configuration.settings import Settings
 from store.panel_store import PanelStore
 from store.tables import Invitation, InvitationRetry
 from tests.helpers import RLS, snapshot
@@ -53,7 +53,6 @@ def test_a_run_sends_reports_failures_with_exit_code_1_and_publishes_counts_only
 
     with start_smtp_server() as server:
         monkeypatch.setenv("PANEL_SMTP_URL", server.url)
-        get_settings.cache_clear()
         server.refuse_next(1, 550, "5.1.1 no such mailbox")
         code, out, err = panel("contact")
         received = server.received
@@ -104,7 +103,6 @@ def test_a_bad_smtp_url_stops_the_run_before_anything_is_queued(
     approved: PanelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PANEL_SMTP_URL", "smtp+starttls://anna:hemmelig@")
-    get_settings.cache_clear()
     before = snapshot(approved)
     code, _, err = panel("contact")
     assert code == 1 and "PANEL_SMTP_URL" in err and "hemmelig" not in err
@@ -116,7 +114,6 @@ def test_retry_queues_failed_invitations_again_and_delivers_them_once(
 ) -> None:
     with start_smtp_server() as server:
         monkeypatch.setenv("PANEL_SMTP_URL", server.url)
-        get_settings.cache_clear()
         server.refuse_next(1, 550, "5.1.1 <p1@example.dk>, <p2@example.dk>: no such mailbox")
         code, _, err = panel("contact")
         assert code == 1 and "[address]" in err and "example.dk" not in err

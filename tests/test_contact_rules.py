@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from configuration.settings import ContactPolicy
 from outreach.contact_rules import (
     ContactPlan,
-    ContactPolicy,
     Fit,
     HeldBack,
     Prospect,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from configuration.settings import Settings
 from outreach.channels import OutboxFolder, SmsFolder
 from outreach.contact_rules import ContactPlan, HeldBack
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import Channels, SendReport
-from panel.settings import Settings
 from schemas.review import Action
 from schemas.study_file import load_study
 from store import decisions, outbox
@@ -83,20 +83,20 @@ def rls_variant(store: PanelStore, tmp_path: Path, *replacements: tuple[str, str
 
 def queue(store: PanelStore, settings: Settings, dry_run: bool = False) -> ContactPlan:
     (plan,) = queue_invitations(
-        store.engine, settings, [RLS], AS_OF, "test-run", NOW, dry_run=dry_run
+        store.engine, settings.outreach, [RLS], AS_OF, "test-run", NOW, dry_run=dry_run
     )
     return plan
 
 
 def channels(settings: Settings) -> Channels:
     return Channels(
-        OutboxFolder(settings.effective_outbox_dir), SmsFolder(settings.effective_sms_dir)
+        OutboxFolder(settings.outreach.outbox_dir), SmsFolder(settings.outreach.sms_dir)
     )
 
 
 def send(store: PanelStore, settings: Settings, after: timedelta = timedelta()) -> SendReport:
     return send_invitations(
-        store.engine, settings, AS_OF, channels(settings), clock=lambda: NOW + after
+        store.engine, settings.outreach, AS_OF, channels(settings), clock=lambda: NOW + after
     )
 
 
@@ -175,7 +175,7 @@ def test_the_sender_delivers_each_invitation_once_and_a_rerun_sends_nothing(
     assert sorted(again.held_back[HeldBack.ALREADY_INVITED]) == sorted(
         [volunteer(store, 1), volunteer(store, 2)]
     )
-    files = sorted(settings.effective_outbox_dir.glob("*.eml"))
+    files = sorted(settings.outreach.outbox_dir.glob("*.eml"))
     messages = [
         email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files
     ]
@@ -196,7 +196,7 @@ def test_a_withdrawal_after_queueing_stops_the_invitation(
     report = send(store, settings)
 
     assert report.sent == 1 and sum(report.cancelled.values()) == 1
-    (only,) = settings.effective_outbox_dir.glob("*.eml")
+    (only,) = settings.outreach.outbox_dir.glob("*.eml")
     assert "p1@example.dk" in only.read_text()
     with store.engine.connect() as connection:
         reason = connection.execute(
@@ -219,9 +219,9 @@ def test_the_local_outboxes_forget_an_erased_volunteers_messages(
     erasures = [("p2@example.dk", LATER, "slet"), ("p3@example.dk", LATER, "slet")]
     ingest(store, write_withdrawals(tmp_path / "w.csv", erasures))
 
-    (kept,) = settings.effective_outbox_dir.glob("*.eml")
+    (kept,) = settings.outreach.outbox_dir.glob("*.eml")
     assert "p1@example.dk" in kept.read_text()
-    assert list(settings.effective_sms_dir.glob("*")) == []
+    assert list(settings.outreach.sms_dir.glob("*")) == []
     report = send(store, settings)
     assert (report.sent, report.forgotten, report.not_forgotten) == (0, 0, 0)  # none left
 
@@ -233,8 +233,8 @@ def test_sms_volunteers_get_an_sms_and_no_email(
     approve(store, 1)
     queue(store, settings)
     assert send(store, settings).sent == 1
-    assert list(settings.effective_outbox_dir.glob("*")) == []
-    (sms,) = settings.effective_sms_dir.glob("*.sms.json")
+    assert list(settings.outreach.outbox_dir.glob("*")) == []
+    (sms,) = settings.outreach.sms_dir.glob("*.sms.json")
     assert "+45" in sms.read_text() and "Søren" in sms.read_text()
 
 
@@ -253,7 +253,8 @@ def test_the_contact_policy_holds_across_studies_and_the_budget_per_study(
     approve(store, 1, 2, 3, 4, 5, study_id="rls-small")
 
     plans = {
-        p.study_id: p for p in queue_invitations(store.engine, settings, None, AS_OF, "t", NOW)
+        p.study_id: p
+        for p in queue_invitations(store.engine, settings.outreach, None, AS_OF, "t", NOW)
     }
 
     # Studies go by id: rls-magnesium invites 1 and 2, so rls-small may not invite them again

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from configuration.settings import Settings
 from outreach.contact_run import queue_invitations
-from panel.settings import Settings
 from store.panel_store import PanelStore
 from tests.helpers import AS_OF, NOW, RLS
 from tests.outreach_fixtures import (
@@ -54,7 +54,7 @@ def test_a_sender_whose_claim_was_taken_over_counts_nothing(
 ) -> None:
     panel_of(store, tmp_path, [1])
     approve(store, 1)
-    queue_invitations(store.engine, smtp_settings, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     first = start_sender(store, smtp_settings)
     assert server.data_started.wait(60)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, select
 
-from panel.settings import Settings, get_settings
+from configuration.settings import Settings
 from store import storing
 from store.panel_store import PanelStore
 from store.tables import Candidate, Invitation, MatchRun
@@ -38,7 +38,7 @@ DAY = AS_OF.strftime("%d-%m-%Y")
 def inbox(store: PanelStore, settings: Settings) -> Path:
     for name in ("rls-magnesium", "sleep-healthy"):
         publish(store, STUDIES / f"{name}.yaml")
-    folder = settings.effective_inbox_dir
+    folder = settings.cycle.inbox_dir
     folder.mkdir(parents=True)
     return folder
 
@@ -67,14 +67,14 @@ def test_a_cycle_ingests_the_inbox_matches_and_invites_and_a_rerun_changes_nothi
     code, out, err = panel("cycle", "--as-of", DAY)
     assert code == 0, err
     assert "2 export(s)" in out and "rls-magnesium: 7 eligible" in out
-    assert sorted(p.name for p in settings.effective_processed_dir.iterdir()) == [
+    assert sorted(p.name for p in settings.cycle.processed_dir.iterdir()) == [
         "2026-11-27-signups.csv",
         "2026-11-28-afmeldinger.csv",
     ]
     assert list(inbox.iterdir()) == []
     invited = count(store, Invitation)
     assert invited > 0  # the sleep study approves its eligible candidates itself
-    assert len(list(settings.effective_outbox_dir.glob("*.eml"))) <= invited
+    assert len(list(settings.outreach.outbox_dir.glob("*.eml"))) <= invited
 
     before, runs = snapshot(store), count(store, MatchRun)
     code, out, _ = panel("cycle", "--as-of", DAY)
@@ -115,7 +115,6 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]
     server = HTTPServer(("127.0.0.1", 0), Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("PANEL_NOTIFY_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
-    get_settings.cache_clear()
     Webhook.received = []
     yield Webhook.received
     server.shutdown()
@@ -131,10 +130,10 @@ def test_a_refused_export_stops_the_cycle_before_matching_and_is_reported(
 
     assert code == 1 and "cycle stopped" in err and "b.csv" in err and "postnr" in err
     assert count(store, MatchRun) == 0 and count(store, Invitation) == 0
-    rejected = settings.effective_rejected_dir
+    rejected = settings.cycle.rejected_dir
     assert sorted(p.name for p in rejected.iterdir()) == ["b.csv", "b.csv.reason.txt"]
     assert "postnr" in (rejected / "b.csv.reason.txt").read_text()
-    assert [p.name for p in settings.effective_processed_dir.iterdir()] == ["a.csv"]
+    assert [p.name for p in settings.cycle.processed_dir.iterdir()] == ["a.csv"]
     (notice,) = webhook
     assert notice["flow"] == "panel-cycle" and notice["state"] == "Failed"
     assert "b.csv" in str(notice["text"]) and "@" not in str(notice["text"])
@@ -162,7 +161,7 @@ def test_a_file_that_breaks_ingest_is_set_aside_and_the_next_cycle_goes_on(
 
     assert code == 1 and "cycle stopped" in err and "a.csv" in err
     assert "KeyError" not in err and personal not in err
-    rejected = settings.effective_rejected_dir
+    rejected = settings.cycle.rejected_dir
     assert sorted(p.name for p in rejected.iterdir()) == ["a.csv", "a.csv.reason.txt"]
     reason = (rejected / "a.csv.reason.txt").read_text()
     assert "nothing of it was stored" in reason and personal not in reason
@@ -175,6 +174,4 @@ def test_a_file_that_breaks_ingest_is_set_aside_and_the_next_cycle_goes_on(
     code, _, err = panel("cycle", "--as-of", DAY)
     assert code == 0, err
     assert count(store, MatchRun) == 2  # both studies matched
-    assert [p.name for p in settings.effective_processed_dir.iterdir()] == [
-        "2026-11-30-signups.csv"
-    ]
+    assert [p.name for p in settings.cycle.processed_dir.iterdir()] == ["2026-11-30-signups.csv"]

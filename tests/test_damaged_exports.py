@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from data_samples.export_writer import render_export
-from panel.cli import app
+from panelmatch.cli import app
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.withdrawal import WITHDRAWAL_COLUMNS
 from store.panel_store import PanelStore

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from panel.settings import get_settings
 from store.panel_store import PanelStore
 from store.tables import Candidate
 from tests.helpers import AS_OF, SAMPLES, STUDIES, ingest, match_and_record, publish
@@ -65,7 +64,6 @@ def test_a_two_worker_local_cluster_matches_exactly_as_one_process(
     ) as cluster:
         monkeypatch.setenv("PANEL_DASK_ADDRESS", cluster.scheduler_address)
         monkeypatch.setenv("PANEL_MATCH_PARTITIONS", "4")
-        get_settings.cache_clear()
         parted = [match_flow.configured()(None, day) for day in (AS_OF, LATER)]
         with Client(cluster) as client:
             ran = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
@@ -87,7 +85,7 @@ def test_the_parts_changes_put_together_are_the_whole_lists_changes(store: Panel
     from matching.engine import match_study
     from matching.panel import prepare_panel
     from store.candidate_changes import ListChanges, list_changes
-    from store.candidates import contactable_profiles
+    from store.match_runs import contactable_profiles
     from store.partitions import partitions
 
     ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv")
@@ -121,7 +119,7 @@ def test_partitions_cover_every_volunteer_once_and_their_funnels_add_up_to_the_w
     from matching.engine import match_study
     from matching.funnel import attrition_funnel, combined
     from matching.panel import prepare_panel
-    from store.candidates import contactable_profiles
+    from store.match_runs import contactable_profiles
     from store.partitions import partitions
 
     ingest(store, SAMPLES / "signups.csv")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_samples.export_writer import format_record
-from ingest.export_file import ExportRefused, _blank_as_empty, _parse_exact, read_export
+from schemas.export_file import ExportRefused, _blank_as_empty, _parse_exact, read_export
 from schemas.exports import ExportKind
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.withdrawal import WITHDRAWAL_COLUMNS

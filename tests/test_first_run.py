@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from panel.settings import Settings
+from configuration.settings import Settings
 from tests.helpers import SAMPLES
 from tests.processes import PANEL
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from panel.cli import app
+from panelmatch.cli import app
 from store.database import create_panel_engine
 from store.panel_store import PanelStore
 from store.tables import Candidate, Contact, Invitation

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from configuration.settings import Settings
 from ingest import child_processes
-from panel.settings import Settings
 from store.panel_store import PanelStore
 from store.tables import IngestRun
 from tests.helpers import SAMPLES, STUDIES, publish, snapshot
@@ -74,7 +74,7 @@ def test_two_cycles_at_once_ingest_the_inbox_once_and_both_end_well(
     store: PanelStore, settings: Settings, prefect_api_url: str
 ) -> None:
     publish(store, STUDIES / "rls-magnesium.yaml")
-    inbox = settings.effective_inbox_dir
+    inbox = settings.cycle.inbox_dir
     inbox.mkdir(parents=True)
     shutil.copy(SIGNUPS, inbox / "2026-11-30-signups.csv")
 
@@ -84,9 +84,7 @@ def test_two_cycles_at_once_ingest_the_inbox_once_and_both_end_well(
     assert [code for code, _, _ in results] == [0, 0], results
     assert audit(store) == ["accepted"]
     assert list(inbox.iterdir()) == []
-    assert [p.name for p in settings.effective_processed_dir.iterdir()] == [
-        "2026-11-30-signups.csv"
-    ]
+    assert [p.name for p in settings.cycle.processed_dir.iterdir()] == ["2026-11-30-signups.csv"]
 
 
 def test_a_killed_ingest_leaves_no_process_and_the_next_run_marks_it_interrupted(

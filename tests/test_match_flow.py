@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from panel.cli import app
+from panelmatch.cli import app
 from store.panel_store import PanelStore
 from store.tables import Candidate, MatchRun
 from tests.helpers import ingest

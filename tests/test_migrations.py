@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from schemas.errors import StoreError
+from configuration.errors import StoreError
 from store.database import _alembic_config, create_panel_engine, is_up_to_date, migrate
 from store.tables import Base
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from configuration.settings import Settings, load_settings
 from outreach.contact_run import configured_channels, queue_invitations, send_invitations
-from panel.settings import Settings, get_settings
 from store.outreach_erasure import REMOVED_AT_ERASURE, forget_recorded_copies
 from store.panel_store import PanelStore
 from store.tables import Decision, Invitation, InvitationRetry
@@ -45,15 +45,14 @@ def three_sent_to_folders(store: PanelStore, settings: Settings, tmp_path: Path)
 
 
 def copies(settings: Settings) -> list[Path]:
-    folders = (settings.effective_outbox_dir, settings.effective_sms_dir)
+    folders = (settings.outreach.outbox_dir, settings.outreach.sms_dir)
     return sorted(path for folder in folders if folder.exists() for path in folder.iterdir())
 
 
 def reconfigure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return get_settings()
+    return load_settings()
 
 
 def erase(store: PanelStore, tmp_path: Path, *numbers: int) -> None:
@@ -86,7 +85,9 @@ def test_an_erasure_deletes_the_copies_wherever_they_were_written_with_smtp_conf
 
     (left,) = [path for path in written if path.exists()]
     assert "p1@example.dk" in left.read_text()
-    report = send_invitations(store.engine, now, AS_OF, configured_channels(now), lambda: NOW)
+    report = send_invitations(
+        store.engine, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
+    )
     assert (report.forgotten, report.not_forgotten) == (0, 0)
     with store.engine.connect() as connection:
         paths = connection.execute(select(Invitation.volunteer_id, Invitation.copy_path)).all()
@@ -108,7 +109,9 @@ def test_copies_written_before_paths_were_recorded_go_from_both_configured_folde
     erase(store, tmp_path, 2, 3)
     assert copies(now) == written  # nothing recorded to find them by
 
-    report = send_invitations(store.engine, now, AS_OF, configured_channels(now), lambda: NOW)
+    report = send_invitations(
+        store.engine, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
+    )
     assert (report.forgotten, report.not_forgotten) == (2, 0)
     (left,) = copies(now)
     assert "p1@example.dk" in left.read_text()
@@ -168,11 +171,13 @@ def test_an_erasure_leaves_no_submission_or_server_text_in_invitations_and_decis
     smtp = reconfigure(monkeypatch, PANEL_SMTP_URL=server.url)
     panel_of(store, tmp_path, [1, 2, 3])
     approve(store, 1, 2, 3)
-    queue_invitations(store.engine, smtp, [RLS], AS_OF, "operator@example.dk", NOW)
+    queue_invitations(store.engine, smtp.outreach, [RLS], AS_OF, "operator@example.dk", NOW)
     ingest(store, write_withdrawals(tmp_path / "w.csv", [("p3@example.dk", LATER, "afmeld")]))
     # Servers quote the recipient: the address is never kept, the rest until the erasure.
     server.refuse_next(1, 550, "5.1.1 <p1@example.dk> Søren Ærbø: no such mailbox")
-    report = send_invitations(store.engine, smtp, AS_OF, configured_channels(smtp), lambda: NOW)
+    report = send_invitations(
+        store.engine, smtp.outreach, AS_OF, configured_channels(smtp.outreach), lambda: NOW
+    )
     assert report.sent == 1 and len(report.failed) == 1 and sum(report.cancelled.values()) == 1
     assert "example.dk" not in report.failed[0] and "[address]" in report.failed[0]
     assert statuses(store) == {"sent": 1, "failed": 1, "cancelled": 1}

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import select
 
-from panel.settings import Settings
+from configuration.settings import Settings
 from store.database import _alembic_config, is_up_to_date, migrate
 from store.panel_store import PanelStore
 from store.tables import Candidate, Decision, Invitation

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from panel.settings import Settings
+from configuration.settings import Settings
 from schemas.danish_formats import COPENHAGEN
 from store.panel_store import PanelStore
 from store.tables import Contact
@@ -183,7 +183,7 @@ class Machine:
         return result.stdout
 
     def cycle_with(self, export: Path, *, smtp: bool = False, expect: int = 0) -> None:
-        inbox = self.settings.effective_inbox_dir
+        inbox = self.settings.cycle.inbox_dir
         inbox.mkdir(parents=True, exist_ok=True)
         shutil.copy(export, inbox / export.name)
         self.panel("cycle", smtp=smtp, expect=expect)
@@ -277,15 +277,13 @@ def found_in_tables(url: str, needles: list[str]) -> dict[str, list[str]]:
 
 def everywhere(machine: Machine, needles: list[str]) -> dict[str, list[str]]:
     places = [machine.settings.data_dir, machine.prefect_home]
-    url = make_url(machine.settings.effective_database_url)
+    url = make_url(machine.settings.store.database_url)
     if url.get_backend_name() == "sqlite":  # the test's store lies beside the data folder
         database = Path(url.database or "")
         places += [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
     hits = found_in_files(places, needles)
     if url.get_backend_name() == "postgresql":
-        for needle, tables in found_in_tables(
-            machine.settings.effective_database_url, needles
-        ).items():
+        for needle, tables in found_in_tables(machine.settings.store.database_url, needles).items():
             hits.setdefault(needle, []).extend(tables)
     return hits
 
@@ -306,8 +304,8 @@ def test_an_erasure_leaves_no_byte_of_the_person_in_data_prefect_or_the_database
     decide = ("candidates", "decide", "rls-magnesium")
     machine.panel(*decide, *volunteer_ids(store, FOLDER_MAIL, FOLDER_SMS, *KEPT), "approve")
     machine.panel("contact")  # folder mode: .eml files and SMS files
-    assert len(list(machine.settings.effective_outbox_dir.glob("*.eml"))) == 3
-    assert len(list(machine.settings.effective_sms_dir.glob("*.json"))) == 1
+    assert len(list(machine.settings.outreach.outbox_dir.glob("*.eml"))) == 3
+    assert len(list(machine.settings.outreach.sms_dir.glob("*.json"))) == 1
 
     machine.panel(*decide, *volunteer_ids(store, SMTP_REFUSED), "approve")
     machine.smtp.refuse_next(1, 550, f"5.1.1 <{SMTP_REFUSED.email}>: Recipient address rejected")

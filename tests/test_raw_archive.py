@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ingest.export_file import read_export
+from schemas.export_file import read_export
 from store.panel_store import PanelStore
 from store.tables import ArchivedFile
 from tests.helpers import signup, submission_id, write_signups

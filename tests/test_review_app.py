@@ -263,8 +263,8 @@ def test_a_crafted_link_cannot_put_words_on_a_page(client: TestClient) -> None:
 def test_the_candidate_page_says_whether_they_were_invited_without_saying_where(
     client: TestClient, reviewed: PanelStore
 ) -> None:
+    from configuration.settings import load_settings
     from outreach.contact_run import queue_invitations, send_invitations
-    from panel.settings import get_settings
     from tests.helpers import AS_OF, NOW
 
     one = everyone(reviewed, status="eligible")[0]
@@ -273,8 +273,8 @@ def test_the_candidate_page_says_whether_they_were_invited_without_saying_where(
     assert "Not invited." in client.get(path).text
     form = {"csrf_token": csrf(client, path), "seen_version": str(one.review_version)}
     client.post(f"{path}/decision", data=form | {"action": "approve"})
-    queue_invitations(reviewed.engine, get_settings(), [RLS], AS_OF, "t", NOW)
-    send_invitations(reviewed.engine, get_settings(), AS_OF, clock=lambda: NOW)
+    queue_invitations(reviewed.engine, load_settings().outreach, [RLS], AS_OF, "t", NOW)
+    send_invitations(reviewed.engine, load_settings().outreach, AS_OF, clock=lambda: NOW)
 
     page = client.get(path).text
     assert 'class="badge sent">sent<' in page and "Not invited." not in page

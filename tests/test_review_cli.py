@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from panel import console
-from panel.cli import app
+from panelmatch import console
+from panelmatch.cli import app
 from review import passwords
 from store import decisions, review_users
 from store.panel_store import PanelStore
@@ -204,7 +204,7 @@ def test_panel_review_serves_with_several_workers_and_stops_cleanly(store: Panel
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "panel.cli", "review", "--port", str(port)]
+    command = [sys.executable, "-m", "panelmatch.cli", "review", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", "2"], start_new_session=True, stdout=subprocess.DEVNULL
     )

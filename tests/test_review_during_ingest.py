@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from configuration.settings import load_settings
 from data_samples.synthetic import generate_signups
 from review.app import create_app
 from schemas.review import Role
@@ -36,7 +37,7 @@ def _store_in_slow_parts(export: str, ready: Any) -> None:
     staging.PART_ROWS = {"sqlite": PART_ROWS, "postgresql": PART_ROWS}
     write = storing.write_signups
     storing.write_signups = lambda *args: (time.sleep(0.2), write(*args))[1]  # type: ignore[assignment]
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     ready.set()
     ingest(store, Path(export))
     # Now, not at the interpreter's exit: a spawned process joins its children (the Great

@@ -9,7 +9,7 @@ import pytest
 
 from data_samples.synthetic import generate_signups
 from ingest import row_validation
-from ingest.export_file import read_export
+from schemas.export_file import read_export
 from tests.helpers import write_signups
 
 

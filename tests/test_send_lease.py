@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from panel.settings import Settings
+from configuration.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def _panel(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PANEL_")}
     environment |= {"PANEL_DATA_DIR": str(tmp_path / "data"), **env}
     return subprocess.run(
-        [sys.executable, "-c", "from panel.cli import main; main()", *args],
+        [sys.executable, "-c", "from panelmatch.cli import main; main()", *args],
         cwd=tmp_path,
         env=environment,
         capture_output=True,

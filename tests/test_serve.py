@@ -32,7 +32,7 @@ def test_the_served_cycle_has_its_nightly_schedule_and_a_triggered_run_completes
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "panel.cli", "serve"],
+        [sys.executable, "-m", "panelmatch.cli", "serve"],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

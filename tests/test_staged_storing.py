@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from configuration.settings import load_settings
 from data_samples.synthetic import generate_signups, generate_withdrawals
 from store import staging, storing
 from store.panel_store import PanelStore
@@ -178,7 +179,7 @@ def _store_slowly(export: str, ready: Any) -> None:
     staging.PART_ROWS = in_parts_of(20)
     write = storing.write_signups
     storing.write_signups = lambda *args: (time.sleep(0.3), write(*args))[1]  # type: ignore[assignment]
-    store = PanelStore.open()
+    store = PanelStore.open(load_settings().store)
     ready.set()
     ingest(store, Path(export))
 

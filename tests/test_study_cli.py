@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from panel import console
-from panel.cli import app
+from panelmatch import console
+from panelmatch.cli import app
 from store.panel_store import PanelStore
 from tests.helpers import ingest, signup, study_of, submission_id, write_signups
 

@@ -24,8 +24,9 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
+    from configuration.settings import load_settings
     from store.database import create_panel_engine
 
-    with create_panel_engine().connect() as fresh:
+    with create_panel_engine(load_settings().store.database_url).connect() as fresh:
         _run(fresh)
         fresh.commit()

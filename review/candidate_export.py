@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from panel.spreadsheet_safe import safe_cell
+from review.spreadsheet_safe import safe_cell
 
 
 def candidate_table(candidates: pd.DataFrame) -> pd.DataFrame:

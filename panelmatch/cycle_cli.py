@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from panel import reports
-from panel.console import err, out
-from panel.settings import get_settings
+from configuration.settings import load_settings
+from panelmatch import reports
+from panelmatch.console import err, out
 
 #: The served deployment of the cycle: trigger it by hand with
 #: ``prefect deployment run 'panel-cycle/nightly'``.
@@ -38,13 +38,13 @@ def cycle(
     75 when --no-wait found another cycle or ingest running.
     """
     from flows.cycle_flow import CycleStopped, panel_cycle
+    from flows.prefect_api import start_prefect
     from ingest import gx_process, inbox
-    from panel.cli import notices, stopped
-    from panel.runtime import start_prefect
-    from panel.study_cli import _match_date
+    from panelmatch.cli import notices, stopped
+    from panelmatch.study_cli import _match_date
 
     day = _match_date(as_of)
-    if inbox.waiting(get_settings().effective_inbox_dir):
+    if inbox.waiting(load_settings().cycle.inbox_dir):
         gx_process.start()  # Great Expectations imports in its own process meanwhile
     try:
         with notices():
@@ -73,7 +73,7 @@ def serve() -> None:
 
     from flows.cycle_flow import panel_cycle
 
-    settings = get_settings()
+    settings = load_settings()
     deployment = panel_cycle.to_deployment(
         name=DEPLOYMENT,
         schedules=[Cron(settings.cycle_cron, timezone=settings.cycle_timezone)],

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 
 import data_samples
+from configuration.settings import Settings, load_settings
 from ingest.summary import IngestSummary
-from panel import reports
-from panel.settings import Settings, get_settings
+from panelmatch import reports
 from schemas.study_file import load_study
 
 if TYPE_CHECKING:
@@ -149,11 +149,11 @@ def approve_and_contact(out: Console, err: Console, store: PanelStore, as_of: da
         held = ", ".join(f"{rule.value} {len(ids):,}" for rule, ids in plan.held_back.items())
         out.print(f"{plan.study_id}: {len(plan.invite):,} invited; held back: {held or 'none'}")
     assert run.sent is not None
-    outbox_dir = get_settings().effective_outbox_dir
+    outbox_dir = load_settings().outreach.outbox_dir
     files = sorted(outbox_dir.glob("*.eml"))
     out.print(
         f"sent {run.sent.sent:,}: {len(files):,} e-mails in {outbox_dir}, SMS invitations in "
-        f"{get_settings().effective_sms_dir}"
+        f"{load_settings().outreach.sms_dir}"
     )
     if files:
         _show_one(out, files[0])
@@ -176,7 +176,7 @@ def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
     runs at 02:00) takes it in, matches and invites; a second cycle finds nothing to do."""
     from flows.cycle_flow import panel_cycle
 
-    settings = get_settings()
+    settings = load_settings()
     out.rule("step 8: the nightly cycle", align="left")
     out.print(
         "[italic]A new export arrives in the inbox. One cycle (`panel cycle`; `panel serve` "
@@ -184,9 +184,9 @@ def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
         "whoever is now due; the export moves to the processed folder. A second cycle finds "
         "nothing new and changes nothing.[/]"
     )
-    settings.effective_inbox_dir.mkdir(parents=True, exist_ok=True)
+    settings.cycle.inbox_dir.mkdir(parents=True, exist_ok=True)
     for export in sorted((SAMPLES / "inbox").glob("*.csv")):
-        shutil.copy(export, settings.effective_inbox_dir / export.name)
+        shutil.copy(export, settings.cycle.inbox_dir / export.name)
     for _ in (1, 2):
         reports.print_cycle(out, panel_cycle(as_of))
 

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
+from configuration.errors import PanelError
 from schemas.danish_formats import shown
-from schemas.errors import PanelError
 from schemas.exports import ExportKind, kind_from_header
 
 BOM = b"\xef\xbb\xbf"

@@ -1,7 +1,13 @@
-"""Configuration, read once from the environment (``PANEL_*``) or a ``.env`` file.
+"""Configuration, read from the environment (``PANEL_*``) or a ``.env`` file.
 
 Every setting has an embedded default, so a fresh checkout runs with no configuration at all:
-a SQLite file and the archive under ``./data``.
+a SQLite file and the archive under ``./data``. ``Settings`` reads the variables (their names
+are the operators' interface, so they stay flat: ``PANEL_DATABASE_URL``); each stage receives
+only its own section (``settings.store``, ``.ingest``, ``.matching``, ``.outreach``,
+``.cycle``), never the whole. The review app has no settings of its own: the ``panel review``
+command's options are all it takes.
+
+Nothing here imports the rest of panelmatch: configuration is the bottom layer.
 """
 
 from __future__ import annotations
@@ -10,15 +16,14 @@ import email.utils
 import getpass
 import os
 import secrets
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from outreach.contact_rules import ContactPolicy
-from panel.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
-from schemas.errors import PanelError
+from configuration.errors import PanelError
+from configuration.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
 
 #: The send lease is at least this many SMTP timeouts. The timeout bounds each step of a send,
 #: not the send: connecting, the greeting, EHLO, STARTTLS and the TLS handshake, EHLO again,
@@ -26,6 +31,94 @@ from schemas.errors import PanelError
 #: timeout each. A lease that runs out while a sender still waits lets another sender take
 #: the invitation over and send it a second time.
 LEASE_PER_SMTP_TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """The panel's promise about how often anyone is contacted, across all studies."""
+
+    min_days_between: int = 30
+    max_per_window: int = 4
+    window_days: int = 365
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the panel store lives: its database, raw archive, staging folder and the key of
+    its keyed e-mail hashes."""
+
+    database_url: str
+    data_dir: Path
+    pseudonym_key: SecretStr | None = None
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    def pseudonym_key_bytes(self) -> bytes:
+        """The key for keyed e-mail hashes, created on first use when none is configured."""
+        if self.pseudonym_key is not None:
+            return bytes.fromhex(self.pseudonym_key.get_secret_value())
+        path = self.data_dir / "pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as key_file:
+                    key_file.write(secrets.token_hex(32))
+        return bytes.fromhex(path.read_text().strip())
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    quarantine_threshold: float
+    validation_workers: int
+    #: Great Expectations validation results and Data Docs, one folder per ingest.
+    reports_dir: Path
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    partitions: int
+    dask_address: str | None
+    dask_workers: int
+
+
+@dataclass(frozen=True)
+class OutreachSettings:
+    smtp_url: SecretStr | None
+    outbox_dir: Path
+    sms_dir: Path
+    mail_from: str
+    stop_contact: str
+    unsubscribe: str | None
+    template_dir: Path | None
+    policy: ContactPolicy
+    send_lease_seconds: float
+    send_max_attempts: int
+    send_backoff_seconds: float
+
+    @property
+    def message_domain(self) -> str:
+        address = email.utils.parseaddr(self.mail_from)[1]
+        return address.rpartition("@")[2] or "panelmatch.invalid"
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    inbox_dir: Path
+    processed_dir: Path
+    rejected_dir: Path
+    notify_webhook: SecretStr | None
+    cron: str
+    timezone: str
 
 
 class Settings(BaseSettings):
@@ -165,64 +258,50 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def effective_inbox_dir(self) -> Path:
-        return self.inbox_dir or self.data_dir / "inbox"
+    def store(self) -> StoreSettings:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'panel.db'}"
+        return StoreSettings(url, self.data_dir, self.pseudonym_key)
 
     @property
-    def effective_processed_dir(self) -> Path:
-        return self.processed_dir or self.data_dir / "inbox-processed"
-
-    @property
-    def effective_rejected_dir(self) -> Path:
-        return self.rejected_dir or self.data_dir / "inbox-rejected"
-
-    @property
-    def contact_policy(self) -> ContactPolicy:
-        return ContactPolicy(
-            self.contact_min_days, self.contact_max_per_window, self.contact_window_days
+    def ingest(self) -> IngestSettings:
+        return IngestSettings(
+            self.quarantine_threshold,
+            self.validation_workers,
+            self.data_dir / "reports",
         )
 
     @property
-    def effective_outbox_dir(self) -> Path:
-        return self.outbox_dir or self.data_dir / "outbox"
+    def matching(self) -> MatchingSettings:
+        return MatchingSettings(self.match_partitions, self.dask_address, self.dask_workers)
 
     @property
-    def effective_sms_dir(self) -> Path:
-        return self.sms_dir or self.data_dir / "sms-outbox"
+    def outreach(self) -> OutreachSettings:
+        return OutreachSettings(
+            smtp_url=self.smtp_url,
+            outbox_dir=self.outbox_dir or self.data_dir / "outbox",
+            sms_dir=self.sms_dir or self.data_dir / "sms-outbox",
+            mail_from=self.mail_from,
+            stop_contact=self.stop_contact,
+            unsubscribe=self.unsubscribe,
+            template_dir=self.template_dir,
+            policy=ContactPolicy(
+                self.contact_min_days, self.contact_max_per_window, self.contact_window_days
+            ),
+            send_lease_seconds=self.send_lease_seconds,
+            send_max_attempts=self.send_max_attempts,
+            send_backoff_seconds=self.send_backoff_seconds,
+        )
 
     @property
-    def message_domain(self) -> str:
-        address = email.utils.parseaddr(self.mail_from)[1]
-        return address.rpartition("@")[2] or "panelmatch.invalid"
-
-    @property
-    def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'panel.db'}"
-
-    @property
-    def archive_dir(self) -> Path:
-        return self.data_dir / "archive"
-
-    @property
-    def reports_dir(self) -> Path:
-        """Great Expectations validation results and Data Docs, one folder per ingest."""
-        return self.data_dir / "reports"
-
-    def pseudonym_key_bytes(self) -> bytes:
-        """The key for keyed e-mail hashes, created on first use when none is configured."""
-        if self.pseudonym_key is not None:
-            return bytes.fromhex(self.pseudonym_key.get_secret_value())
-        path = self.data_dir / "pseudonym.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                pass
-            else:
-                with os.fdopen(descriptor, "w") as key_file:
-                    key_file.write(secrets.token_hex(32))
-        return bytes.fromhex(path.read_text().strip())
+    def cycle(self) -> CycleSettings:
+        return CycleSettings(
+            inbox_dir=self.inbox_dir or self.data_dir / "inbox",
+            processed_dir=self.processed_dir or self.data_dir / "inbox-processed",
+            rejected_dir=self.rejected_dir or self.data_dir / "inbox-rejected",
+            notify_webhook=self.notify_webhook,
+            cron=self.cycle_cron,
+            timezone=self.cycle_timezone,
+        )
 
 
 class SettingsError(PanelError):
@@ -230,8 +309,9 @@ class SettingsError(PanelError):
     a secret), whichever command or step reads it first."""
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def load_settings() -> Settings:
+    """The settings in effect now, read afresh from the environment (and ``.env``) each call:
+    nothing is cached, so a test or a long-running server sees what its environment says."""
     try:
         return Settings()
     except ValidationError as error:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from panel import reports
-from panel.console import err, out
-from panel.settings import get_settings
+from configuration.settings import load_settings
+from panelmatch import reports
+from panelmatch.console import err, out
 from schemas.study_file import LoadedStudy, load_study
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def publish(file: Annotated[Path, typer.Argument(help="A study definition file (
     study = _valid(file)
     assert study.definition is not None  # _valid exits on errors
     published = _store().publish_study(
-        study.definition, study.text, get_settings().actor, datetime.now(UTC)
+        study.definition, study.text, load_settings().actor, datetime.now(UTC)
     )
     if published.new:
         out.print(
@@ -113,7 +113,7 @@ def preview(
     funnel = attrition_funnel(match_study(study.definition, prepare_panel(profiles, day)))
     reports.print_funnel(out, funnel, study.definition.title, day, panel_size)
     if chart is not None:
-        from panel.funnel_chart import write_funnel_chart
+        from panelmatch.funnel_chart import write_funnel_chart
 
         write_funnel_chart(funnel, study.definition.title, chart)
         out.print(f"chart: {chart}")
@@ -150,8 +150,8 @@ def match(
     Each candidate is kept with why they fit. Runs as a Prefect flow, one task per study.
     """
     from flows.match_flow import match_studies
-    from panel.cli import stopped
-    from panel.runtime import start_prefect
+    from flows.prefect_api import start_prefect
+    from panelmatch.cli import stopped
 
     day = _match_date(as_of)
     if study and all_studies:
@@ -203,7 +203,7 @@ def export(
     Pseudonymous volunteer id, status, what to screen, and per criterion the outcome and
     evidence. No names or contact details; cells are safe against formula injection.
     """
-    from panel.candidate_export import candidate_table, write_csv, write_xlsx
+    from review.candidate_export import candidate_table, write_csv, write_xlsx
 
     if format not in ("csv", "xlsx"):
         err.print(f"[red]error:[/] --format must be csv or xlsx, not {format!r}")
@@ -236,14 +236,14 @@ def _valid(file: Path) -> LoadedStudy:
 
 
 def _store() -> PanelStore:
-    from panel.cli import open_store
+    from panelmatch.cli import open_store
 
     return open_store()
 
 
 def _match_date(text: str | None) -> date:
     if text is None:
-        from panel.cli import today
+        from panelmatch.cli import today
 
         return today()
     for shape in ("%d-%m-%Y", "%Y-%m-%d"):

@@ -16,10 +16,10 @@ from rich.table import Table
 if TYPE_CHECKING:
     from datetime import date
 
+    from configuration.settings import Settings
     from flows.cycle_flow import CycleSummary
     from ingest.summary import FileSummary, IngestSummary
     from matching.funnel import Funnel
-    from panel.settings import Settings
     from schemas.study_file import LoadedStudy
     from store.delivery_status import StudyOutbox
     from store.panel_store import IngestRecord, PanelOverview
@@ -75,13 +75,18 @@ def _print_row_problems(console: Console, file: FileSummary, label: str) -> None
         console.print(f"  ... and more {label} rows (--json lists up to 1,000)")
 
 
-def print_overview(out: Console, overview: PanelOverview, ingests: list[IngestRecord]) -> None:
+def print_overview(
+    out: Console,
+    overview: PanelOverview,
+    outbox: Sequence[StudyOutbox],
+    ingests: list[IngestRecord],
+) -> None:
     out.print(
         f"[bold]panel[/]: {overview.volunteers:,} volunteers ({overview.contactable:,} may be "
         f"contacted, {overview.withdrawn:,} withdrawn), {overview.erased:,} erased, "
         f"{overview.profiles:,} profile versions, {overview.quarantined_open:,} rows in quarantine"
     )
-    print_outbox(out, overview.outbox)
+    print_outbox(out, outbox)
     if not ingests:
         return
     out.print("latest ingests (audit log):")
@@ -156,7 +161,7 @@ def print_settings(out: Console, settings: Settings) -> None:
     table.add_column("meaning")
     values = {
         "PANEL_DATA_DIR": str(settings.data_dir),
-        "PANEL_DATABASE_URL": _hide_password(settings.effective_database_url),
+        "PANEL_DATABASE_URL": _hide_password(settings.store.database_url),
         "PANEL_QUARANTINE_THRESHOLD": f"{settings.quarantine_threshold:g}",
         "PANEL_PSEUDONYM_KEY": "(set)"
         if settings.pseudonym_key
@@ -164,8 +169,8 @@ def print_settings(out: Console, settings: Settings) -> None:
         "PANEL_ACTOR": settings.actor,
         "PANEL_VALIDATION_WORKERS": str(settings.validation_workers),
         "PANEL_SMTP_URL": _smtp(settings),
-        "PANEL_OUTBOX_DIR": str(settings.effective_outbox_dir),
-        "PANEL_SMS_DIR": str(settings.effective_sms_dir),
+        "PANEL_OUTBOX_DIR": str(settings.outreach.outbox_dir),
+        "PANEL_SMS_DIR": str(settings.outreach.sms_dir),
         "PANEL_MAIL_FROM": settings.mail_from,
         "PANEL_UNSUBSCRIBE": settings.unsubscribe or "(none)",
         "PANEL_STOP_CONTACT": settings.stop_contact,

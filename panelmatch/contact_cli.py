@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from panel.console import err, out
-from panel.reports import outbox_as_json, print_outbox
+from configuration.settings import load_settings
+from panelmatch.console import err, out
+from panelmatch.reports import outbox_as_json, print_outbox
 
 if TYPE_CHECKING:
     from flows.contact_flow import ContactRun
@@ -57,7 +58,7 @@ def contact(
             raise typer.Exit(1)
         return
     from flows.contact_flow import contact_volunteers
-    from panel.cli import _plainly, today
+    from panelmatch.cli import _plainly, today
 
     store = _open_with_channels()
     published = {summary.study_id for summary in store.studies()}
@@ -103,7 +104,7 @@ def retry(
     from flows.contact_flow import ContactRun, retry_invitations
     from outreach.contact_rules import ContactPlan
     from outreach.queueing import NothingToRetry
-    from panel.cli import _plainly, today
+    from panelmatch.cli import _plainly, today
 
     store = _open_with_channels()
     if study_id not in {summary.study_id for summary in store.studies()}:
@@ -116,7 +117,11 @@ def retry(
         raise typer.Exit(1)
     if not failed:
         if as_json:
-            nothing = ContactRun([ContactPlan(study_id)], None, store.outbox(datetime.now(UTC)))
+            nothing = ContactRun(
+                [ContactPlan(study_id)],
+                None,
+                store.outbox(datetime.now(UTC), load_settings().send_lease_seconds),
+            )
             json.dump(_as_json(nothing, dry_run=False), sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
@@ -137,11 +142,10 @@ def _open_with_channels() -> PanelStore:
     """The store, once the configured channels are known to be usable (a bad PANEL_SMTP_URL
     stops a run before anything is queued)."""
     from outreach.contact_run import configured_channels
-    from panel.cli import open_store
-    from panel.settings import get_settings
+    from panelmatch.cli import open_store
 
     try:
-        configured_channels(get_settings())
+        configured_channels(load_settings().outreach)
     except ValueError as error:
         err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
         raise typer.Exit(1) from None

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from panel.console import err, out
-from panel.settings import get_settings
+from configuration.settings import load_settings
+from panelmatch.console import err, out
 from schemas.review import REJECT_REASONS, Action, CandidateQuery, Role
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ def add_user(
     with store.engine.begin() as connection:
         try:
             user_id = review_users.add_user(
-                connection, email, role, hash_password(password), get_settings().actor, now
+                connection, email, role, hash_password(password), load_settings().actor, now
             )
-            review_users.grant(connection, user_id, study or [], get_settings().actor, now)
+            review_users.grant(connection, user_id, study or [], load_settings().actor, now)
         except (review_users.UserExists, review_users.UnknownStudy) as problem:
             _fail(str(problem))
     granted = f", granted {', '.join(study)}" if study else ""
@@ -75,7 +75,7 @@ def grant(email: str, study: Studies = None) -> None:
         user = _user(connection, email)
         try:
             review_users.grant(
-                connection, user.user_id, study or [], get_settings().actor, datetime.now(UTC)
+                connection, user.user_id, study or [], load_settings().actor, datetime.now(UTC)
             )
         except review_users.UnknownStudy as problem:
             _fail(str(problem))
@@ -93,7 +93,7 @@ def revoke(email: str, study: Revoked = None) -> None:
         user = _user(connection, email)
         try:
             review_users.revoke(
-                connection, user.user_id, study, get_settings().actor, datetime.now(UTC)
+                connection, user.user_id, study, load_settings().actor, datetime.now(UTC)
             )
         except review_users.NotGranted as problem:
             _fail(f"{user.email} has {problem}")
@@ -109,7 +109,7 @@ def disable(email: str) -> None:
     with _store().engine.begin() as connection:
         user = _user(connection, email)
         changed = review_users.disable(
-            connection, user.user_id, get_settings().actor, datetime.now(UTC)
+            connection, user.user_id, load_settings().actor, datetime.now(UTC)
         )
     out.print(f"{user.email} {'disabled' if changed else 'was disabled already'}")
 
@@ -122,7 +122,7 @@ def enable(email: str) -> None:
     with _store().engine.begin() as connection:
         user = _user(connection, email)
         changed = review_users.enable(
-            connection, user.user_id, get_settings().actor, datetime.now(UTC)
+            connection, user.user_id, load_settings().actor, datetime.now(UTC)
         )
     out.print(f"{user.email} {'enabled' if changed else 'was not disabled'}")
 
@@ -161,7 +161,7 @@ def unlock(email: str) -> None:
 
     with _store().engine.begin() as connection:
         user = _user(connection, email)
-        review_users.unlock(connection, user.user_id, get_settings().actor, datetime.now(UTC))
+        review_users.unlock(connection, user.user_id, load_settings().actor, datetime.now(UTC))
     out.print(f"{user.email}: failed logins forgiven")
 
 
@@ -175,7 +175,7 @@ def password(email: str, password_stdin: PasswordStdin = False) -> None:
     with _store().engine.begin() as connection:
         user = _user(connection, email)
         review_users.change_password(
-            connection, user.user_id, hash_password(new), get_settings().actor, datetime.now(UTC)
+            connection, user.user_id, hash_password(new), load_settings().actor, datetime.now(UTC)
         )
     out.print(f"new password set for {user.email}; their sessions have ended")
 
@@ -222,7 +222,7 @@ def decide(
     if bool(ids) == all_eligible:
         _fail("name the candidates, or give --all-eligible (not both)")
     key, note = _reason(reason)
-    who = actor or get_settings().actor
+    who = actor or load_settings().actor
     store = _store()
     if store.study_definition(study_id) is None:
         _fail(f"no published study {study_id!r} (see `panel study list`)")
@@ -300,7 +300,7 @@ def _user(connection: Connection, email: str) -> User:
 
 
 def _store() -> PanelStore:
-    from panel.cli import open_store
+    from panelmatch.cli import open_store
 
     return open_store()
 

@@ -11,22 +11,22 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from panel import reports
-from panel.console import err, out
-from panel.contact_cli import contact_app
-from panel.cycle_cli import cycle, serve
-from panel.review_cli import decide, review, users_app
-from panel.runtime import start_prefect
-from panel.settings import get_settings
-from panel.study_cli import candidates_app, match, study_app
+from configuration.errors import UnexpectedError, as_panel_error
+from configuration.settings import load_settings
+from flows.prefect_api import start_prefect
+from panelmatch import reports
+from panelmatch.console import err, out
+from panelmatch.contact_cli import contact_app
+from panelmatch.cycle_cli import cycle, serve
+from panelmatch.review_cli import decide, review, users_app
+from panelmatch.study_cli import candidates_app, match, study_app
 from schemas.danish_formats import today_in_denmark
-from schemas.errors import UnexpectedError, as_panel_error
 
 if TYPE_CHECKING:
     from store.panel_store import PanelStore
@@ -99,9 +99,9 @@ def demo(
     files in the outbox folder); runs the nightly cycle on a new export in the inbox; then
     shows what the panel holds.
     """
-    from panel import demo as walkthrough
+    from panelmatch import demo as walkthrough
 
-    settings = get_settings()
+    settings = load_settings()
     if fresh:
         problem = walkthrough.reset_store(settings)
         if problem:
@@ -122,13 +122,14 @@ def demo(
 def status() -> None:
     """What the panel holds now, and the latest ingests (from the audit log)."""
     store = open_store()
-    reports.print_overview(out, store.overview(), store.recent_ingests())
+    outbox = store.outbox(datetime.now(UTC), load_settings().send_lease_seconds)
+    reports.print_overview(out, store.overview(), outbox, store.recent_ingests())
 
 
 @app.command()
 def config() -> None:
     """The configuration in effect, and where each value can be changed."""
-    reports.print_settings(out, get_settings())
+    reports.print_settings(out, load_settings())
 
 
 # Study, review, contact and cycle commands live in panel/study_cli.py, panel/review_cli.py,
@@ -163,21 +164,21 @@ def open_store() -> PanelStore:
     from store.panel_store import PanelStore
 
     try:
-        return PanelStore.open()
+        return PanelStore.open(load_settings().store)
     except Exception as error:
         stopped("cannot open the panel store", error)
 
 
 def _plainly(error: BaseException) -> str:
     """An error as one line for the terminal: what went wrong and where, never a class name or
-    a value it choked on (``schemas.errors``)."""
+    a value it choked on (``configuration.errors``)."""
     return as_panel_error(error).message
 
 
 def stopped(what: str, error: BaseException) -> NoReturn:
     """Say in one line why ``what`` stopped, and exit: code 75 when the store was busy (try
     again later), else 1."""
-    from panel.settings import SettingsError
+    from configuration.settings import SettingsError
 
     # A setting to change is what to say, whatever step read the settings first.
     said = _plainly(error) if isinstance(error, SettingsError) else f"{what}: {_plainly(error)}"
