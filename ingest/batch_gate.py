@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingest import gx_process
-from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
+from ingest.gx_batch import SUITE_READS, BatchInput, BatchVerdict
 from schemas.export_file import ExportFile
 
 __all__ = ["BatchVerdict", "check_batch", "forget_handoffs", "warm_up"]

@@ -1,4 +1,4 @@
-"""The process Great Expectations runs in, and what crosses into it.
+"""The process Great Expectations runs in (what crosses into it: ``ingest.gx_batch``).
 
 Importing Great Expectations takes several seconds (it pulls in scipy and much more). It runs
 in a process of its own, started as early as a command knows it will ingest: the import then
@@ -10,70 +10,9 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 
 from ingest import child_processes
-from schemas.exports import ExportKind
-
-#: The export columns the batch suites read (the expectations' own, and those the derived
-#: columns come from). Only these cross into the Great Expectations process: never contact
-#: details or free text.
-SUITE_READS: dict[ExportKind, tuple[str, ...]] = {
-    ExportKind.SIGNUPS: (
-        "indsendelse_id",
-        "indsendt",
-        "foedselsdato",
-        "koen",
-        "postnummer",
-        "hoejde_cm",
-        "vaegt_kg",
-        "gravid",
-        "ryger",
-        "rls_trang",
-        "rls_hvile",
-        "rls_bevaegelse",
-        "rls_aften",
-        "samtykke_kontakt",
-        "kontaktform",
-    ),
-    ExportKind.WITHDRAWALS: ("tidspunkt", "handling"),
-}
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """One file, as the batch suite may see it: never contact details or free text."""
-
-    kind: ExportKind
-    file_name: str
-    sha256: str
-    header: list[str]
-    #: An Arrow IPC file holding the rows' ``SUITE_READS`` columns (a file, not a pipe: a
-    #: million rows cross in a fraction of a second). The suite's process deletes it.
-    rows: Path
-    #: Physical line of each row, then of each malformed record.
-    lines: list[int]
-    malformed: int
-    quarantined_rows: list[int]
-    threshold: float
-    received_at: datetime
-    report_dir: Path
-
-    @property
-    def columns_as_expected(self) -> bool:
-        return self.header == list(self.kind.columns)
-
-
-@dataclass
-class BatchVerdict:
-    passed: bool
-    #: One plain sentence per failed expectation.
-    failures: list[str] = field(default_factory=list)
-    result_path: Path | None = None
-    docs_path: Path | None = None
-
+from ingest.gx_batch import BatchInput, BatchVerdict
 
 _executor: ProcessPoolExecutor | None = None
 
@@ -99,8 +38,10 @@ def run(batch: BatchInput) -> BatchVerdict:
         raise
 
 
+# Deferred on purpose: these run in the Great Expectations process, and importing
+# ingest.gx_validation imports Great Expectations (seconds), which this module must not.
 def _prepare() -> None:
-    import ingest.gx_validation  # noqa: F401 (imports Great Expectations)
+    import ingest.gx_validation  # noqa: F401
 
 
 def _run_suite(batch: BatchInput) -> BatchVerdict:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from configuration.library_defaults import apply_offline_defaults
-from ingest.gx_process import SUITE_READS, BatchInput, BatchVerdict
+from ingest.gx_batch import SUITE_READS, BatchInput, BatchVerdict
 from schemas.danish_formats import shown
 from schemas.exports import ExportKind, column_differences
 
