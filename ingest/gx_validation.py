@@ -24,6 +24,13 @@ from schemas.exports import ExportKind, column_differences
 apply_offline_defaults()  # before Great Expectations is imported
 
 import great_expectations as gx  # noqa: E402  (this module runs in the GX process: import it now)
+from great_expectations.data_context.types.base import (  # noqa: E402
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+from schemas.batch_expectations import DERIVED_COLUMNS, batch_suite  # noqa: E402
 
 #: Derived batch columns are reported under the export column they come from.
 _SOURCE_COLUMN = {
@@ -37,14 +44,6 @@ _SOURCE_COLUMN = {
 
 def run_suite(batch: BatchInput) -> BatchVerdict:
     """Validate the file as a whole; results and Data Docs go to ``batch.report_dir``."""
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    from schemas.batch_expectations import batch_suite
-
     with pa.OSFile(str(batch.rows)) as handoff:
         rows = pa.ipc.open_file(handoff).read_all()
     batch.rows.unlink(missing_ok=True)
@@ -116,8 +115,6 @@ def batch_frame(batch: BatchInput, rows: pa.Table, inspected: set[str]) -> pd.Da
     """The frame the suite sees, one row per record: the file's columns, holding values only
     where the suite looks (``inspected``; never contact details or free text), then the derived
     columns. Values are categorical or numeric, which Great Expectations filters fast."""
-    from schemas.batch_expectations import DERIVED_COLUMNS
-
     total = rows.num_rows + batch.malformed
     unreadable = pa.nulls(batch.malformed, pa.string())
 

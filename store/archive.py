@@ -28,6 +28,8 @@ import numpy as np
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from schemas.danish_formats import read_timestamp
+from schemas.export_file import read_export
 from store.pseudonyms import EmailHasher
 from store.tables import ArchivedFile
 
@@ -135,9 +137,6 @@ class RawArchive:
         return any(h in email_hashes for h in self.hasher.many(found))
 
     def _redact(self, sha256: str, erased_at: dict[str, datetime], now: datetime) -> int:
-        from schemas.danish_formats import read_timestamp
-        from schemas.export_file import read_export  # the archive is read as exports are
-
         path = self.path_of(sha256)
         export = read_export(path)
         time_column = "indsendt" if "indsendt" in export.header else "tidspunkt"
