@@ -27,6 +27,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 _DEFAULT_START = "2025-01-01"
 _DEFAULT_END = "2026-10-31"
 
+Out = Annotated[Path, typer.Argument(help="File to write.")]
+Seed = Annotated[int, typer.Option(help="Random seed (of the signups export, for withdrawals).")]
+FirstDay = Annotated[str, typer.Option(help="Signups' first day (yyyy-mm-dd).")]
+LastDay = Annotated[str, typer.Option(help="Signups' last day (yyyy-mm-dd).")]
+
 
 def _volunteers_for(rows: int, resubmission_rate: float) -> int:
     """Enough volunteers that their submissions surely reach ``rows``."""
@@ -35,14 +40,14 @@ def _volunteers_for(rows: int, resubmission_rate: float) -> int:
 
 @app.command()
 def signups(
-    out: Annotated[Path, typer.Argument(help="File to write.")],
+    out: Out,
     *,
     rows: Annotated[int, typer.Option(help="Number of rows.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
     damage_rate: Annotated[float, typer.Option(help="Share of damaged rows.")] = 0.0,
     resubmission_rate: Annotated[float, typer.Option(help="Share who submit again.")] = 0.1,
-    start: Annotated[str, typer.Option(help="First day (yyyy-mm-dd).")] = _DEFAULT_START,
-    end: Annotated[str, typer.Option(help="Last day (yyyy-mm-dd).")] = _DEFAULT_END,
+    start: FirstDay = _DEFAULT_START,
+    end: LastDay = _DEFAULT_END,
 ) -> None:
     """Stream a signups export of exactly ROWS rows (the earliest ones of a larger population)."""
     began = time.perf_counter()
@@ -60,13 +65,13 @@ def signups(
 
 @app.command()
 def withdrawals(
-    out: Annotated[Path, typer.Argument(help="File to write.")],
+    out: Out,
     *,
     rows: Annotated[int, typer.Option(help="Number of withdrawals.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the signups export they refer to.")] = 1,
+    seed: Seed = 1,
     signup_rows: Annotated[int, typer.Option(help="Rows of that signups export.")] = 1000,
-    start: Annotated[str, typer.Option(help="Signups' first day (yyyy-mm-dd).")] = _DEFAULT_START,
-    end: Annotated[str, typer.Option(help="Signups' last day (yyyy-mm-dd).")] = _DEFAULT_END,
+    start: FirstDay = _DEFAULT_START,
+    end: LastDay = _DEFAULT_END,
     until: Annotated[str, typer.Option(help="Last withdrawal day (yyyy-mm-dd).")] = "2026-11-20",
 ) -> None:
     """Withdrawals by ROWS people of the signups export made with the same seed and rows."""

@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +43,14 @@ _HOUR_WEIGHTS = (
     0.8, 0.4, 0, 0.2, 0.3, 0.8, 2, 3.5, 4.5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 7, 8, 8, 6, 3,
 )  # fmt: skip
 _HOURS = np.array(lookup_table([(h, w) for h, w in enumerate(_HOUR_WEIGHTS) if w]), dtype=np.int64)
+
+
+class SignupOptions(TypedDict, total=False):
+    """How a run of submissions is made beyond who and when (defaults in ``signup_records``)."""
+
+    resubmission_rate: float
+    damage_rate: float
+    damage_kinds: Sequence[DamageKind]
 
 
 class SampleRow(NamedTuple):
@@ -90,26 +98,13 @@ class SignupFactory:
         return _HOURS[rng.integers(0, len(_HOURS), size=n)] * 3600 + rng.integers(0, 3600, size=n)
 
     def signups(
-        self,
-        n_volunteers: int,
-        *,
-        start: date,
-        end: date,
-        resubmission_rate: float = 0.1,
-        damage_rate: float = 0.0,
-        damage_kinds: Sequence[DamageKind] = DAMAGE_KINDS,
+        self, n_volunteers: int, *, start: date, end: date, **options: Unpack[SignupOptions]
     ) -> Iterator[SampleRow]:
         """Submissions by ``n_volunteers`` new volunteers, spread evenly over ``start`` to
         ``end`` (both included), and their re-submissions, in ``indsendt`` order. Each row is
         damaged with probability ``damage_rate``, in one of ``damage_kinds`` chosen evenly."""
-        for record, kind, column in self.signup_records(
-            n_volunteers,
-            start=start,
-            end=end,
-            resubmission_rate=resubmission_rate,
-            damage_rate=damage_rate,
-            damage_kinds=damage_kinds,
-        ):
+        records = self.signup_records(n_volunteers, start=start, end=end, **options)
+        for record, kind, column in records:
             yield SampleRow(dict(zip(SIGNUP_COLUMNS, record, strict=True)), kind, column)
 
     def signup_records(
@@ -182,24 +177,10 @@ _as_record = itemgetter(*SIGNUP_COLUMNS)
 
 
 def generate_signups(
-    n_volunteers: int,
-    *,
-    seed: int,
-    start: date,
-    end: date,
-    resubmission_rate: float = 0.1,
-    damage_rate: float = 0.0,
-    damage_kinds: Sequence[DamageKind] = DAMAGE_KINDS,
+    n_volunteers: int, *, seed: int, start: date, end: date, **options: Unpack[SignupOptions]
 ) -> Iterator[SampleRow]:
     """Rows of a signups export: see ``SignupFactory.signups``."""
-    return SignupFactory(seed).signups(
-        n_volunteers,
-        start=start,
-        end=end,
-        resubmission_rate=resubmission_rate,
-        damage_rate=damage_rate,
-        damage_kinds=damage_kinds,
-    )
+    return SignupFactory(seed).signups(n_volunteers, start=start, end=end, **options)
 
 
 def generate_withdrawals(
