@@ -1,4 +1,5 @@
-"""Files the ingest must refuse as a whole: one per way a real export goes wrong (FORMAT.md).
+"""Files the ingest must refuse as a whole: one per way a real export goes wrong
+(docs/export-format.md).
 
 Each holds only damaged content: a file-level fault (encoding, separator, header, truncation,
 binary, duplicate id), or rows that are all damaged the same way (over any quarantine threshold).

@@ -1,4 +1,4 @@
-"""Damaged rows: each kind breaks exactly one rule of FORMAT.md, in one known column.
+"""Damaged rows: each kind breaks exactly one rule of docs/export-format.md, in one known column.
 
 The ingest quarantines such rows; everything else in a damaged row stays valid.
 """

@@ -1,4 +1,4 @@
-"""Writing files exactly as the signup form exports them (see FORMAT.md).
+"""Writing files exactly as the signup form exports them (see docs/export-format.md).
 
 UTF-8 with a byte-order mark, ``;`` between fields, RFC 4180 quoting (only a field holding
 ``;``, ``"``, CR or LF is quoted, its quotes doubled), CRLF after every record including the

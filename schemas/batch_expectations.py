@@ -12,11 +12,14 @@ holds them) followed by the derived columns named in ``DERIVED_COLUMNS``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from schemas.exports import ExportKind
+from schemas.signup import MAX_AGE, MIN_AGE, ContactChannel, Pregnancy, Sex
+from schemas.withdrawal import WithdrawalAction
 
 #: Columns added to the file's own: where each row starts, whether it was quarantined, and
 #: leniently parsed values for plausibility checks (NULL where a cell does not parse).
@@ -35,7 +38,13 @@ DERIVED_COLUMNS: dict[ExportKind, tuple[str, ...]] = {
 FORM_OPENED = datetime(2015, 1, 1, tzinfo=UTC)
 #: Clocks differ a little; a timestamp further ahead of the file's arrival is a broken clock.
 CLOCK_SKEW = timedelta(days=1)
-YES_NO = ["Ja", "Nej"]
+YES_NO = [Pregnancy.YES.value, Pregnancy.NO.value]
+_ADULTS = f"volunteers are adults, {MIN_AGE} to {MAX_AGE} years old"
+
+
+def _values(choices: type[StrEnum]) -> list[str]:
+    """What the form writes for each of ``choices`` (declared with the row models)."""
+    return [choice.value for choice in choices]
 
 
 def batch_suite(
@@ -56,7 +65,8 @@ def _common(kind: ExportKind, threshold: float) -> list[gxe.Expectation]:
         gxe.ExpectTableColumnsToMatchOrderedList(
             column_list=[*kind.columns, *DERIVED_COLUMNS[kind]],
             meta={
-                "why": "the exact columns of FORMAT.md, in order: a form change refuses the file"
+                "why": "the exact columns of docs/export-format.md, in order: a form change "
+                "refuses the file"
             },
         ),
         gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"why": "an export holds rows"}),
@@ -83,37 +93,24 @@ def _signups(threshold: float, received_at: datetime) -> list[gxe.Expectation]:
             max_value=received_at + CLOCK_SKEW,
             meta={"why": "no submission before the form opened or after the file arrived"},
         ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="_birth_year",
-            min_value=year - 111,
-            max_value=year - 18,
-            mostly=mostly,
-            meta={"why": "volunteers are adults, 18 to 110 years old"},
+        *(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column, min_value=low, max_value=high, mostly=mostly, meta={"why": why}
+            )
+            for column, low, high, why in (
+                ("_birth_year", year - MAX_AGE - 1, year - MIN_AGE, _ADULTS),
+                ("_postcode", 1000, 9990, "Danish postcodes run from 1000 to 9990"),
+                ("_bmi", 12, 70, "height and weight together give a plausible BMI"),
+            )
         ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="_postcode",
-            min_value=1000,
-            max_value=9990,
-            mostly=mostly,
-            meta={"why": "Danish postcodes run from 1000 to 9990"},
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="_bmi",
-            min_value=12,
-            max_value=70,
-            mostly=mostly,
-            meta={"why": "height and weight together give a plausible BMI"},
-        ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="koen", value_set=["Kvinde", "Mand", "Andet"], mostly=mostly
-        ),
+        gxe.ExpectColumnValuesToBeInSet(column="koen", value_set=_values(Sex), mostly=mostly),
         gxe.ExpectColumnValuesToNotBeNull(column="samtykke_kontakt", mostly=mostly),
         gxe.ExpectColumnValuesToBeInSet(column="samtykke_kontakt", value_set=YES_NO, mostly=mostly),
         gxe.ExpectColumnValuesToBeInSet(
-            column="kontaktform", value_set=["email", "sms"], mostly=mostly
+            column="kontaktform", value_set=_values(ContactChannel), mostly=mostly
         ),
         gxe.ExpectColumnValuesToBeInSet(
-            column="gravid", value_set=[*YES_NO, "Ved ikke"], mostly=mostly
+            column="gravid", value_set=_values(Pregnancy), mostly=mostly
         ),
         *(
             gxe.ExpectColumnValuesToBeInSet(column=column, value_set=YES_NO, mostly=mostly)
@@ -125,7 +122,7 @@ def _signups(threshold: float, received_at: datetime) -> list[gxe.Expectation]:
 def _withdrawals(threshold: float, received_at: datetime) -> list[gxe.Expectation]:
     return [
         gxe.ExpectColumnValuesToBeInSet(
-            column="handling", value_set=["afmeld", "slet"], mostly=1 - threshold
+            column="handling", value_set=_values(WithdrawalAction), mostly=1 - threshold
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="_requested_at",

@@ -1,4 +1,4 @@
-"""How the signup form writes values, and how to read them back (see FORMAT.md).
+"""How the signup form writes values, and how to read them back (see docs/export-format.md).
 
 Each reader takes the raw cell text (already stripped, ``None`` when the cell was empty) and
 returns a normalised Python value, or raises ``PydanticCustomError`` with a plain reason. They

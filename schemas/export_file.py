@@ -1,4 +1,5 @@
-"""Reading one export file exactly as FORMAT.md describes it, or refusing it with one clear line.
+"""Reading one export file exactly as docs/export-format.md describes it, or refusing it with
+one clear line.
 
 ``read_export(path)`` returns an ``ExportFile``: the kind of export, its header, every row as
 text cells (``None`` for an empty cell) in a pyarrow table, the physical line each row starts on,
@@ -25,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
-from configuration.errors import PanelError
 from schemas.danish_formats import shown
+from schemas.errors import InputError
 from schemas.exports import ExportKind, kind_from_header
 
 BOM = b"\xef\xbb\xbf"
@@ -41,7 +42,7 @@ _BINARY_SIGNATURES = {
 _SCAN_CHUNK = 1 << 23
 
 
-class ExportRefused(PanelError):
+class ExportRefused(InputError):
     """The file is not a readable export; ``str()`` is the one line to show."""
 
     def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
@@ -98,8 +99,8 @@ def read_export(path: Path, raw: bytes | None = None, sha256: str | None = None)
         # Not quoted: a file without its header starts with someone's row.
         raise ExportRefused(
             f"this is not the header of a signups or afmeldinger export: of its {len(header)} "
-            "field(s), too few are column names of FORMAT.md (is the header missing, or is this "
-            "another file?)",
+            "field(s), too few are column names of docs/export-format.md (is the header "
+            "missing, or is this another file?)",
             line=1,
         )
     records = body[header_end + 1 :] if header_end >= 0 else b""
@@ -275,7 +276,8 @@ def _parse_exact(
 ) -> tuple[pa.Table, np.ndarray, list[MalformedRecord]]:
     """Python's csv module: slower, but it knows the line of every record, good or bad."""
     csv.field_size_limit(sys.maxsize)
-    # Lines end at LF only (FORMAT.md: CRLF or LF); a lone CR inside a field is just a character.
+    # Lines end at LF only (docs/export-format.md: CRLF or LF); a lone CR inside a field is
+    # just a character.
     reader = csv.reader(io.StringIO(records.decode("utf-8"), newline="\n"), delimiter=SEPARATOR)
     columns: list[list[str | None]] = [[] for _ in header]
     lines: list[int] = []

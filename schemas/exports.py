@@ -69,4 +69,4 @@ def column_differences(found: list[str], expected: list[str]) -> str:
             ]
     if not sentences:
         sentences.append("the columns are all there, but in another order")
-    return "; ".join(sentences) + " (FORMAT.md fixes the columns and their order)"
+    return "; ".join(sentences) + " (docs/export-format.md fixes the columns and their order)"

@@ -1,4 +1,4 @@
-"""Reading the form's Danish cell formats (FORMAT.md, "Common rules")."""
+"""Reading the form's Danish cell formats (docs/export-format.md, "Common rules")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading export files exactly as FORMAT.md says, and refusing what is not an export."""
+"""Reading export files exactly as docs/export-format.md says, and refusing what is not an export."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The synthetic export generator and the committed sample files (data_samples/).
 
-The rules are checked by a small checker written here from FORMAT.md, independent of the
-generator and of the ingest.
+The rules are checked by a small checker written here from docs/export-format.md, independent
+of the generator and of the ingest.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _age(born: date, day: date) -> int:
 
 
 def signup_problems(row: dict[str, str]) -> set[str]:
-    """The columns of a signups row that break FORMAT.md's rules."""
+    """The columns of a signups row that break docs/export-format.md's rules."""
     bad = set()
     submitted, born = _timestamp(row["indsendt"]), _date(row["foedselsdato"])
     checks = {
