@@ -11,16 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 from matching.regions import POSTCODE_RANGES
-from schemas.study import (
-    AllOf,
-    AnyOf,
-    AtLeastOf,
-    CodeCriterion,
-    CriterionBase,
-    FieldComparison,
-    NotCriterion,
-    StudyDefinition,
-)
+from matching.three_valued import ThreeValued
+from schemas.study import CodeCriterion, FieldComparison, StudyDefinition
 
 
 def panel_sql(as_of: date) -> str:
@@ -70,11 +62,9 @@ def panel_sql(as_of: date) -> str:
 
 def status_counts_sql(study: StudyDefinition) -> str:
     """Eligible (the whole definition true) and needs screening (it is NULL), over ``panel``."""
+    sql = _Sql()
     overall = " AND ".join(
-        [
-            *(_criterion(c) for c in study.inclusion),
-            *(f"NOT {_criterion(c)}" for c in study.exclusion),
-        ]
+        [*(sql(c) for c in study.inclusion), *(f"NOT {sql(c)}" for c in study.exclusion)]
     )
     return f"""
         SELECT count(*) FILTER (WHERE fits) AS eligible,
@@ -83,30 +73,47 @@ def status_counts_sql(study: StudyDefinition) -> str:
     """
 
 
-def _criterion(criterion: CriterionBase) -> str:
-    if isinstance(criterion, FieldComparison):
-        sql = _comparison(criterion)
-    elif isinstance(criterion, CodeCriterion):
-        sql = _codes(criterion)
-    elif isinstance(criterion, AllOf):
-        sql = "(" + " AND ".join(_criterion(c) for c in criterion.all) + ")"
-    elif isinstance(criterion, AnyOf):
-        sql = "(" + " OR ".join(_criterion(c) for c in criterion.any) + ")"
-    elif isinstance(criterion, NotCriterion):
-        sql = f"(NOT {_criterion(criterion.not_)})"
-    elif isinstance(criterion, AtLeastOf):
-        parts = [_criterion(c) for c in criterion.of]
+class _Sql(ThreeValued[str]):
+    """Each criterion as a SQL expression over ``panel``: TRUE, FALSE, or NULL for unknown."""
+
+    def __init__(self) -> None:
+        super().__init__(_SqlLogic())
+
+    def on_field(self, criterion: FieldComparison) -> str:
+        return _comparison(criterion)
+
+    def on_codes(self, criterion: CodeCriterion) -> str:
+        return _codes(criterion)
+
+
+class _SqlLogic:
+    """SQL's NULL logic is Kleene's: ``all``/``any``/``not`` are ``AND``/``OR``/``NOT``."""
+
+    @staticmethod
+    def all_of(parts: list[str]) -> str:
+        return "(" + " AND ".join(parts) + ")"
+
+    @staticmethod
+    def any_of(parts: list[str]) -> str:
+        return "(" + " OR ".join(parts) + ")"
+
+    @staticmethod
+    def negation(part: str) -> str:
+        return f"(NOT {part})"
+
+    @staticmethod
+    def at_least(count: int, parts: list[str]) -> str:
         met = " + ".join(f"CASE WHEN {p} THEN 1 ELSE 0 END" for p in parts)
         open_ = " + ".join(f"CASE WHEN {p} IS NULL THEN 1 ELSE 0 END" for p in parts)
-        sql = (
-            f"(CASE WHEN {met} >= {criterion.at_least} THEN TRUE "
-            f"WHEN {met} + {open_} < {criterion.at_least} THEN FALSE END)"
+        return (
+            f"(CASE WHEN {met} >= {count} THEN TRUE WHEN {met} + {open_} < {count} THEN FALSE END)"
         )
-    else:  # pragma: no cover
-        raise TypeError(type(criterion))
-    if criterion.if_unknown.value != "unknown":
-        sql = f"COALESCE({sql}, {'TRUE' if criterion.if_unknown.value == 'met' else 'FALSE'})"
-    return sql
+
+    @staticmethod
+    def resolve_unknown(sql: str, policy: str) -> str:
+        if policy == "unknown":
+            return sql
+        return f"COALESCE({sql}, {'TRUE' if policy == 'met' else 'FALSE'})"
 
 
 def _comparison(comparison: FieldComparison) -> str:

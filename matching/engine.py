@@ -15,17 +15,8 @@ import numpy as np
 
 from matching import outcomes
 from matching.panel import PreparedPanel
-from schemas.study import (
-    AllOf,
-    AnyOf,
-    AtLeastOf,
-    CodeCriterion,
-    CriterionBase,
-    FieldComparison,
-    NotCriterion,
-    StudyDefinition,
-    children,
-)
+from matching.three_valued import ThreeValued
+from schemas.study import CodeCriterion, CriterionBase, FieldComparison, StudyDefinition, children
 
 ELIGIBLE, NEEDS_SCREENING = "eligible", "needs_screening"
 
@@ -52,9 +43,10 @@ class StudyMatch:
 
 def match_study(study: StudyDefinition, panel: PreparedPanel) -> StudyMatch:
     """Evaluate ``study`` for every volunteer of ``panel``."""
-    found: dict[str, np.ndarray] = {}
-    inclusion = [_evaluate(criterion, panel, found) for criterion in study.inclusion]
-    exclusion = [_evaluate(criterion, panel, found) for criterion in study.exclusion]
+    evaluate = _Evaluate(panel)
+    found = evaluate.found
+    inclusion = [evaluate(criterion) for criterion in study.inclusion]
+    exclusion = [evaluate(criterion) for criterion in study.exclusion]
     parts = [*inclusion, *(outcomes.negation(part) for part in exclusion)]
     overall = outcomes.all_of(parts)
     screening: dict[str, np.ndarray] = {}
@@ -64,28 +56,18 @@ def match_study(study: StudyDefinition, panel: PreparedPanel) -> StudyMatch:
     return StudyMatch(study, panel, found, overall, screening)
 
 
-def _evaluate(
-    criterion: CriterionBase, panel: PreparedPanel, found: dict[str, np.ndarray]
-) -> np.ndarray:
-    if isinstance(criterion, FieldComparison):
-        outcome = _compare(criterion, panel)
-    elif isinstance(criterion, CodeCriterion):
-        outcome = _codes(criterion, panel)
-    else:
-        parts = [_evaluate(child, panel, found) for child in children(criterion)]
-        if isinstance(criterion, AllOf):
-            outcome = outcomes.all_of(parts)
-        elif isinstance(criterion, AnyOf):
-            outcome = outcomes.any_of(parts)
-        elif isinstance(criterion, NotCriterion):
-            outcome = outcomes.negation(parts[0])
-        elif isinstance(criterion, AtLeastOf):
-            outcome = outcomes.at_least(criterion.at_least, parts)
-        else:  # pragma: no cover - the union has no other members
-            raise TypeError(type(criterion))
-    outcome = outcomes.resolve_unknown(outcome, criterion.if_unknown.value)
-    found[criterion.id] = outcome
-    return outcome
+class _Evaluate(ThreeValued[np.ndarray]):
+    """Each criterion's outcome for every volunteer (``matching.outcomes``)."""
+
+    def __init__(self, panel: PreparedPanel) -> None:
+        super().__init__(outcomes)
+        self.panel = panel
+
+    def on_field(self, criterion: FieldComparison) -> np.ndarray:
+        return _compare(criterion, self.panel)
+
+    def on_codes(self, criterion: CodeCriterion) -> np.ndarray:
+        return _codes(criterion, self.panel)
 
 
 def _compare(comparison: FieldComparison, panel: PreparedPanel) -> np.ndarray:

@@ -28,9 +28,11 @@ from schemas.study import (
     AtLeastOf,
     CodeCriterion,
     CriterionBase,
+    CriterionVisitor,
     FieldComparison,
     NotCriterion,
     children,
+    dispatch,
 )
 from schemas.study_fields import Region
 
@@ -91,8 +93,9 @@ def explain(match: StudyMatch, rows: np.ndarray) -> dict[str, Explained]:
     """For the given panel rows (ascending positions), per criterion id in the order written:
     the outcome and the evidence."""
     found = {}
+    evidence = _Evidence(match, rows)
     for criterion in match.study.criteria():
-        keys, say = _evidence(criterion, match, rows)
+        keys, say = dispatch(criterion, evidence)
         found[criterion.id] = _by_case(match.outcomes[criterion.id][rows], keys, say)
     return found
 
@@ -133,26 +136,60 @@ def distinct_cases(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return case, np.flatnonzero(np.diff(seen, prepend=-1) > 0)
 
 
-def _evidence(criterion: CriterionBase, match: StudyMatch, rows: np.ndarray) -> Wording:
-    if isinstance(criterion, FieldComparison):
-        return _field_evidence(criterion, match.panel.fields[criterion.field], rows)
-    if isinstance(criterion, CodeCriterion):
-        return _code_evidence(criterion, match, rows)
-    parts = [child.id for child in children(criterion)]
-    states = [match.outcomes[part][rows].astype(np.int64) for part in parts]
-    return states, lambda *state: _combined(criterion, parts, state)
+class _Evidence(CriterionVisitor[Wording]):
+    """What a criterion's evidence depends on over ``rows``, and how to say it."""
+
+    def __init__(self, match: StudyMatch, rows: np.ndarray) -> None:
+        self.match = match
+        self.rows = rows
+
+    def on_field(self, criterion: FieldComparison) -> Wording:
+        return _field_evidence(criterion, self.match.panel.fields[criterion.field], self.rows)
+
+    def on_codes(self, criterion: CodeCriterion) -> Wording:
+        return _code_evidence(criterion, self.match, self.rows)
+
+    def on_all(self, criterion: AllOf) -> Wording:
+        def say(parts: list[str], state: tuple[int, ...]) -> str:
+            met = _met(parts, state)
+            return f"all {len(parts)} met" if len(met) == len(parts) else _listing(parts, state)
+
+        return self._parts(criterion, say)
+
+    def on_any(self, criterion: AnyOf) -> Wording:
+        def say(parts: list[str], state: tuple[int, ...]) -> str:
+            met = _met(parts, state)
+            return f"met by '{met[0]}'" if met else _listing(parts, state)
+
+        return self._parts(criterion, say)
+
+    def on_not(self, criterion: NotCriterion) -> Wording:
+        def say(parts: list[str], state: tuple[int, ...]) -> str:
+            return f"'{parts[0]}' is {OUTCOME_WORDS[state[0]].replace('_', ' ')}"
+
+        return self._parts(criterion, say)
+
+    def on_at_least_of(self, criterion: AtLeastOf) -> Wording:
+        def say(parts: list[str], state: tuple[int, ...]) -> str:
+            return f"{len(_met(parts, state))} of {len(parts)} met (needs {criterion.at_least})"
+
+        return self._parts(criterion, say)
+
+    def _parts(
+        self, criterion: CriterionBase, say: Callable[[list[str], tuple[int, ...]], str]
+    ) -> Wording:
+        """Evidence from the outcomes of the parts (by id, in the order written)."""
+        parts = [child.id for child in children(criterion)]
+        states = [self.match.outcomes[part][self.rows].astype(np.int64) for part in parts]
+        return states, lambda *state: say(parts, state)
 
 
-def _combined(criterion: CriterionBase, parts: list[str], state: tuple[int, ...]) -> str:
-    met = [part for part, value in zip(parts, state, strict=True) if value == outcomes.MET]
-    if isinstance(criterion, NotCriterion):
-        return f"'{parts[0]}' is {OUTCOME_WORDS[state[0]].replace('_', ' ')}"
-    if isinstance(criterion, AtLeastOf):
-        return f"{len(met)} of {len(parts)} met (needs {criterion.at_least})"
-    if isinstance(criterion, AnyOf) and met:
-        return f"met by '{met[0]}'"
-    if isinstance(criterion, AllOf) and len(met) == len(parts):
-        return f"all {len(parts)} met"
+def _met(parts: list[str], state: tuple[int, ...]) -> list[str]:
+    return [part for part, value in zip(parts, state, strict=True) if value == outcomes.MET]
+
+
+def _listing(parts: list[str], state: tuple[int, ...]) -> str:
+    """``not met: a, b; unknown: c``."""
     listing = []
     for value, heading in ((outcomes.NOT_MET, "not met"), (outcomes.UNKNOWN, "unknown")):
         named = [part for part, found in zip(parts, state, strict=True) if found == value]

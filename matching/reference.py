@@ -10,18 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from matching.regions import region_of
+from matching.three_valued import ThreeValued
 from schemas.signup import age_on
-from schemas.study import (
-    AllOf,
-    AnyOf,
-    AtLeastOf,
-    CodeCriterion,
-    CriterionBase,
-    FieldComparison,
-    NotCriterion,
-    StudyDefinition,
-    children,
-)
+from schemas.study import CodeCriterion, CriterionBase, FieldComparison, StudyDefinition, children
 from schemas.study_checks import covers
 
 #: True: met; False: not met; None: unknown.
@@ -34,10 +25,11 @@ def evaluate(
 ) -> tuple[dict[str, Truth], Truth, list[str]]:
     """Every criterion's outcome for one volunteer, the study's overall outcome, and the
     criteria to screen: the unknown leaves under unknown criteria, when the outcome is unknown."""
-    found: dict[str, Truth] = {}
-    inclusion = [_criterion(c, profile, as_of, found) for c in study.inclusion]
-    exclusion = [_criterion(c, profile, as_of, found) for c in study.exclusion]
-    overall = _all([*inclusion, *(_not(outcome) for outcome in exclusion)])
+    outcome_of = _Criterion(profile, as_of)
+    found = outcome_of.found
+    inclusion = [outcome_of(c) for c in study.inclusion]
+    exclusion = [outcome_of(c) for c in study.exclusion]
+    overall = _Logic.all_of([*inclusion, *(_Logic.negation(outcome) for outcome in exclusion)])
     to_screen: list[str] = []
     if overall is None:
         for criterion in [*study.inclusion, *study.exclusion]:
@@ -55,51 +47,50 @@ def _unknown_leaves(criterion: CriterionBase, found: dict[str, Truth], into: lis
         _unknown_leaves(child, found, into)
 
 
-def _criterion(
-    criterion: CriterionBase, profile: Mapping[str, Any], as_of: date, found: dict[str, Truth]
-) -> Truth:
-    if isinstance(criterion, FieldComparison):
-        outcome = _compare(criterion, field_value(criterion.field, profile, as_of))
-    elif isinstance(criterion, CodeCriterion):
-        outcome = _codes(criterion, profile[criterion.system])
-    elif isinstance(criterion, AllOf):
-        outcome = _all([_criterion(c, profile, as_of, found) for c in criterion.all])
-    elif isinstance(criterion, AnyOf):
-        outcome = _any([_criterion(c, profile, as_of, found) for c in criterion.any])
-    elif isinstance(criterion, NotCriterion):
-        outcome = _not(_criterion(criterion.not_, profile, as_of, found))
-    elif isinstance(criterion, AtLeastOf):
-        parts = [_criterion(c, profile, as_of, found) for c in criterion.of]
+class _Criterion(ThreeValued[Truth]):
+    """Each criterion's outcome for one volunteer."""
+
+    def __init__(self, profile: Mapping[str, Any], as_of: date) -> None:
+        super().__init__(_Logic())
+        self.profile = profile
+        self.as_of = as_of
+
+    def on_field(self, criterion: FieldComparison) -> Truth:
+        return _compare(criterion, field_value(criterion.field, self.profile, self.as_of))
+
+    def on_codes(self, criterion: CodeCriterion) -> Truth:
+        return _codes(criterion, self.profile[criterion.system])
+
+
+class _Logic:
+    """Kleene's three-valued logic on True (met), False (not met) and None (unknown)."""
+
+    @staticmethod
+    def all_of(parts: list[Truth]) -> Truth:
+        if False in parts:
+            return False
+        return None if None in parts else True
+
+    @staticmethod
+    def any_of(parts: list[Truth]) -> Truth:
+        if True in parts:
+            return True
+        return None if None in parts else False
+
+    @staticmethod
+    def negation(part: Truth) -> Truth:
+        return None if part is None else not part
+
+    @staticmethod
+    def at_least(count: int, parts: list[Truth]) -> Truth:
         met, unknown = parts.count(True), parts.count(None)
-        outcome = (
-            True
-            if met >= criterion.at_least
-            else False
-            if met + unknown < criterion.at_least
-            else None
-        )
-    else:  # pragma: no cover
-        raise TypeError(type(criterion))
-    if outcome is None and criterion.if_unknown.value != "unknown":
-        outcome = criterion.if_unknown.value == "met"
-    found[criterion.id] = outcome
-    return outcome
+        if met >= count:
+            return True
+        return False if met + unknown < count else None
 
-
-def _all(parts: list[Truth]) -> Truth:
-    if False in parts:
-        return False
-    return None if None in parts else True
-
-
-def _any(parts: list[Truth]) -> Truth:
-    if True in parts:
-        return True
-    return None if None in parts else False
-
-
-def _not(part: Truth) -> Truth:
-    return None if part is None else not part
+    @staticmethod
+    def resolve_unknown(outcome: Truth, policy: str) -> Truth:
+        return outcome if outcome is not None or policy == "unknown" else policy == "met"
 
 
 def _compare(comparison: FieldComparison, value: Any) -> Truth:

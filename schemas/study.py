@@ -22,8 +22,9 @@ import difflib
 import hashlib
 import json
 import re
+from abc import ABC, abstractmethod
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -55,6 +56,7 @@ class IfUnknown(StrEnum):
     NOT_MET = "not_met"
 
 
+_T = TypeVar("_T")
 _STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 CriterionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Label = Annotated[str, Field(min_length=1, max_length=200)]
@@ -394,13 +396,76 @@ class StudyDefinition(BaseModel):
 _ADDED_LATER = {"invitation_title": None, "involves": None, "approve_needs_screening": False}
 
 
-def children(criterion: CriterionBase) -> list[CriterionBase]:
-    if isinstance(criterion, AllOf):
+# --- the one dispatch over the kinds of criterion --------------------------------------------
+
+
+class CriterionVisitor(ABC, Generic[_T]):
+    """What to do with each kind of criterion: one method per kind of ``CRITERION_MODELS``,
+    named ``on_<kind>``. Every evaluator (the engine, the reference, evidence, the DuckDB
+    benchmark) is one of these and reaches its criteria through ``dispatch``, so a new kind
+    is a new abstract method here: an evaluator without it is a mypy error and cannot be
+    instantiated (``tests/test_one_declaration.py`` checks every one)."""
+
+    @abstractmethod
+    def on_field(self, criterion: FieldComparison) -> _T: ...
+
+    @abstractmethod
+    def on_codes(self, criterion: CodeCriterion) -> _T: ...
+
+    @abstractmethod
+    def on_all(self, criterion: AllOf) -> _T: ...
+
+    @abstractmethod
+    def on_any(self, criterion: AnyOf) -> _T: ...
+
+    @abstractmethod
+    def on_not(self, criterion: NotCriterion) -> _T: ...
+
+    @abstractmethod
+    def on_at_least_of(self, criterion: AtLeastOf) -> _T: ...
+
+
+def dispatch(criterion: CriterionBase, visitor: CriterionVisitor[_T]) -> _T:
+    """``visitor``'s method for the kind of ``criterion``: the one place kinds are told apart."""
+    match criterion:
+        case FieldComparison():
+            return visitor.on_field(criterion)
+        case CodeCriterion():
+            return visitor.on_codes(criterion)
+        case AllOf():
+            return visitor.on_all(criterion)
+        case AnyOf():
+            return visitor.on_any(criterion)
+        case NotCriterion():
+            return visitor.on_not(criterion)
+        case AtLeastOf():
+            return visitor.on_at_least_of(criterion)
+    raise TypeError(f"not a kind of criterion: {type(criterion).__name__}")
+
+
+class _Children(CriterionVisitor[list[CriterionBase]]):
+    def on_field(self, criterion: FieldComparison) -> list[CriterionBase]:
+        return []
+
+    def on_codes(self, criterion: CodeCriterion) -> list[CriterionBase]:
+        return []
+
+    def on_all(self, criterion: AllOf) -> list[CriterionBase]:
         return list(criterion.all)
-    if isinstance(criterion, AnyOf):
+
+    def on_any(self, criterion: AnyOf) -> list[CriterionBase]:
         return list(criterion.any)
-    if isinstance(criterion, NotCriterion):
+
+    def on_not(self, criterion: NotCriterion) -> list[CriterionBase]:
         return [criterion.not_]
-    if isinstance(criterion, AtLeastOf):
+
+    def on_at_least_of(self, criterion: AtLeastOf) -> list[CriterionBase]:
         return list(criterion.of)
-    return []
+
+
+_CHILDREN = _Children()
+
+
+def children(criterion: CriterionBase) -> list[CriterionBase]:
+    """The criteria directly under ``criterion`` (none under a field or code criterion)."""
+    return dispatch(criterion, _CHILDREN)
