@@ -12,6 +12,28 @@ free text.
 or a bug of ours) may quote the data it choked on, so ``as_panel_error`` keeps only its kind
 and where in our code it happened, never its text. Prefect tasks and flows (``flows.private``)
 and the CLI pass every error through it.
+
+One base, one family per package, each declared in the package's ``errors.py``::
+
+    PanelError
+    ├── UnexpectedError                 anything else, reworded by ``as_panel_error``
+    ├── ConfigurationError              configuration/errors.py
+    │   ├── SettingsError               configuration/settings.py
+    │   └── SmtpUrlError (ValueError)
+    ├── InputError                      schemas/errors.py
+    │   └── ExportRefused               schemas/export_file.py
+    ├── StoreError                      store/errors.py: a statement failed; StoreBusy,
+    │                                   UnknownStudy; DecisionRefused, DecisionConflict
+    │                                   (store/decisions.py); UserExists, NotGranted
+    │                                   (store/review_users.py)
+    ├── OutreachError                   outreach/errors.py: DeliveryError (Transient...,
+    │                                   Permanent...), MessageError (ValueError), NothingToRetry
+    └── FlowError                       flows/errors.py: CycleStopped
+
+``matching`` (pure functions), ``ingest`` and ``review`` raise no domain errors of their own.
+
+Each exception keeps what happened and where as attributes (file, line, study, invitation...)
+besides its message. ``exit_code`` is what the CLI exits with (``panelmatch.command_base``).
 """
 
 from __future__ import annotations
@@ -32,9 +54,14 @@ class PanelError(Exception):
     """
 
     transient: bool = False
+    #: The ``panel`` command's exit code when this error stops it.
+    exit_code: int = 1
+    #: A longer message is cut (with "…"); an error listing what its caller named (study or
+    #: volunteer ids, a template's path) keeps it whole with a larger limit.
+    max_message: int = MAX_MESSAGE
 
     def __init__(self, message: str, *, transient: bool | None = None) -> None:
-        super().__init__(one_line(message))
+        super().__init__(one_line(message, self.max_message))
         if transient is not None:
             self.transient = transient
 
@@ -43,16 +70,18 @@ class PanelError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
-class StoreError(PanelError):
-    """The panel store refused or failed a statement; the message names the kind of problem
-    and the table or constraint, never a value (``store.database`` words it)."""
+class ConfigurationError(PanelError):
+    """The family of configuration errors: a setting is unusable; the message says which and
+    what to change, never its value (it may be a secret)."""
 
 
-class StoreBusy(PanelError):
-    """Another run holds the store's ingest lock, and this one was asked not to wait."""
+class SmtpUrlError(ConfigurationError, ValueError):
+    """``PANEL_SMTP_URL`` is unusable (``configuration.smtp_url``); never quotes the password.
 
-    #: ``EX_TEMPFAIL`` of sysexits.h: try again later.
-    exit_code = 75
+    Also a ``ValueError``: the settings' pydantic validator parses the URL, and pydantic turns
+    only ``ValueError`` and ``AssertionError`` into validation errors."""
+
+    setting = "PANEL_SMTP_URL"
 
 
 class UnexpectedError(PanelError):

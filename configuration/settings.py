@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from configuration.errors import PanelError
+from configuration.errors import ConfigurationError
 from configuration.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
 
 #: The send lease is at least this many SMTP timeouts. The timeout bounds each step of a send,
@@ -248,6 +248,8 @@ class Settings(BaseSettings):
             return self
         least = LEASE_PER_SMTP_TIMEOUT * timeout
         if self.send_lease_seconds < least:
+            # ValueError: pydantic makes a validation error only of ValueError/AssertionError
+            # (``load_settings`` turns that into a SettingsError).
             raise ValueError(
                 f"PANEL_SEND_LEASE_SECONDS is {self.send_lease_seconds:g} s; with an SMTP timeout "
                 f"of {timeout:g} s it must be at least {least:g} s ({LEASE_PER_SMTP_TIMEOUT} x the "
@@ -304,7 +306,7 @@ class Settings(BaseSettings):
         )
 
 
-class SettingsError(PanelError):
+class SettingsError(ConfigurationError):
     """The configuration is unusable: one line saying what to change (never a value: it may be
     a secret), whichever command or step reads it first."""
 

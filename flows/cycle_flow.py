@@ -22,10 +22,10 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
 
-from configuration.errors import PanelError
 from configuration.settings import load_settings
 from flows import match_flow
 from flows.contact_flow import ContactRun, contact_volunteers, run_summary
+from flows.errors import CycleStopped
 from flows.ingest_flow import ingest_exports, summary_markdown
 from flows.match_flow import StudyMatchSummary
 from flows.notify import report_failure
@@ -33,11 +33,9 @@ from flows.task_options import panel_flow, panel_task, retried_io
 from ingest import inbox, progress
 from ingest.summary import FileSummary, IngestSummary
 from schemas.danish_formats import today_in_denmark
+from store import studies
+from store.ingest_runs import ingest_lock
 from store.panel_store import PanelStore
-
-
-class CycleStopped(PanelError):
-    """The cycle stopped before matching: an export was refused or could not be ingested."""
 
 
 @dataclass
@@ -87,7 +85,7 @@ def panel_cycle(
     day = as_of or today_in_denmark()
     who = actor or settings.actor
     store = PanelStore.open(load_settings().store)
-    with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
+    with ingest_lock(store, wait=wait_for_lock, on_wait=progress.notice):
         files = pick_up(settings.cycle.inbox_dir)
         ingested = ingest_exports(files, actor=who) if files else IngestSummary(files=[])
         cycle = CycleSummary(day, ingested, file_away(store, ingested, datetime.now(UTC)))
@@ -95,7 +93,8 @@ def panel_cycle(
     if set_aside:
         _publish(cycle)
         raise CycleStopped(_stopped_by(set_aside))
-    recruiting = store.recruiting_studies()
+    with store.reading() as connection:
+        recruiting = studies.recruiting(connection)
     cycle.matched = match_flow.configured()(None, day, who, only_if_changed=True)
     matched = {summary.study_id for summary in cycle.matched}
     cycle.up_to_date = [study_id for study_id in recruiting if study_id not in matched]

@@ -17,6 +17,7 @@ from prefect import Flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from configuration.settings import load_settings
+from flows.errors import FlowError
 from flows.match_partitions import match_in_partitions
 from flows.task_options import panel_flow, panel_task, retried_io
 from matching.candidates import candidate_records
@@ -24,8 +25,11 @@ from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
 from schemas.study import StudyDefinition
+from store import match_runs, studies
+from store.errors import UnknownStudy
 from store.match_runs import RecordedMatch
 from store.panel_store import PanelStore
+from store.partitions import partitions
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class StudyMatchSummary:
 
 @panel_task("load panel", **retried_io(600))
 def load_panel(store: PanelStore) -> tuple[pd.DataFrame, int]:
-    return store.contactable_profiles()
+    with store.reading() as connection:
+        return match_runs.contactable_panel(connection)
 
 
 @panel_task("prepare panel")
@@ -56,9 +61,10 @@ def match_one(
 
 
 def _definition(store: PanelStore, study_id: str) -> StudyDefinition:
-    study = store.study_definition(study_id)
+    with store.reading() as connection:
+        study = studies.current_definition(connection, study_id)
     if study is None:
-        raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+        raise UnknownStudy([study_id], see_list=True)
     return study
 
 
@@ -66,7 +72,10 @@ def _keep(
     store: PanelStore, funnel: Funnel, candidates: pd.DataFrame, as_of: date, actor: str
 ) -> StudyMatchSummary:
     """Record a study's match and publish its funnel."""
-    recorded = store.record_match(funnel, candidates, as_of, actor, datetime.now(UTC))
+    with store.writing() as connection:
+        recorded = match_runs.record_match(
+            connection, funnel, candidates, as_of, actor, datetime.now(UTC)
+        )
     return _summary(funnel, recorded, as_of)
 
 
@@ -88,9 +97,13 @@ def match_studies(
     ``only_if_changed``, only those whose latest match is not current (another version or
     date, or an export accepted since), so a repeated run changes nothing."""
     store = PanelStore.open(load_settings().store)
-    ids = study_ids if study_ids is not None else store.recruiting_studies()
+    if study_ids is not None:
+        ids = study_ids
+    else:
+        with store.reading() as connection:
+            ids = studies.recruiting(connection)
     if only_if_changed:
-        ids = [study_id for study_id in ids if not store.match_is_current(study_id, as_of)]
+        ids = [study_id for study_id in ids if not _is_current(store, study_id, as_of)]
         if not ids:
             return []
     settings = load_settings()
@@ -102,17 +115,25 @@ def match_studies(
     return [match_one(store, panel, study_id, who) for study_id in ids]
 
 
+def _is_current(store: PanelStore, study_id: str, as_of: date) -> bool:
+    with store.reading() as connection:
+        return match_runs.match_is_current(connection, study_id, as_of)
+
+
 def _match_partitioned(
     store: PanelStore, study_ids: list[str], as_of: date, actor: str
 ) -> list[StudyMatchSummary]:
     definitions = [_definition(store, study_id) for study_id in study_ids]
-    url = store.engine.url.render_as_string(hide_password=False)
-    parts = store.volunteer_partitions(load_settings().match_partitions)
-    matched = match_in_partitions(url, parts, definitions, as_of)
+    with store.reading() as connection:
+        parts = partitions(connection, load_settings().match_partitions)
+    matched = match_in_partitions(parts, definitions, as_of)
     summaries = []
     for study in definitions:
         funnel, changes = matched[study.id]
-        recorded = store.record_changes(funnel, changes, as_of, actor, datetime.now(UTC))
+        with store.writing() as connection:
+            recorded = match_runs.record_changes(
+                connection, funnel, changes, as_of, actor, datetime.now(UTC)
+            )
         summaries.append(_summary(funnel, recorded, as_of))
     return summaries
 
@@ -132,7 +153,7 @@ def configured() -> Flow[..., list[StudyMatchSummary]]:
 
     api = get_current_settings().api.url
     if api is None:
-        raise ValueError(
+        raise FlowError(
             "matching on Dask needs a Prefect server for the workers to report to: set "
             "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api after `prefect server start`)"
         )

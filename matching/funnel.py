@@ -80,6 +80,7 @@ def combined(parts: list[Funnel]) -> Funnel:
     count of volunteers, so the parts' counts add up to the whole panel's, exactly."""
     first = parts[0]
     if any((p.study_id, p.study_version) != (first.study_id, first.study_version) for p in parts):
+        # A bug of the caller (Python's contract for a bad argument), not a domain error.
         raise ValueError("funnels of different studies or versions do not combine")
     return Funnel(
         study_id=first.study_id,

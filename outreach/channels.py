@@ -35,25 +35,14 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 from urllib.parse import quote
 
+from configuration.errors import SmtpUrlError
 from configuration.smtp_url import DEFAULT_TIMEOUT, parse_smtp_url
-
-
-class DeliveryError(Exception):
-    """A message was not delivered; ``str(error)`` is a one-line reason without secrets."""
-
-    transient: bool = False
-
-
-class TransientDeliveryError(DeliveryError):
-    """Try again later (with backoff): the server or the disk may recover."""
-
-    transient = True
-
-
-class PermanentDeliveryError(DeliveryError):
-    """Do not retry this message as it is: the server refused it or the setup is wrong."""
-
-    transient = False
+from outreach.errors import (
+    DeliveryError,
+    MessageError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 
 class MailChannel(Protocol):
@@ -92,7 +81,7 @@ class SmtpChannel:
             try:
                 self._tls = ssl.create_default_context(cafile=self.cafile)
             except (OSError, ssl.SSLError) as error:
-                raise ValueError(f"SMTP URL: cafile {self.cafile!r} unusable: {error}") from None
+                raise SmtpUrlError(f"SMTP URL: cafile {self.cafile!r} unusable: {error}") from None
 
     def describe(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -206,7 +195,7 @@ def file_name(message_id: str) -> str:
     """A file name (without suffix) for a message id: ``<a/b@x>`` → ``a_b@x``."""
     name = _UNSAFE.sub("_", message_id.strip().removeprefix("<").removesuffix(">"))
     if not name.strip("._"):
-        raise ValueError(f"message id {message_id!r} gives no usable file name")
+        raise MessageError(f"message id {message_id!r} gives no usable file name")
     if len(name) > _MAX_NAME:  # file systems allow 255 bytes; keep it unique with a hash
         digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
         name = f"{name[: _MAX_NAME - 17]}_{digest}"
@@ -265,7 +254,7 @@ class OutboxFolder(MessageFolder):
     def send(self, message: email.message.EmailMessage) -> None:
         message_id = message["Message-ID"]
         if not message_id:
-            raise ValueError("a message for the outbox folder needs a Message-ID")
+            raise MessageError("a message for the outbox folder needs a Message-ID")
         name = self.path_for(str(message_id)).name
         try:
             data = message.as_bytes(policy=email.policy.SMTP)

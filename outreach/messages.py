@@ -37,6 +37,8 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from outreach.errors import MessageError
+
 #: The packaged default templates.
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 #: The four templates of an invitation, by part: ``invitation.<part>.j2``.
@@ -85,10 +87,11 @@ class _ContextOnlyLoader(BaseLoader):
         used = meta.find_undeclared_variables(environment.parse(source, template, filename))
         unknown = sorted(used - CONTEXT_FIELDS - environment.globals.keys())
         if unknown:
-            raise ValueError(
+            raise MessageError(
                 f"invitation template {template!r} ({filename}) uses {', '.join(unknown)}, "
                 f"which is not in the invitation context; a template may use only "
-                f"{', '.join(sorted(CONTEXT_FIELDS))}"
+                f"{', '.join(sorted(CONTEXT_FIELDS))}",
+                template=template,
             )
         return source, filename, uptodate
 
@@ -114,10 +117,12 @@ def _render(env: Environment, study_id: str, part: str, values: dict[str, Any]) 
     try:
         return template.render(values)
     except (UndefinedError, SecurityError) as error:
-        raise ValueError(
+        raise MessageError(
             f"invitation template {template.name!r} ({template.filename}) for study "
             f"{study_id!r}: {error.message}; a template may use only "
-            f"{', '.join(sorted(CONTEXT_FIELDS))}"
+            f"{', '.join(sorted(CONTEXT_FIELDS))}",
+            template=template.name,
+            study_id=study_id,
         ) from error
 
 
@@ -126,11 +131,12 @@ def render_invitation(
 ) -> RenderedInvitation:
     """The invitation's subject, plain text, HTML and SMS for one volunteer.
 
-    Raises ``ValueError`` for a malformed study id, or a template naming anything outside the
-    context or reaching behind it (the message names the template and what it used).
+    Raises ``MessageError`` (a ``ValueError``) for a malformed study id, or a template naming
+    anything outside the context or reaching behind it (the message names the template and
+    what it used).
     """
     if not _STUDY_ID.fullmatch(study_id):
-        raise ValueError(f"not a study id: {study_id!r}")
+        raise MessageError(f"not a study id: {study_id!r}")
     env = _environment(template_dir)
     values = asdict(context)
     parts = {part: _render(env, study_id, part, values) for part in PARTS}
@@ -148,7 +154,7 @@ def _list_unsubscribe(target: str) -> str:
     if "@" in target and ":" not in target:
         target = f"mailto:{target}"
     if not re.fullmatch(r"(mailto:|https?://)[^<>\s]+", target, flags=re.IGNORECASE):
-        raise ValueError(f"List-Unsubscribe needs a mailto address or a URL, not {target!r}")
+        raise MessageError(f"List-Unsubscribe needs a mailto address or a URL, not {target!r}")
     return f"<{target}>"
 
 
@@ -168,9 +174,9 @@ def build_email(
     ``date`` must be timezone-aware. No ``Auto-Submitted``: these are personal invitations.
     """
     if date.utcoffset() is None:
-        raise ValueError("the date of an e-mail must be timezone-aware")
+        raise MessageError("the date of an e-mail must be timezone-aware")
     if not _MESSAGE_ID.fullmatch(message_id):
-        raise ValueError(f"a Message-ID looks like <local@domain>, not {message_id!r}")
+        raise MessageError(f"a Message-ID looks like <local@domain>, not {message_id!r}")
     message = EmailMessage(policy=email.policy.SMTP)
     # The policy refuses header values with line breaks, so no header can be injected.
     message["From"] = sender

@@ -30,10 +30,12 @@ from outreach.contact_rules import (
     StudyProspects,
     plan_contact_run,
 )
+from outreach.errors import NothingToRetry
 from outreach.reevaluation import FreshFit, fresh_fits
 from schemas.review import ReviewState
 from schemas.study import StudyDefinition, StudyStatus
 from store import decisions, invitations, studies
+from store.errors import UnknownStudy
 from store.invitations import (
     AUTO_APPROVED,
     CANCELLED,
@@ -43,16 +45,6 @@ from store.invitations import (
     NewInvitation,
 )
 from store.match_runs import contactable_profiles
-
-
-class NothingToRetry(ValueError):
-    """Volunteers named for a retry have no failed invitation for the study."""
-
-    def __init__(self, study_id: str, volunteer_ids: list[str]) -> None:
-        super().__init__(
-            f"no failed invitation of {study_id} to retry for {', '.join(volunteer_ids)}; "
-            f"nothing was changed (`panel contact retry {study_id}` retries every failed one)"
-        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +80,7 @@ def plan_invitations(
     for study_id in ids:
         definition = studies.current_definition(connection, study_id)
         if definition is None:
-            raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+            raise UnknownStudy([study_id], see_list=True)
         study, listed = _gather(connection, definition, panel, history)
         gathered[study_id] = study
         prospects.append(listed)
@@ -116,7 +108,7 @@ def plan_retry(
     invitations.lock_for_queueing(connection)
     definition = studies.current_definition(connection, study_id)
     if definition is None:
-        raise ValueError(f"no published study '{study_id}' (see `panel study list`)")
+        raise UnknownStudy([study_id], see_list=True)
     failed = invitations.failed_invitations(connection, study_id)
     chosen = list(failed) if volunteer_ids is None else list(dict.fromkeys(volunteer_ids))
     missing = [volunteer_id for volunteer_id in chosen if volunteer_id not in failed]

@@ -11,21 +11,22 @@ out, taken over by another sender meanwhile, is reported apart.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from configuration.settings import OutreachSettings
 from outreach.channels import Channels, DeliveryError, SmsMessage
+from outreach.errors import without_contact_details
 from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
 from store import outbox, studies
 from store.outbox import Claimed
+from store.panel_store import PanelStore
 
 #: What invitations say when a study has not written its own wording.
 DEFAULT_TITLE = "et forskningsprojekt"
@@ -55,7 +56,7 @@ class SendReport:
 
 
 def send_due(
-    engine: Engine,
+    store: PanelStore,
     channels: Channels,
     settings: OutreachSettings,
     today: date,
@@ -64,11 +65,11 @@ def send_due(
 ) -> SendReport:
     """Deliver every invitation due now (at most ``limit``); first, the local folders forget
     what they hold of volunteers erased since (a mail server's copies are out of reach)."""
-    copies = forget_erased(engine, channels)
+    copies = forget_erased(store, channels)
     report = SendReport(forgotten=copies.deleted, not_forgotten=copies.kept)
     tried: set[int] = set()
     while limit is None or len(tried) < limit:
-        with engine.begin() as connection:
+        with store.writing() as connection:
             claimed = outbox.claim_next(connection, clock(), settings.send_lease_seconds, tried)
             if claimed is None:
                 break
@@ -82,14 +83,14 @@ def send_due(
                 continue
             message = _message(connection, claimed, settings, clock())
         try:
-            if not record_copy(engine, channels, claimed):
+            if not record_copy(store, channels, claimed):
                 report.taken_over.append(claimed.message_id)
                 continue
             _deliver(channels, message)
         except DeliveryError as error:
-            _record_failure(engine, claimed, error, settings, clock(), report)
+            _record_failure(store, claimed, error, settings, clock(), report)
             continue
-        with engine.begin() as connection:
+        with store.writing() as connection:
             held = outbox.mark_sent(connection, claimed, clock())
         if held:
             report.sent += 1
@@ -136,7 +137,7 @@ def _deliver(channels: Channels, message: EmailMessage | SmsMessage) -> None:
 
 
 def _record_failure(
-    engine: Engine,
+    store: PanelStore,
     claimed: Claimed,
     error: DeliveryError,
     settings: OutreachSettings,
@@ -144,7 +145,7 @@ def _record_failure(
     report: SendReport,
 ) -> None:
     said = f"attempt {claimed.attempts}: {without_contact_details(str(error))}"
-    with engine.begin() as connection:
+    with store.writing() as connection:
         if error.transient and claimed.attempts < settings.send_max_attempts:
             wait = settings.send_backoff_seconds * 2 ** (claimed.attempts - 1)
             held = outbox.retry_later(connection, claimed, said, now + timedelta(seconds=wait))
@@ -157,13 +158,3 @@ def _record_failure(
                 report.failed.append(f"{who}: {said}")
     if not held:
         report.taken_over.append(claimed.message_id)
-
-
-_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
-_PHONE = re.compile(r"\+?\d(?: ?\d){7,}")
-
-
-def without_contact_details(said: str) -> str:
-    """A server's answer without the addresses or phone numbers it may quote ("550 5.1.1
-    <anna@example.dk>: unknown user"): it is kept in the store and shown in reports."""
-    return _PHONE.sub("[number]", _ADDRESS.sub("[address]", said))

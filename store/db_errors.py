@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import ExceptionContext
 
-from configuration.errors import StoreError
+from store.errors import StoreError
 
 #: PostgreSQL's SQLSTATE codes (and classes, by their first two characters) in words.
 _SQLSTATES = {

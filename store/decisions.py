@@ -29,6 +29,7 @@ from schemas.review import (
 from store.bulk import in_chunks
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.candidate_list import CandidateRow, candidate, selection
+from store.errors import StoreError
 from store.studies import definition_at
 from store.tables import AccessLog, Candidate, Decision, Study
 
@@ -48,11 +49,11 @@ class DecisionRecord:
     submission_id: str | None
 
 
-class DecisionRefused(ValueError):
+class DecisionRefused(StoreError):
     """The decision cannot be made (the message says why)."""
 
 
-class DecisionConflict(ValueError):
+class DecisionConflict(StoreError):
     """Someone else decided first; ``current`` is the candidate as it is now."""
 
     def __init__(self, current: CandidateRow) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, text
 
-from configuration.errors import StoreBusy
+from store.errors import StoreBusy
 
 #: The advisory lock's key on PostgreSQL ("ingest" in ASCII); queueing uses another.
 _ADVISORY_KEY = 0x696E67657374

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from configuration.settings import SettingsError
+
 #: Crockford's base32: no I, L, O or U, so ids read aloud or copied by hand survive.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 VOLUNTEER_ID_LENGTH = 12
@@ -26,7 +28,7 @@ def normalised_email(email: str) -> str:
 class EmailHasher:
     def __init__(self, key: bytes) -> None:
         if len(key) < 16:
-            raise ValueError("the pseudonym key must be at least 16 bytes")
+            raise SettingsError("the pseudonym key must be at least 16 bytes")
         self._key = key[:64]
 
     def __call__(self, email: str) -> str:

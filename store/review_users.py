@@ -43,6 +43,7 @@ from schemas.review import (
     TRUSTED_ADDRESS_DAYS,
     Role,
 )
+from store.errors import StoreError, UnknownStudy
 from store.tables import AccountChange, LoginAttempt, ReviewUser, Study, StudyGrant, UserSession
 
 
@@ -67,16 +68,18 @@ class Session:
     csrf_token: str
 
 
-class UserExists(ValueError):
-    pass
+class UserExists(StoreError):
+    """An account of this e-mail address exists already (the admin's own input, shown back)."""
 
 
-class UnknownStudy(ValueError):
-    pass
+class NotGranted(StoreError):
+    """Studies to revoke that the user was not granted; ``study_ids`` names them."""
 
+    max_message = 100_000  # lists every study named
 
-class NotGranted(ValueError):
-    pass
+    def __init__(self, study_ids: list[str]) -> None:
+        self.study_ids = study_ids
+        super().__init__(f"no grant of {', '.join(map(repr, study_ids))} to revoke")
 
 
 def normal_email(email: str) -> str:
@@ -110,7 +113,7 @@ def grant(
     known = set(connection.execute(select(Study.study_id)).scalars())
     unknown = [s for s in study_ids if s not in known]
     if unknown:
-        raise UnknownStudy(f"no published study {', '.join(map(repr, unknown))}")
+        raise UnknownStudy(unknown)
     granted = set(
         connection.execute(
             select(StudyGrant.study_id).where(StudyGrant.user_id == user_id)
@@ -134,7 +137,7 @@ def revoke(
     its grants on every request)."""
     missing = sorted(set(study_ids) - _granted(connection, user_id))
     if missing:
-        raise NotGranted(f"no grant of {', '.join(map(repr, missing))} to revoke")
+        raise NotGranted(missing)
     connection.execute(
         delete(StudyGrant).where(
             StudyGrant.user_id == user_id, StudyGrant.study_id.in_(set(study_ids))

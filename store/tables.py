@@ -46,7 +46,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        if value.tzinfo is None:  # a bug of the caller: Python's ValueError, no domain error
             raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware times")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
@@ -153,7 +153,11 @@ class Contact(Base):
 
 
 class Profile(Base):
-    """One valid submission's health answers: a version of the volunteer's profile."""
+    """One valid submission's health answers: a version of the volunteer's profile.
+
+    Its answer columns are ``schemas.signup.PROFILE_FIELDS`` (``Contact``'s are
+    ``CONTACT_FIELDS``), declared once in ``schemas.signup.SignupRow``; written out here, as
+    the migrations are, and held to the declaration by tests/test_one_declaration.py."""
 
     __tablename__ = "profile"
     __table_args__ = (Index(None, "volunteer_id", "submitted_at"),)
@@ -246,7 +250,7 @@ class Erasure(Base):
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime]
     #: When the erasure's work beyond these tables was done: the raw archive and its copies
-    #: purged, SQLite's log emptied (NULL: still to do; ``PanelStore.finish_erasures``).
+    #: purged, SQLite's log emptied (NULL: still to do; ``store.ingest_runs.finish_erasures``).
     archive_purged_at: Mapped[datetime | None]
 
 

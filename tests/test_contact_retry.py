@@ -14,7 +14,7 @@ from sqlalchemy import select
 from configuration.settings import Settings
 from outreach.contact_rules import HeldBack
 from outreach.contact_run import queue_invitations, retry_failed
-from outreach.queueing import NothingToRetry
+from outreach.errors import NothingToRetry
 from store.panel_store import PanelStore
 from store.tables import Invitation, InvitationRetry
 from tests.helpers import (
@@ -50,9 +50,7 @@ def retry(
 ) -> list[str]:
     """Queue failed invitations again; the volunteers queued."""
     chosen = list(volunteer_ids) or None
-    plan = retry_failed(
-        store.engine, settings.outreach, RLS, chosen, AS_OF, "operator", NOW + after
-    )
+    plan = retry_failed(store, settings.outreach, RLS, chosen, AS_OF, "operator", NOW + after)
     return plan.invite
 
 
@@ -60,7 +58,7 @@ def one_failed(store: PanelStore, settings: Settings, server: SmtpServer, tmp_pa
     """p1 and p2 invited; the server refuses one of them for good: that volunteer's id."""
     panel_of(store, tmp_path, [1, 2])
     approve(store, 1, 2)
-    queue_invitations(store.engine, settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, settings.outreach, [RLS], AS_OF, "t", NOW)
     server.refuse_next(1, 550, "5.1.1 no such mailbox")
     report = send(store, settings)
     assert (report.sent, len(report.failed)) == (1, 1)
@@ -96,7 +94,7 @@ def test_a_failed_invitation_retried_is_delivered_once_with_its_message_id(
 ) -> None:
     failed = one_failed(store, smtp_settings, server, tmp_path)
     message_id = message_of(store, failed)
-    (again,) = queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    (again,) = queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     assert again.held_back[HeldBack.ALREADY_INVITED] and not again.invite  # runs leave it
 
     assert retry(store, smtp_settings) == [failed]
@@ -117,9 +115,9 @@ def test_a_retry_checks_every_rule_again_and_leaves_what_a_rule_holds_back_faile
     rows = [(f"p{number}@example.dk", LATER, "afmeld")]
     ingest(store, write_withdrawals(tmp_path / "w.csv", rows))
 
-    (plan,) = queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    (plan,) = queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     assert failed in plan.held_back[HeldBack.ALREADY_INVITED]
-    plan = retry_failed(store.engine, smtp_settings.outreach, RLS, None, AS_OF, "operator", NOW)
+    plan = retry_failed(store, smtp_settings.outreach, RLS, None, AS_OF, "operator", NOW)
     assert plan.invite == [] and plan.held_back == {HeldBack.WITHDRAWN: [failed]}
     assert statuses(store) == {"sent": 1, "failed": 1}
     assert retries(store) == [(failed, "operator", "withdrawn")]
@@ -144,7 +142,7 @@ def test_a_sender_that_lost_its_claim_cannot_finish_the_claim_made_after_a_retry
     outcome on the third's claim (the numbers of claims go on across a retry)."""
     panel_of(store, tmp_path, [1])
     approve(store, 1)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     stale = start_sender(store, smtp_settings)
     assert server.data_started.wait(60)
@@ -168,7 +166,7 @@ def test_a_retry_while_another_sender_runs_sends_each_message_once(
     ingest(store, write_signups(tmp_path / "p3.csv", [rls_person(3)]))
     match_and_record(store, RLS)
     approve(store, 3)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     running = start_sender_process()  # takes p3's invitation and waits at DATA
     assert server.data_started.wait(60)

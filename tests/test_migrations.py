@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from configuration.errors import StoreError
 from store.database import _alembic_config, create_panel_engine, is_up_to_date, migrate
+from store.errors import StoreError
 from store.tables import Base
 
 
