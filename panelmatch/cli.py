@@ -1,38 +1,46 @@
-"""``panel``: the command line of panelmatch.
+"""``panel``: the command line of panelmatch. This module only declares the panel's own
+commands and registers the others (``study_cli``, ``review_cli``, ``contact_cli``,
+``cycle_cli``); what they share is in ``command_base``, below them all.
 
-Commands that run a Prefect flow (``ingest``, ``match``, ``demo``) import Prefect only when
-they run: ``panel --help``, ``panel status`` and ``panel config`` start in a fraction of a
-second.
+Imports are at the top of the modules except the ones that cost start-up time, deferred into
+the commands that use them (measured with ``python -X importtime -c "import panelmatch.cli"``):
+Prefect and ``flows.*`` but ``flows.errors``/``flows.prefect_api`` (seconds), Great
+Expectations (its own process, ``ingest.gx_process``), the store's modules (SQLAlchemy,
+Alembic, NumPy, PyArrow: about three quarters of the start-up if imported here), ``matching.*``
+and ``review.candidate_export`` (pandas, PyArrow), argon2, uvicorn and matplotlib. So ``panel
+--help`` and ``panel config`` start in a fraction of a second.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from configuration.errors import UnexpectedError, as_panel_error
 from configuration.settings import load_settings
 from flows.prefect_api import start_prefect
+from ingest import gx_process
+from panelmatch import demo as walkthrough
 from panelmatch import reports
+from panelmatch.command_base import (
+    PanelGroup,
+    notices,
+    open_store,
+    progress_bars,
+    stopping,
+    today,
+)
 from panelmatch.console import err, out
 from panelmatch.contact_cli import contact_app
 from panelmatch.cycle_cli import cycle, serve
 from panelmatch.review_cli import decide, review, users_app
 from panelmatch.study_cli import candidates_app, match, study_app
-from schemas.danish_formats import today_in_denmark
-
-if TYPE_CHECKING:
-    from store.panel_store import PanelStore
 
 app = typer.Typer(
     name="panel",
+    cls=PanelGroup,  # the one place where an error becomes a message and an exit code
     help="panelmatch: a Danish health research panel's volunteers, matched to studies. "
     "Configuration comes from PANEL_* environment variables (see `panel config`).",
     no_args_is_help=True,
@@ -99,8 +107,6 @@ def demo(
     files in the outbox folder); runs the nightly cycle on a new export in the inbox; then
     shows what the panel holds.
     """
-    from panelmatch import demo as walkthrough
-
     settings = load_settings()
     if fresh:
         problem = walkthrough.reset_store(settings)
@@ -121,9 +127,15 @@ def demo(
 @app.command()
 def status() -> None:
     """What the panel holds now, and the latest ingests (from the audit log)."""
+    from store.audit import recent_ingests  # deferred: the store's modules (see above)
+    from store.delivery_status import delivery_status
+    from store.overview import overview
+
     store = open_store()
-    outbox = store.outbox(datetime.now(UTC), load_settings().send_lease_seconds)
-    reports.print_overview(out, store.overview(), outbox, store.recent_ingests())
+    with store.reading() as connection:
+        now, lease = datetime.now(UTC), load_settings().send_lease_seconds
+        outbox = delivery_status(connection, now, lease)
+        reports.print_overview(out, overview(connection), outbox, recent_ingests(connection))
 
 
 @app.command()
@@ -132,8 +144,8 @@ def config() -> None:
     reports.print_settings(out, load_settings())
 
 
-# Study, review, contact and cycle commands live in panel/study_cli.py, panel/review_cli.py,
-# panel/contact_cli.py and panel/cycle_cli.py; registered here, after the panel's own.
+# Study, review, contact and cycle commands live in panelmatch/study_cli.py, review_cli.py,
+# contact_cli.py and cycle_cli.py; registered here, after the panel's own.
 app.add_typer(study_app, name="study")
 app.add_typer(candidates_app, name="candidates")
 app.command("match")(match)
@@ -146,107 +158,20 @@ app.command("serve")(serve)
 
 
 def _run_ingest(files: list[Path], actor: str | None, *, show_progress: bool, wait: bool):  # type: ignore[no-untyped-def]
-    from ingest import gx_process
-
     gx_process.start()  # Great Expectations imports (seconds) in its own process meanwhile
-    from flows.ingest_flow import ingest_exports
+    from flows.ingest_flow import ingest_exports  # deferred: Prefect (seconds)
 
-    with _progress(enabled=show_progress and err.is_terminal), notices():
-        try:
-            start_prefect()
-            return ingest_exports(files, actor=actor, wait_for_lock=wait)
-        except Exception as error:  # the store unreachable, the disk full, ...
-            stopped("the ingest stopped", error)
-
-
-def open_store() -> PanelStore:
-    """The configured store, or one clear line and exit code 1 when it cannot be opened."""
-    from store.panel_store import PanelStore
-
-    try:
-        return PanelStore.open(load_settings().store)
-    except Exception as error:
-        stopped("cannot open the panel store", error)
-
-
-def _plainly(error: BaseException) -> str:
-    """An error as one line for the terminal: what went wrong and where, never a class name or
-    a value it choked on (``configuration.errors``)."""
-    return as_panel_error(error).message
-
-
-def stopped(what: str, error: BaseException) -> NoReturn:
-    """Say in one line why ``what`` stopped, and exit: code 75 when the store was busy (try
-    again later), else 1."""
-    from configuration.settings import SettingsError
-
-    # A setting to change is what to say, whatever step read the settings first.
-    said = _plainly(error) if isinstance(error, SettingsError) else f"{what}: {_plainly(error)}"
-    err.print(f"[red]error:[/] {said}")
-    raise typer.Exit(getattr(error, "exit_code", 1)) from None
-
-
-@contextmanager
-def notices() -> Iterator[None]:
-    """Print what a long run says on the way ("waiting for another ingest") on stderr."""
-    from ingest import progress
-
-    progress.set_notices(lambda text: err.print(f"[yellow]{text}[/]"))
-    try:
-        yield
-    finally:
-        progress.set_notices(None)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[None]:
-    if not enabled:
-        yield
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ingest import progress
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    stages: dict[str, object] = {}
-
-    def show(stage: str, done: int, total: int) -> None:
-        if stage not in stages:
-            stages[stage] = bar.add_task(stage, total=total)
-        bar.update(stages[stage], completed=done, total=total)  # type: ignore[arg-type]
-
-    progress.set_reporter(show)
-    try:
-        with bar:
-            yield
-    finally:
-        progress.set_reporter(None)
-
-
-def today() -> date:
-    """Today in Denmark: the default match date."""
-    return today_in_denmark()
+    shown = show_progress and err.is_terminal
+    # Stopped by anything: the store unreachable, the disk full, ...
+    with progress_bars(shown), notices(), stopping("the ingest stopped"):
+        start_prefect()
+        return ingest_exports(files, actor=actor, wait_for_lock=wait)
 
 
 def main() -> None:
     """The ``panel`` console script: no traceback for anything unexpected, one line instead
-    (``PANEL_DEBUG=1`` shows the traceback)."""
-    try:
-        app()
-    except Exception as error:
-        if os.environ.get("PANEL_DEBUG"):
-            raise
-        said = as_panel_error(error)
-        hint = " (PANEL_DEBUG=1 shows where)" if isinstance(said, UnexpectedError) else ""
-        err.print(f"[red]error:[/] {said.message}{hint}")
-        sys.exit(getattr(said, "exit_code", 1))
+    (``PANEL_DEBUG=1`` shows the traceback); ``PanelGroup`` says it."""
+    app()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from configuration.errors import SmtpUrlError
 from configuration.settings import load_settings
+from outreach.contact_rules import ContactPlan
+from outreach.errors import NothingToRetry
+from panelmatch.command_base import open_store, stopping, today
 from panelmatch.console import err, out
 from panelmatch.reports import outbox_as_json, print_outbox
 
@@ -57,20 +61,20 @@ def contact(
             )
             raise typer.Exit(1)
         return
+    # Deferred, here and below: Prefect (flows.*) and the store's modules cost seconds of
+    # start-up for every other command (see panelmatch/cli.py).
     from flows.contact_flow import contact_volunteers
-    from panelmatch.cli import _plainly, today
+    from store.studies import summaries
 
     store = _open_with_channels()
-    published = {summary.study_id for summary in store.studies()}
+    with store.reading() as connection:
+        published = {summary.study_id for summary in summaries(connection)}
     unknown = [s for s in study or [] if s not in published]
     if unknown:
         err.print(f"[red]error:[/] no published study {', '.join(map(repr, unknown))}")
         raise typer.Exit(1)
-    try:
+    with stopping("the contact run stopped"):
         run = contact_volunteers(study or None, today(), dry_run)
-    except Exception as error:
-        err.print(f"[red]error:[/] the contact run stopped: {_plainly(error)}")
-        raise typer.Exit(1) from None
     _show(run, as_json, "would invite" if dry_run else "invited", list_ids=dry_run)
 
 
@@ -102,39 +106,40 @@ def retry(
     named volunteer has no failed invitation of the study; 1 too when any delivery failed.
     """
     from flows.contact_flow import ContactRun, retry_invitations
-    from outreach.contact_rules import ContactPlan
-    from outreach.queueing import NothingToRetry
-    from panelmatch.cli import _plainly, today
+    from store.delivery_status import delivery_status
+    from store.invitations import failed_invitations
+    from store.studies import summaries
 
     store = _open_with_channels()
-    if study_id not in {summary.study_id for summary in store.studies()}:
+    with store.reading() as connection:
+        published = {summary.study_id for summary in summaries(connection)}
+    if study_id not in published:
         err.print(f"[red]error:[/] no published study {study_id!r}")
         raise typer.Exit(1)
-    failed = store.failed_invitations(study_id)
+    with store.reading() as connection:
+        failed = failed_invitations(connection, study_id)
     missing = [v for v in volunteer_ids or [] if v not in failed]
     if missing:
         err.print(f"[red]error:[/] {escape(str(NothingToRetry(study_id, missing)))}")
         raise typer.Exit(1)
     if not failed:
         if as_json:
-            nothing = ContactRun(
-                [ContactPlan(study_id)],
-                None,
-                store.outbox(datetime.now(UTC), load_settings().send_lease_seconds),
-            )
+            with store.reading() as connection:
+                outbox = delivery_status(
+                    connection, datetime.now(UTC), load_settings().send_lease_seconds
+                )
+            nothing = ContactRun([ContactPlan(study_id)], None, outbox)
             json.dump(_as_json(nothing, dry_run=False), sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             out.print(f"{study_id}: no failed invitations to retry")
         return
-    try:
-        run = retry_invitations(study_id, volunteer_ids or None, today(), actor)
-    except NothingToRetry as error:  # another retry took them meanwhile
-        err.print(f"[red]error:[/] {escape(str(error))}")
-        raise typer.Exit(1) from None
-    except Exception as error:
-        err.print(f"[red]error:[/] the retry stopped: {_plainly(error)}")
-        raise typer.Exit(1) from None
+    with stopping("the retry stopped"):
+        try:
+            run = retry_invitations(study_id, volunteer_ids or None, today(), actor)
+        except NothingToRetry as error:  # another retry took them meanwhile
+            err.print(f"[red]error:[/] {escape(str(error))}")
+            raise typer.Exit(1) from None
     _show(run, as_json, "queued again", list_ids=True)
 
 
@@ -142,11 +147,10 @@ def _open_with_channels() -> PanelStore:
     """The store, once the configured channels are known to be usable (a bad PANEL_SMTP_URL
     stops a run before anything is queued)."""
     from outreach.contact_run import configured_channels
-    from panelmatch.cli import open_store
 
     try:
         configured_channels(load_settings().outreach)
-    except ValueError as error:
+    except SmtpUrlError as error:
         err.print(f"[red]error:[/] PANEL_SMTP_URL: {error}")
         raise typer.Exit(1) from None
     return open_store()

@@ -8,7 +8,11 @@ from typing import Annotated
 import typer
 
 from configuration.settings import load_settings
+from flows.errors import CycleStopped
+from flows.prefect_api import start_prefect
+from ingest import gx_process, inbox
 from panelmatch import reports
+from panelmatch.command_base import match_date, notices, stopping
 from panelmatch.console import err, out
 
 #: The served deployment of the cycle: trigger it by hand with
@@ -37,24 +41,18 @@ def cycle(
     Exit code 1 when the cycle stops (an export set aside: nothing matched or sent) or fails,
     75 when --no-wait found another cycle or ingest running.
     """
-    from flows.cycle_flow import CycleStopped, panel_cycle
-    from flows.prefect_api import start_prefect
-    from ingest import gx_process, inbox
-    from panelmatch.cli import notices, stopped
-    from panelmatch.study_cli import _match_date
+    from flows.cycle_flow import panel_cycle  # deferred: Prefect (seconds)
 
-    day = _match_date(as_of)
+    day = match_date(as_of)
     if inbox.waiting(load_settings().cycle.inbox_dir):
         gx_process.start()  # Great Expectations imports in its own process meanwhile
-    try:
-        with notices():
+    with stopping("the cycle failed"), notices():
+        try:
             start_prefect()
             summary = panel_cycle(day, wait_for_lock=not no_wait)
-    except CycleStopped as refused:
-        err.print(f"[red]cycle stopped:[/] {refused}")
-        raise typer.Exit(1) from None
-    except Exception as error:
-        stopped("the cycle failed", error)
+        except CycleStopped as refused:
+            err.print(f"[red]cycle stopped:[/] {refused}")
+            raise typer.Exit(1) from None
     reports.print_cycle(out, summary)
     contact = summary.contact
     if contact is not None and contact.sent is not None and contact.sent.failed:
@@ -67,6 +65,7 @@ def serve() -> None:
 
     Needs a Prefect server (PREFECT_API_URL), e.g. `prefect server start`.
     """
+    # Deferred: Prefect (seconds).
     from prefect import serve as prefect_serve
     from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron

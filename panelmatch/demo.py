@@ -18,6 +18,7 @@ import data_samples
 from configuration.settings import Settings, load_settings
 from ingest.summary import IngestSummary
 from panelmatch import reports
+from schemas.review import Action, CandidateQuery
 from schemas.study_file import load_study
 
 if TYPE_CHECKING:
@@ -87,7 +88,10 @@ def narrate(
 def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date) -> None:
     """Publish the sample studies, match them (a Prefect flow run), show the model study's
     funnel and every study's candidate counts."""
+    # Deferred, here and below: Prefect (flows.*) and the store's modules cost seconds, and
+    # panelmatch.cli imports this module for every command.
     from flows.match_flow import match_studies
+    from store import match_runs, studies
 
     out.rule("step 6: studies", align="left")
     out.print(
@@ -98,17 +102,20 @@ def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date
     for path in sorted(STUDIES.glob("*.yaml")):
         loaded = load_study(path)
         assert loaded.definition is not None, loaded.problems
-        published = store.publish_study(
-            loaded.definition, loaded.text, "panel demo", datetime.now(UTC)
-        )
+        with store.writing() as connection:
+            published = studies.publish(
+                connection, loaded.definition, loaded.text, "panel demo", datetime.now(UTC)
+            )
         out.print(
             f"published {published.study_id} version {published.number} ({published.version})"
         )
     summaries = match_studies(None, as_of)
-    _, panel_size = store.contactable_profiles()
+    with store.reading() as connection:
+        _, panel_size = match_runs.contactable_panel(connection)
     for summary in summaries:
         if summary.study_id == MODEL_STUDY:
-            definition = store.study_definition(MODEL_STUDY)
+            with store.reading() as connection:
+                definition = studies.current_definition(connection, MODEL_STUDY)
             assert definition is not None
             reports.print_funnel(out, summary.funnel, definition.title, as_of, panel_size)
     for summary in summaries:
@@ -124,7 +131,6 @@ def approve_and_contact(out: Console, err: Console, store: PanelStore, as_of: da
     --all-eligible` would); the sleep study approves its eligible candidates itself; then the
     outreach flow invites those who still fit and still consent."""
     from flows.contact_flow import contact_volunteers
-    from schemas.review import Action, CandidateQuery
     from store import decisions
 
     out.rule("step 7: invitations", align="left")
@@ -134,7 +140,7 @@ def approve_and_contact(out: Console, err: Console, store: PanelStore, as_of: da
         "again at the moment of sending and writes each invitation as an .eml file (no mail "
         "server needed; set PANEL_SMTP_URL to send for real).[/]"
     )
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         approved = decisions.decide_all(
             connection,
             MODEL_STUDY,

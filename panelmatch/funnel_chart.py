@@ -9,6 +9,7 @@ from matching.funnel import Funnel
 
 
 def write_funnel_chart(funnel: Funnel, title: str, path: Path) -> None:
+    # Deferred: matplotlib only when a chart is asked for; and Agg is chosen before pyplot loads.
     import matplotlib
 
     matplotlib.use("Agg")  # no display: files only

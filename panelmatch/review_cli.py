@@ -3,6 +3,7 @@ from scripts, and the review web app."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -10,13 +11,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from configuration.settings import load_settings
+from panelmatch.command_base import open_store
 from panelmatch.console import err, out
+from schemas.danish_formats import COPENHAGEN
 from schemas.review import REJECT_REASONS, Action, CandidateQuery, Role
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from store.panel_store import PanelStore
     from store.review_users import User
 
 users_app = typer.Typer(help="Who may use the review app.", no_args_is_help=True)
@@ -51,9 +53,9 @@ def add_user(
     if "@" not in email:
         _fail(f"'{email}' is not an e-mail address")
     password = _new_password(password_stdin)
-    store = _store()
+    store = open_store()
     now = datetime.now(UTC)
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         try:
             user_id = review_users.add_user(
                 connection, email, role, hash_password(password), load_settings().actor, now
@@ -70,8 +72,8 @@ def grant(email: str, study: Studies = None) -> None:
     """Grant a user more studies."""
     from store import review_users
 
-    store = _store()
-    with store.engine.begin() as connection:
+    store = open_store()
+    with store.writing() as connection:
         user = _user(connection, email)
         try:
             review_users.grant(
@@ -89,7 +91,7 @@ def revoke(email: str, study: Revoked = None) -> None:
 
     if not study:
         _fail("name the studies to revoke with --study ID")
-    with _store().engine.begin() as connection:
+    with open_store().writing() as connection:
         user = _user(connection, email)
         try:
             review_users.revoke(
@@ -106,7 +108,7 @@ def disable(email: str) -> None:
     """Stop a user from logging in; their sessions end at once."""
     from store import review_users
 
-    with _store().engine.begin() as connection:
+    with open_store().writing() as connection:
         user = _user(connection, email)
         changed = review_users.disable(
             connection, user.user_id, load_settings().actor, datetime.now(UTC)
@@ -119,7 +121,7 @@ def enable(email: str) -> None:
     """Let a disabled user log in again."""
     from store import review_users
 
-    with _store().engine.begin() as connection:
+    with open_store().writing() as connection:
         user = _user(connection, email)
         changed = review_users.enable(
             connection, user.user_id, load_settings().actor, datetime.now(UTC)
@@ -130,10 +132,9 @@ def enable(email: str) -> None:
 @users_app.command("list")
 def list_users() -> None:
     """Every user, their role, the studies granted, and who disabled them when."""
-    from schemas.danish_formats import COPENHAGEN
     from store import review_users
 
-    with _store().engine.connect() as connection:
+    with open_store().reading() as connection:
         accounts = review_users.all_accounts(connection)
     if not accounts:
         out.print("no users yet: `panel users add EMAIL --role coordinator --study ID`")
@@ -159,7 +160,7 @@ def unlock(email: str) -> None:
     limits lift on their own after 15 minutes)."""
     from store import review_users
 
-    with _store().engine.begin() as connection:
+    with open_store().writing() as connection:
         user = _user(connection, email)
         review_users.unlock(connection, user.user_id, load_settings().actor, datetime.now(UTC))
     out.print(f"{user.email}: failed logins forgiven")
@@ -172,7 +173,7 @@ def password(email: str, password_stdin: PasswordStdin = False) -> None:
     from store import review_users
 
     new = _new_password(password_stdin)
-    with _store().engine.begin() as connection:
+    with open_store().writing() as connection:
         user = _user(connection, email)
         review_users.change_password(
             connection, user.user_id, hash_password(new), load_settings().actor, datetime.now(UTC)
@@ -213,7 +214,7 @@ def decide(
     Approval is refused for a candidate whose profile changed since the match, and for one
     who needs screening unless --needing-screening says so and the study allows it.
     """
-    from store import decisions
+    from store import decisions, studies
 
     ids = list(volunteer_ids or [])
     if action not in (Action.APPROVE, Action.REJECT, Action.DEFER):
@@ -223,11 +224,13 @@ def decide(
         _fail("name the candidates, or give --all-eligible (not both)")
     key, note = _reason(reason)
     who = actor or load_settings().actor
-    store = _store()
-    if store.study_definition(study_id) is None:
+    store = open_store()
+    with store.reading() as connection:
+        known = studies.current_definition(connection, study_id) is not None
+    if not known:
         _fail(f"no published study {study_id!r} (see `panel study list`)")
     now = datetime.now(UTC)
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         if all_eligible:
             try:
                 result = decisions.decide_all(
@@ -299,12 +302,6 @@ def _user(connection: Connection, email: str) -> User:
     return found[0]
 
 
-def _store() -> PanelStore:
-    from panelmatch.cli import open_store
-
-    return open_store()
-
-
 def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)
@@ -322,11 +319,9 @@ def review(
     Coordinators log in with accounts from `panel users add`. Cookies are Secure: browsers
     keep them on localhost; anywhere else, serve it behind HTTPS.
     """
-    import socket
+    import uvicorn  # deferred: uvicorn only for this command
 
-    import uvicorn
-
-    _store()  # migrated once, here, with one clear line if it cannot be opened
+    open_store()  # migrated once, here, with one clear line if it cannot be opened
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:  # uvicorn would say so too, in a log line among others
             probe.bind((host, port))

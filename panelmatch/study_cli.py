@@ -9,19 +9,20 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import nullcontext
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from configuration.settings import load_settings
+from flows.prefect_api import start_prefect
 from panelmatch import reports
+from panelmatch.command_base import match_date, open_store, stopping
 from panelmatch.console import err, out
+from schemas.review import CandidateQuery
+from schemas.study import StudyDefinition
 from schemas.study_file import LoadedStudy, load_study
-
-if TYPE_CHECKING:
-    from store.panel_store import PanelStore
 
 study_app = typer.Typer(
     help="Write, check, publish and preview study definitions.", no_args_is_help=True
@@ -67,9 +68,12 @@ def publish(file: Annotated[Path, typer.Argument(help="A study definition file (
     """
     study = _valid(file)
     assert study.definition is not None  # _valid exits on errors
-    published = _store().publish_study(
-        study.definition, study.text, load_settings().actor, datetime.now(UTC)
-    )
+    from store.studies import publish as publish_study
+
+    with open_store().writing() as connection:
+        published = publish_study(
+            connection, study.definition, study.text, load_settings().actor, datetime.now(UTC)
+        )
     if published.new:
         out.print(
             f"published {published.study_id} version {published.number} ({published.version})"
@@ -84,7 +88,10 @@ def publish(file: Annotated[Path, typer.Argument(help="A study definition file (
 @study_app.command("list")
 def list_studies() -> None:
     """The published studies, their status and current version."""
-    reports.print_studies(out, _store().studies())
+    from store.studies import summaries
+
+    with open_store().reading() as connection:
+        reports.print_studies(out, summaries(connection))
 
 
 @study_app.command("preview")
@@ -102,14 +109,16 @@ def preview(
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
+    from store.match_runs import contactable_panel
 
     study = _valid(file)
     assert study.definition is not None
-    day = _match_date(as_of)
+    day = match_date(as_of)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         err.print(f"[red]error:[/] --chart: {chart} must end in .png or .svg")
         raise typer.Exit(1)
-    profiles, panel_size = _store().contactable_profiles()
+    with open_store().reading() as connection:
+        profiles, panel_size = contactable_panel(connection)
     funnel = attrition_funnel(match_study(study.definition, prepare_panel(profiles, day)))
     reports.print_funnel(out, funnel, study.definition.title, day, panel_size)
     if chart is not None:
@@ -126,8 +135,6 @@ def schema(
     ] = None,
 ) -> None:
     """The JSON Schema of study files, for editors' autocompletion."""
-    from schemas.study import StudyDefinition
-
     text = json.dumps(StudyDefinition.json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -149,16 +156,15 @@ def match(
 
     Each candidate is kept with why they fit. Runs as a Prefect flow, one task per study.
     """
-    from flows.match_flow import match_studies
-    from flows.prefect_api import start_prefect
-    from panelmatch.cli import stopped
+    from flows.match_flow import match_studies  # deferred: Prefect (seconds)
+    from store.studies import summaries as published_studies
 
-    day = _match_date(as_of)
+    day = match_date(as_of)
     if study and all_studies:
         err.print("[red]error:[/] give --study or --all, not both")
         raise typer.Exit(1)
-    store = _store()
-    published = {summary.study_id: summary for summary in store.studies()}
+    with open_store().reading() as connection:
+        published = {summary.study_id: summary for summary in published_studies(connection)}
     unknown = [s for s in study or [] if s not in published]
     if unknown:
         err.print(
@@ -174,11 +180,9 @@ def match(
             "(`panel study preview FILE` shows any study's funnel)"
         )
         raise typer.Exit(1)
-    try:
+    with stopping("matching stopped"):
         start_prefect()
         summaries = match_studies(study or None, day)
-    except Exception as error:
-        stopped("matching stopped", error)
     if not summaries:
         out.print("no recruiting studies to match (publish one with status: recruiting)")
     for summary in summaries:
@@ -204,15 +208,20 @@ def export(
     evidence. No names or contact details; cells are safe against formula injection.
     """
     from review.candidate_export import candidate_table, write_csv, write_xlsx
+    from store.candidate_list import export_frame
+    from store.studies import current_definition
 
     if format not in ("csv", "xlsx"):
         err.print(f"[red]error:[/] --format must be csv or xlsx, not {format!r}")
         raise typer.Exit(1)
-    store = _store()
-    if store.study_definition(study_id) is None:
+    store = open_store()
+    with store.reading() as connection:
+        known = current_definition(connection, study_id) is not None
+    if not known:
         err.print(f"[red]error:[/] no published study {study_id!r} (see `panel study list`)")
         raise typer.Exit(1)
-    table = candidate_table(store.candidate_list(study_id))
+    with store.reading() as connection:
+        table = candidate_table(export_frame(connection, study_id, CandidateQuery()))
     if format == "xlsx" and output is None and sys.stdout.isatty():
         err.print("[red]error:[/] an XLSX file is binary: give --output or redirect the output")
         raise typer.Exit(1)
@@ -233,23 +242,3 @@ def _valid(file: Path) -> LoadedStudy:
     for warning in study.problems:
         err.print(f"[yellow]{warning}[/]")
     return study
-
-
-def _store() -> PanelStore:
-    from panelmatch.cli import open_store
-
-    return open_store()
-
-
-def _match_date(text: str | None) -> date:
-    if text is None:
-        from panelmatch.cli import today
-
-        return today()
-    for shape in ("%d-%m-%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, shape).date()
-        except ValueError:
-            continue
-    err.print(f"[red]error:[/] --as-of {text!r} is not a date (dd-mm-yyyy or yyyy-mm-dd)")
-    raise typer.Exit(1)
