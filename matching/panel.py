@@ -7,7 +7,7 @@ Prepared once per match run and shared by every study in it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -15,31 +15,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matching.regions import regions_of
+from schemas.signup import MATCHED_FIELDS, stored_type
 from schemas.study_checks import covers
-from schemas.study_fields import FIELDS
+from schemas.study_fields import FIELDS, FieldKind, ProfileField
 
+#: How each stored type (``schemas.signup.stored_type``) is read into Arrow.
+_ARROW_TYPES: dict[type, pa.DataType] = {
+    str: pa.string(),
+    datetime: pa.timestamp("us", tz="UTC"),
+    date: pa.date32(),
+    int: pa.int32(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+}
 #: What ``prepare_panel`` reads: each volunteer's current profile, as ``store.match_runs``
-#: reads it from the store (a DataFrame of these columns; Arrow-backed or not).
+#: reads it from the store (a DataFrame of these columns; Arrow-backed or not). The fields are
+#: ``schemas.signup.MATCHED_FIELDS``, declared once there.
 PROFILE_SCHEMA = pa.schema(
     [
         ("volunteer_id", pa.string()),
-        ("submission_id", pa.string()),
-        ("submitted_at", pa.timestamp("us", tz="UTC")),
-        ("birth_date", pa.date32()),
-        ("sex", pa.string()),
-        ("postcode", pa.string()),
-        ("height_cm", pa.int32()),
-        ("weight_kg", pa.float64()),
-        ("diagnoses", pa.string()),
-        ("medicines", pa.string()),
-        ("pregnant", pa.string()),
-        ("smoker", pa.bool_()),
-        ("rls_urge", pa.bool_()),
-        ("rls_at_rest", pa.bool_()),
-        ("rls_relieved_by_movement", pa.bool_()),
-        ("rls_evening", pa.bool_()),
-        ("rls_nights_per_week", pa.int32()),
-        ("sleep_quality", pa.int32()),
+        *((name, _ARROW_TYPES[stored_type(name)]) for name in MATCHED_FIELDS),
     ]
 )
 PROFILE_COLUMNS = tuple(PROFILE_SCHEMA.names)
@@ -157,7 +152,7 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
     metres = height / 100
     bmi = weight / (metres * metres)
     postcode = _numbers(profiles["postcode"])
-    sex = _choice(profiles["sex"], "sex")
+    sex = _answered(profiles["sex"], FIELDS["sex"])
     regions = regions_of(postcode)
     fields = {
         "age": _known_numbers(_whole_years(birth, as_of)),
@@ -169,13 +164,11 @@ def prepare_panel(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
         "height_cm": _known_numbers(height),
         "weight_kg": _known_numbers(weight),
         "pregnant": _pregnancy(sex, profiles["pregnant"]),
-        "rls_nights_per_week": _known_numbers(_numbers(profiles["rls_nights_per_week"])),
-        "sleep_quality": _known_numbers(_numbers(profiles["sleep_quality"])),
     }
-    for name in ("smoker", "rls_urge", "rls_at_rest", "rls_relieved_by_movement", "rls_evening"):
-        fields[name] = _yes_no(profiles[name])
-    missing = set(FIELDS) - set(fields)
-    assert not missing, f"fields without values: {missing}"
+    # Every other field a criterion may name is an answer, read as its kind says.
+    for name, profile_field in FIELDS.items():
+        if name not in fields:
+            fields[name] = _answered(profiles[name], profile_field)
     return PreparedPanel(
         as_of=as_of,
         size=size,
@@ -229,9 +222,13 @@ def _known_numbers(values: np.ndarray) -> FieldValues:
     return FieldValues(values, ~np.isnan(values))
 
 
-def _choice(column: pd.Series, field: str) -> FieldValues:
-    choices = FIELDS[field].choices
-    return FieldValues(*_positions(column, choices), choices)
+def _answered(column: pd.Series, answered: ProfileField) -> FieldValues:
+    """An answer as its kind reads: yes/no, a choice (by position), or a number."""
+    if answered.kind is FieldKind.YES_NO:
+        return _yes_no(column)
+    if answered.kind is FieldKind.CHOICE:
+        return FieldValues(*_positions(column, answered.choices), answered.choices)
+    return _known_numbers(_numbers(column))
 
 
 def _positions(column: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,13 +4,18 @@
 aliases; attributes are English). The reader hands it ``None`` for an empty cell and the text
 otherwise. ``SignupRow.model_validate(cells, context={"received_at": ...})`` either returns a
 normalised row or raises a ``ValidationError`` listing every problem in the row.
+
+``SignupRow`` is also the one declaration of the profile's fields: the export's columns, where
+each field is kept (``CONTACT_FIELDS``, ``NOTE_FIELD``, ``PROFILE_FIELDS``), what matching reads
+(``MATCHED_FIELDS``) and the type each is stored as follow from it (see the end of the module).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from types import NoneType, UnionType
+from typing import Annotated, Any, Self, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -26,38 +31,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas.codes import CodeSystem, code_list_reader
 from schemas.danish_formats import read_date, read_decimal_comma, read_timestamp, read_yes_no
-
-SIGNUP_COLUMNS: tuple[str, ...] = (
-    "indsendelse_id",
-    "indsendt",
-    "fornavn",
-    "efternavn",
-    "email",
-    "telefon",
-    "foedselsdato",
-    "koen",
-    "postnummer",
-    "hoejde_cm",
-    "vaegt_kg",
-    "diagnoser",
-    "medicin",
-    "gravid",
-    "ryger",
-    "rls_trang",
-    "rls_hvile",
-    "rls_bevaegelse",
-    "rls_aften",
-    "rls_naetter_pr_uge",
-    "soevnkvalitet",
-    "samtykke_kontakt",
-    "kontaktform",
-    "andet",
-)
-
-#: Columns holding who the volunteer is; they never travel with the health answers.
-CONTACT_COLUMNS = frozenset({"fornavn", "efternavn", "email", "telefon"})
-#: Columns whose values are never repeated in a quarantine reason or a report.
-UNQUOTED_COLUMNS = CONTACT_COLUMNS | {"andet"}
 
 MIN_AGE, MAX_AGE = 18, 110
 
@@ -217,6 +190,59 @@ class SignupRow(BaseModel):
                 ],
             )
         return self
+
+
+# --- where each field is kept: the one declaration of the profile's fields ---------------------
+#
+# ``SignupRow`` is the one list of what a submission holds; every other list of fields is
+# derived from it here, or checked against it in tests/test_one_declaration.py: the export's
+# columns (the aliases, in the export's order), the store's ``profile`` and ``contact`` columns
+# (``store.tables``, checked: declarative tables and migrations are written out),
+# what matching reads (``matching.panel.PROFILE_SCHEMA``, derived) and the fields a criterion
+# may name (``schemas.study_fields.FIELDS``, checked: they add meanings, units and the fields
+# derived at match time).
+
+#: Who the volunteer is: kept apart, in ``contact``; only outreach reads it.
+CONTACT_FIELDS: tuple[str, ...] = ("first_name", "last_name", "email", "phone")
+#: The free text, which may say anything: kept in ``submission_note``, never read downstream.
+NOTE_FIELD = "free_text"
+#: Every other field is the profile: one row of ``profile`` per submission (versioned).
+PROFILE_FIELDS: tuple[str, ...] = tuple(
+    name for name in SignupRow.model_fields if name not in {*CONTACT_FIELDS, NOTE_FIELD}
+)
+#: Profile fields about contact, not health: the store selects who may be matched by them;
+#: they are never a criterion.
+CONSENT_FIELDS: tuple[str, ...] = ("consent_contact", "contact_channel")
+#: What matching reads of each current profile: the health answers and when they were given.
+MATCHED_FIELDS: tuple[str, ...] = tuple(
+    name for name in PROFILE_FIELDS if name not in CONSENT_FIELDS
+)
+
+
+def column_of(name: str) -> str:
+    """The export's column for a ``SignupRow`` field."""
+    alias = SignupRow.model_fields[name].alias
+    assert alias is not None, f"{name} has no export column"
+    return alias
+
+
+#: The export's columns, in order (``SignupRow``'s fields are declared in that order).
+SIGNUP_COLUMNS: tuple[str, ...] = tuple(column_of(name) for name in SignupRow.model_fields)
+#: Columns holding who the volunteer is; they never travel with the health answers.
+CONTACT_COLUMNS = frozenset(column_of(name) for name in CONTACT_FIELDS)
+#: Columns whose values are never repeated in a quarantine reason or a report.
+UNQUOTED_COLUMNS = CONTACT_COLUMNS | {column_of(NOTE_FIELD)}
+
+
+def stored_type(name: str) -> type:
+    """The plain type a field's value is stored as: its annotation without ``None`` and
+    constraints; a choice (an enum) and a code list (``|``-joined) as text."""
+    kind: Any = SignupRow.model_fields[name].annotation
+    while get_origin(kind) in (Union, UnionType, Annotated):
+        kind = next(arg for arg in get_args(kind) if arg is not NoneType)
+    if get_origin(kind) is tuple or issubclass(kind, StrEnum):
+        return str
+    return kind
 
 
 def age_on(birth_date: date, day: date) -> int:

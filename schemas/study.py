@@ -14,6 +14,11 @@ A criterion is one of:
 Every criterion has an ``id`` and a ``label``; ``if_unknown: met`` or ``not_met`` says how to
 count a volunteer whose answer is missing (the default: unknown, they need screening).
 ``StudyDefinition.json_schema()`` is published as ``schemas/study-definition.schema.json``.
+
+The six kinds are declared here once (``CRITERION_MODELS``, the ``Criterion`` union), and told
+apart in one place: ``dispatch`` calls a ``CriterionVisitor``'s method for the kind. Every
+evaluator (``children`` below, the engine, the reference, evidence, the DuckDB benchmark) is a
+visitor, so a new kind is a new abstract method that each of them must implement.
 """
 
 from __future__ import annotations

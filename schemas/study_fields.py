@@ -3,12 +3,20 @@ fields are computed (the computing itself is in ``matching``).
 
 Consent, withdrawals and contact details are deliberately not here: they are never criteria
 (a volunteer without current consent is never a candidate, whatever a study says).
+
+The answered fields are ``schemas.signup.SignupRow``'s, the one declaration of the profile;
+this table adds what researchers read (meaning, unit) and the fields derived at match time.
+Its choices follow from the row model's enums; tests/test_one_declaration.py holds every
+answered field, its bounds and its choices to the row model, and every field matching reads
+to a criterion here, a code system, or a field a derived one comes from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from schemas.signup import Sex
 
 
 class FieldKind(StrEnum):
@@ -51,6 +59,11 @@ class ProfileField:
     derived: bool = False
 
 
+def stored_choices(choices: type[StrEnum]) -> tuple[str, ...]:
+    """A choice's values as the store keeps them: the member names, in lower case."""
+    return tuple(member.name.lower() for member in choices)
+
+
 FIELDS: dict[str, ProfileField] = {
     field.name: field
     for field in (
@@ -88,7 +101,7 @@ FIELDS: dict[str, ProfileField] = {
             derived=True,
             unit="months",
         ),
-        ProfileField("sex", FieldKind.CHOICE, "sex", choices=("female", "male", "other")),
+        ProfileField("sex", FieldKind.CHOICE, "sex", choices=stored_choices(Sex)),
         ProfileField("postcode", FieldKind.NUMBER, "postcode, as a number", 1000, 9990),
         ProfileField("height_cm", FieldKind.NUMBER, "height", 120, 230, unit="cm"),
         ProfileField("weight_kg", FieldKind.NUMBER, "weight", 30, 300, unit="kg"),
