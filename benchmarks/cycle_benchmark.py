@@ -383,14 +383,14 @@ def _cycle_child() -> None:
 @contextmanager
 def _without_skip() -> Iterator[None]:
     """Every study's match counts as not current: the cycle matches all of them again."""
-    from store.panel_store import PanelStore
+    from store import match_runs
 
-    current = PanelStore.match_is_current
-    PanelStore.match_is_current = lambda self, study_id, as_of: False  # type: ignore[method-assign]
+    current = match_runs.match_is_current
+    match_runs.match_is_current = lambda connection, study_id, as_of: False
     try:
         yield
     finally:
-        PanelStore.match_is_current = current  # type: ignore[method-assign]
+        match_runs.match_is_current = current
 
 
 def _plain_cycle(label: str) -> Cycle:
@@ -406,6 +406,7 @@ def _plain_cycle(label: str) -> Cycle:
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
     from outreach.contact_run import queue_invitations, send_invitations
+    from store import match_runs, studies
     from store.panel_store import PanelStore
 
     STAGES.reset()
@@ -422,26 +423,32 @@ def _plain_cycle(label: str) -> Cycle:
     for path in files:
         inbox.move_processed(path, settings.cycle.processed_dir, datetime.now(UTC))
     match_began = time.perf_counter()
-    ids = [s for s in store.recruiting_studies() if not store.match_is_current(s, AS_OF)]
+    with store.reading() as connection:
+        recruiting = studies.recruiting(connection)
+        ids = [s for s in recruiting if not match_runs.match_is_current(connection, s, AS_OF)]
     if ids:
-        profiles, _ = store.contactable_profiles()
+        with store.reading() as connection:
+            profiles, _ = match_runs.contactable_panel(connection)
         panel = prepare_panel(profiles, AS_OF)
         for study_id in ids:
-            definition = store.study_definition(study_id)
+            with store.reading() as connection:
+                definition = studies.current_definition(connection, study_id)
             assert definition is not None
             match = match_study(definition, panel)
-            store.record_match(
-                attrition_funnel(match),
-                candidate_records(match),
-                AS_OF,
-                "benchmark",
-                datetime.now(UTC),
-            )
+            with store.writing() as connection:
+                match_runs.record_match(
+                    connection,
+                    attrition_funnel(match),
+                    candidate_records(match),
+                    AS_OF,
+                    "benchmark",
+                    datetime.now(UTC),
+                )
     STAGES.seconds["match"] = time.perf_counter() - match_began
     contact_began = time.perf_counter()
     now = datetime.now(UTC)
-    plans = queue_invitations(store.engine, settings.outreach, None, AS_OF, "benchmark", now)
-    sent = send_invitations(store.engine, settings.outreach, AS_OF)
+    plans = queue_invitations(store, settings.outreach, None, AS_OF, "benchmark", now)
+    sent = send_invitations(store, settings.outreach, AS_OF)
     STAGES.seconds["outreach"] = time.perf_counter() - contact_began
     seconds = time.perf_counter() - started
     invited = sum(len(plan.invite) for plan in plans)

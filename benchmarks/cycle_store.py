@@ -32,6 +32,7 @@ def publish_studies(count: int) -> list[str]:
     from benchmarks.study_variants import study_variants
     from configuration.settings import load_settings
     from schemas.study import StudyStatus
+    from store import studies
     from store.panel_store import PanelStore
 
     store = PanelStore.open(load_settings().store)
@@ -40,9 +41,11 @@ def publish_studies(count: int) -> list[str]:
     for definition in study_variants(count):
         study = definition.model_copy(update={"status": StudyStatus.RECRUITING})
         text = yaml.safe_dump(study.model_dump(mode="json", by_alias=True), allow_unicode=True)
-        store.publish_study(study, text, "benchmark", now)
+        with store.writing() as connection:
+            studies.publish(connection, study, text, "benchmark", now)
         ids.append(study.id)
-    assert sorted(store.recruiting_studies()) == sorted(ids)
+    with store.reading() as connection:
+        assert sorted(studies.recruiting(connection)) == sorted(ids)
     return ids
 
 
@@ -82,7 +85,9 @@ def build_million(export: Path, studies: int, as_of: date) -> dict[str, Any]:
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
+    from store import match_runs
     from store.panel_store import PanelStore
+    from store.studies import current_definition
 
     began = time.perf_counter()
     store = PanelStore.open(load_settings().store)
@@ -95,16 +100,21 @@ def build_million(export: Path, studies: int, as_of: date) -> dict[str, Any]:
         began,
     )
     ids = publish_studies(studies)
-    profiles, _ = store.contactable_profiles()
+    with store.reading() as connection:
+        profiles, _ = match_runs.contactable_panel(connection)
     panel = prepare_panel(profiles, as_of)
     _progress(f"read and prepared {len(profiles):,} contactable profiles", began)
     candidates = 0
     for number, study_id in enumerate(ids, 1):
-        definition = store.study_definition(study_id)
+        with store.reading() as connection:
+            definition = current_definition(connection, study_id)
         assert definition is not None
         match = match_study(definition, panel)
         found = candidate_records(match)
-        store.record_match(attrition_funnel(match), found, as_of, "benchmark", datetime.now(UTC))
+        with store.writing() as connection:
+            match_runs.record_match(
+                connection, attrition_funnel(match), found, as_of, "benchmark", datetime.now(UTC)
+            )
         candidates += len(found)
         if number % 10 == 0:
             _progress(f"matched and stored {number} studies, {candidates:,} candidates", began)

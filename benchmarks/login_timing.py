@@ -89,7 +89,7 @@ def measure(rounds: int, database: str) -> None:
 
     store = PanelStore.open(load_settings().store)
     now = datetime.now(UTC)
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         for email in (COORD, DISABLED, THROTTLED):
             review_users.add_user(
                 connection, email, Role.COORDINATOR, hash_password(PASSWORD), "benchmark", now
@@ -108,7 +108,7 @@ def measure(rounds: int, database: str) -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in [*cases, "login page (no argon2)"]}
     for round_number in range(rounds + 1):  # the first round warms up, unmeasured
-        with store.engine.begin() as connection:
+        with store.writing() as connection:
             # Each round afresh: only the throttled account's failures, at its address.
             connection.execute(delete(LoginAttempt))
             for _ in range(FAILURES_PER_ACCOUNT_AND_ADDRESS):
@@ -145,7 +145,7 @@ def measure(rounds: int, database: str) -> None:
             f"{name:<42}{median * 1000:>8.1f}{deciles[0] * 1000:>8.1f}"
             f"{deciles[-1] * 1000:>8.1f}{median / base:>8.2f}"
         )
-    store.engine.dispose()
+    store.close()
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def _read_every_way(runs: int) -> dict[str, list[float]]:
     read: dict[str, pd.DataFrame] = {}
     for _ in range(runs):
         for way, read_panel in ways.items():
-            with store.engine.connect() as connection:
+            with store.reading() as connection:
                 started = time.perf_counter()
                 read[way] = read_panel(connection)
                 seconds[way].append(time.perf_counter() - started)

@@ -25,13 +25,15 @@ def prepare(candidates: int) -> None:
     from review.passwords import hash_password
     from schemas.review import Role
     from schemas.study import StudyDefinition
-    from store import review_users
+    from store import match_runs, review_users, studies
     from store.panel_store import PanelStore
     from store.tables import Candidate
 
     store = PanelStore.open(load_settings().store)
     now = datetime.now(UTC)
-    if store.study_definition(STUDY_ID) is None:
+    with store.reading() as connection:
+        published = studies.current_definition(connection, STUDY_ID) is not None
+    if not published:
         rows = int(candidates / YIELD * 1.05)
         ingest_file(
             store,
@@ -53,18 +55,26 @@ def prepare(candidates: int) -> None:
                 ],
             }
         )
-        store.publish_study(study, "", "benchmark", now)
-        profiles, _ = store.contactable_profiles()
+        with store.writing() as connection:
+            studies.publish(connection, study, "", "benchmark", now)
+        with store.reading() as connection:
+            profiles, _ = match_runs.contactable_panel(connection)
         match = match_study(study, prepare_panel(profiles, now.date()))
-        store.record_match(
-            attrition_funnel(match), candidate_records(match), now.date(), "benchmark", now
-        )
-        with store.engine.begin() as connection:
+        with store.writing() as connection:
+            match_runs.record_match(
+                connection,
+                attrition_funnel(match),
+                candidate_records(match),
+                now.date(),
+                "benchmark",
+                now,
+            )
+        with store.writing() as connection:
             user_id = review_users.add_user(
                 connection, USER, Role.COORDINATOR, hash_password(PASSWORD), "benchmark", now
             )
             review_users.grant(connection, user_id, [STUDY_ID], "benchmark", now)
-    with store.engine.connect() as connection:
+    with store.reading() as connection:
         ids = list(
             connection.execute(
                 select(Candidate.volunteer_id).where(Candidate.study_id == STUDY_ID)

@@ -21,7 +21,7 @@ from flows.task_options import panel_flow, panel_task, retried_io
 from outreach.contact_rules import ContactPlan
 from outreach.contact_run import queue_invitations, retry_failed, send_invitations
 from outreach.sender import SendReport
-from store.delivery_status import StudyOutbox
+from store.delivery_status import StudyOutbox, delivery_status
 from store.panel_store import PanelStore
 
 
@@ -40,12 +40,12 @@ def queue(
 ) -> list[ContactPlan]:
     settings = load_settings().outreach
     now = datetime.now(UTC)
-    return queue_invitations(store.engine, settings, study_ids, as_of, actor, now, dry_run)
+    return queue_invitations(store, settings, study_ids, as_of, actor, now, dry_run)
 
 
 @panel_task("send invitations", **retried_io(3600))
 def send(store: PanelStore, as_of: date) -> SendReport:
-    return send_invitations(store.engine, load_settings().outreach, as_of)
+    return send_invitations(store, load_settings().outreach, as_of)
 
 
 @panel_task("queue failed invitations again", timeout_seconds=600)
@@ -54,12 +54,13 @@ def requeue(
 ) -> ContactPlan:
     # Not retried: NothingToRetry says the same again, and a lost connection rolls back.
     settings, now = load_settings().outreach, datetime.now(UTC)
-    return retry_failed(store.engine, settings, study_id, volunteer_ids, as_of, actor, now)
+    return retry_failed(store, settings, study_id, volunteer_ids, as_of, actor, now)
 
 
 @panel_task("outbox status", **retried_io(60))
 def outbox_status(store: PanelStore) -> list[StudyOutbox]:
-    return store.outbox(datetime.now(UTC), load_settings().send_lease_seconds)
+    with store.reading() as connection:
+        return delivery_status(connection, datetime.now(UTC), load_settings().send_lease_seconds)
 
 
 @panel_flow("contact-volunteers")

@@ -23,6 +23,7 @@ from ingest import batch_gate, progress, steps
 from ingest.batch_gate import BatchVerdict
 from ingest.summary import FileSummary, IngestSummary
 from schemas.export_file import ExportFile
+from store.ingest_runs import ingest_lock
 from store.panel_store import PanelStore
 
 
@@ -72,7 +73,7 @@ def ingest_exports(
     settings = load_settings()
     store = PanelStore.open(settings.store)
     batch_gate.warm_up()
-    with store.ingest_lock(wait=wait_for_lock, on_wait=progress.notice):
+    with ingest_lock(store, wait=wait_for_lock, on_wait=progress.notice):
         batch_gate.forget_handoffs(settings.ingest.reports_dir)
         summary = IngestSummary(
             files=[

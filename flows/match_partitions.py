@@ -2,11 +2,13 @@
 
 The volunteers are split into ranges of ids (``store.partitions``); each range is
 one task, which the flow's task runner (``DaskTaskRunner`` when ``PANEL_DASK_ADDRESS`` is
-set) places on a worker. The task reads its own part of the panel from the store, so only
-the bounds and the study definitions travel to it. It also compares what it found with its
-part of each candidate list, so only funnel counts and the candidates whose outcome changed
-come back (a day's match finds nearly every candidate as the day before; sending all their
-rows back to be compared in one process made the cluster slower than one process).
+set) places on a worker. The task opens the store from the worker's own configuration (its
+``PANEL_*`` environment: no database URL or secret is ever a task's parameter) and reads its
+own part of the panel, so only the bounds and the study definitions travel to it. It also
+compares what it found with its part of each candidate list, so only funnel counts and the
+candidates whose outcome changed come back (a day's match finds nearly every candidate as
+the day before; sending all their rows back to be compared in one process made the cluster
+slower than one process).
 
 Funnel counts are counts of volunteers, so the parts' sum is exact
 (``matching.funnel.combined``); candidate rows are per volunteer and the parts cover every
@@ -21,6 +23,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from configuration.settings import load_settings
 from flows.task_options import panel_task, retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
@@ -28,8 +31,8 @@ from matching.funnel import Funnel, attrition_funnel, combined
 from matching.panel import prepare_panel
 from schemas.study import StudyDefinition
 from store.candidate_changes import ListChanges, list_changes
-from store.database import create_panel_engine
 from store.match_runs import contactable_profiles
+from store.panel_store import PanelStore
 from store.partitions import Part
 
 #: Per study id: its funnel over the part, and the changes to the part of its list.
@@ -39,16 +42,11 @@ PartMatch = dict[str, tuple[Funnel, ListChanges]]
 @panel_task(
     "match partition", task_run_name="match volunteers {part[0]} to {part[1]}", **retried_io(3600)
 )
-def match_partition(
-    database_url: str,
-    part: Part,
-    definitions: list[dict[str, Any]],
-    as_of: date,
-) -> PartMatch:
-    engine = create_panel_engine(database_url)
+def match_partition(part: Part, definitions: list[dict[str, Any]], as_of: date) -> PartMatch:
+    store = PanelStore.open(load_settings().store)
     found: PartMatch = {}
     try:
-        with engine.connect() as connection:
+        with store.reading() as connection:
             panel = prepare_panel(contactable_profiles(connection, part), as_of)
             for definition in definitions:
                 study = StudyDefinition.model_validate(definition)
@@ -58,17 +56,17 @@ def match_partition(
                 )
                 found[study.id] = (attrition_funnel(match), changes)
     finally:
-        engine.dispose()
+        store.close()
     return found
 
 
 def match_in_partitions(
-    database_url: str, parts: list[Part], studies: list[StudyDefinition], as_of: date
+    parts: list[Part], studies: list[StudyDefinition], as_of: date
 ) -> dict[str, tuple[Funnel, ListChanges]]:
     """Every study matched over every part (in parallel, where the task runner runs tasks),
     the parts put together."""
     definitions = [study.model_dump(mode="json", by_alias=True) for study in studies]
-    futures = [match_partition.submit(database_url, part, definitions, as_of) for part in parts]
+    futures = [match_partition.submit(part, definitions, as_of) for part in parts]
     results = [future.result() for future in futures]
     return {
         study.id: (

@@ -27,10 +27,13 @@ from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
 from schemas.export_file import ExportFile, ExportRefused, read_export
 from schemas.exports import ExportKind
+from store import audit, ingest_runs
 from store.panel_store import PanelStore
 from store.pseudonyms import EmailHasher
 from store.quarantine import QuarantineEntry
 from store.staging import AcceptedFile
+from store.submissions import already_stored
+from store.withdrawals import erasures
 
 
 @dataclass
@@ -98,7 +101,8 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
     now = datetime.now(UTC)
     if raw:
         store.archive.keep(raw, sha256, now)
-    ingest_id = store.start_ingest(path.name, sha256, actor, now)
+    with store.writing() as connection:
+        ingest_id = audit.start_ingest(connection, path.name, sha256, actor, now)
     return ReceivedFile(
         path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started}
     )
@@ -119,7 +123,8 @@ def check_rows(
     rows = export.rows
     with received.step("validate_rows", total=rows.num_rows) as advance:
         if export.kind is ExportKind.SIGNUPS and export.columns_as_expected:
-            known = store.already_stored(rows.column("indsendelse_id"))
+            with store.reading() as connection:
+                known = already_stored(connection, rows.column("indsendelse_id"))
         else:
             known = np.zeros(rows.num_rows, dtype=bool)
         if export.columns_as_expected:
@@ -188,12 +193,13 @@ def store_accepted(
 ) -> FileSummary:
     now = datetime.now(UTC)
     with received.step("store", total=100) as advance:  # per cent of the parts stored
-        entries, of_erased = _set_aside_erased(
-            quarantine_entries(export, checked), store.erasures()
-        )
+        with store.reading() as connection:
+            erased = erasures(connection)
+        entries, of_erased = _set_aside_erased(quarantine_entries(export, checked), erased)
         valid = checked.validation.valid
         known_before = int(checked.known.sum())
-        outcome = store.accept(
+        outcome = ingest_runs.accept(
+            store,
             AcceptedFile(
                 ingest_id=received.ingest_id,
                 kind=export.kind,
@@ -251,7 +257,10 @@ def refuse(
             "validation_result_path": str(verdict.result_path),
             "data_docs_path": str(verdict.docs_path),
         }
-    store.refuse(received.ingest_id, "; ".join(reasons), datetime.now(UTC), **details)
+    with store.writing() as connection:
+        audit.refuse(
+            connection, received.ingest_id, "; ".join(reasons), datetime.now(UTC), **details
+        )
     return FileSummary(
         file=str(received.path),
         status="refused",
@@ -277,8 +286,11 @@ def fail(
     if not isinstance(received, ReceivedFile):
         said = f"panelmatch could not ingest this file ({reason}); nothing of it was stored"
         return FileSummary(file=str(path), status="failed", refusal=[said])
-    said = store.fail(
-        received.ingest_id, f"panelmatch could not ingest this file ({reason})", datetime.now(UTC)
+    said = ingest_runs.fail(
+        store,
+        received.ingest_id,
+        f"panelmatch could not ingest this file ({reason})",
+        datetime.now(UTC),
     )
     return FileSummary(
         file=str(path),

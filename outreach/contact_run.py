@@ -13,17 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine
-
 from configuration.settings import OutreachSettings
 from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
 from outreach.queueing import plan_invitations, plan_retry
 from outreach.sender import SendReport, send_due
+from store.panel_store import PanelStore
 
 
 def queue_invitations(
-    engine: Engine,
+    store: PanelStore,
     settings: OutreachSettings,
     study_ids: list[str] | None,
     as_of: date,
@@ -32,7 +31,7 @@ def queue_invitations(
     dry_run: bool = False,
 ) -> list[ContactPlan]:
     """Every study's plan; unless ``dry_run``, its invitations queued (one transaction)."""
-    with engine.connect() as connection:
+    with store.reading() as connection:
         plans = plan_invitations(
             connection,
             study_ids,
@@ -51,7 +50,7 @@ def queue_invitations(
 
 
 def retry_failed(
-    engine: Engine,
+    store: PanelStore,
     settings: OutreachSettings,
     study_id: str,
     volunteer_ids: list[str] | None,
@@ -61,7 +60,7 @@ def retry_failed(
 ) -> ContactPlan:
     """Queue the study's failed invitations again (those of ``volunteer_ids``, or all), where
     every rule holds now, in one transaction (see ``plan_retry``)."""
-    with engine.connect() as connection:
+    with store.reading() as connection:
         plan = plan_retry(
             connection,
             study_id,
@@ -86,10 +85,10 @@ def configured_channels(settings: OutreachSettings) -> Channels:
 
 
 def send_invitations(
-    engine: Engine,
+    store: PanelStore,
     settings: OutreachSettings,
     today: date,
     channels: Channels | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
-    return send_due(engine, channels or configured_channels(settings), settings, today, clock)
+    return send_due(store, channels or configured_channels(settings), settings, today, clock)

@@ -2,7 +2,7 @@
 SMS folder): each is recorded before it is written, so an erasure finds every one of them.
 
 They hold names, addresses and phone numbers, so erasing a volunteer deletes them: right after
-the erasure commits (``store.panel_store.PanelStore.accept``) and again at the start of every
+the erasure commits (``store.ingest_runs.accept``) and again at the start of every
 send run, which also looks, by Message-ID, in the folders as configured now for the copies of
 invitations written before paths were recorded.
 """
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from outreach.channels import Channels, TransientDeliveryError
 from store import outbox
 from store.outbox import Claimed
 from store.outreach_erasure import CopiesForgotten, delete_copy, forget_recorded_copies
+from store.panel_store import PanelStore
 
 
-def record_copy(engine: Engine, channels: Channels, claimed: Claimed) -> bool:
+def record_copy(store: PanelStore, channels: Channels, claimed: Claimed) -> bool:
     """Record where the invitation's local copy is about to be written (nothing to record for a
     mail server); False if another sender has taken the invitation over meanwhile.
 
@@ -35,17 +34,17 @@ def record_copy(engine: Engine, channels: Channels, claimed: Claimed) -> bool:
         raise TransientDeliveryError(
             f"cannot delete the copy written before to another folder ({claimed.copy_path})"
         )
-    with engine.begin() as connection:
+    with store.writing() as connection:
         return outbox.record_copy(connection, claimed, str(path))
 
 
-def forget_erased(engine: Engine, channels: Channels) -> CopiesForgotten:
+def forget_erased(store: PanelStore, channels: Channels) -> CopiesForgotten:
     """Delete the local copies of messages to volunteers erased since: every recorded one, and
     for invitations that recorded none, the copy named by their Message-ID in the folders as
     configured now (whichever channel is in use)."""
-    forgotten = forget_recorded_copies(engine)
+    forgotten = forget_recorded_copies(store)
     folders = channels.configured_folders()
-    with engine.connect() as connection:
+    with store.reading() as connection:
         unrecorded = outbox.unrecorded_copies_of_erased(connection)
     for message_id, channel in unrecorded:
         folder = folders.get(channel)

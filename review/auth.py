@@ -66,7 +66,7 @@ async def reading(request: Request) -> AsyncIterator[Connection]:
     """The request's one connection. Whatever it read is committed at the end, not rolled
     back: on PostgreSQL a rollback makes psycopg drop every statement it had prepared, and
     each request would parse and plan its queries anew."""
-    with store_of(request).engine.connect() as connection:
+    with store_of(request).reading() as connection:
         yield connection
         connection.commit()
 

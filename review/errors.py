@@ -20,7 +20,7 @@ from review.auth import SESSION_COOKIE, now
 from review.templating import templates
 from schemas.review import VOLUNTEER_ID
 from store import decisions, review_users
-from store.database import writer_turn
+from store.panel_store import PanelStore
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,12 @@ def _log_denied(request: Request, status: int) -> None:
     study_id, volunteer_id = found.groups()
     if volunteer_id is not None and not re.fullmatch(VOLUNTEER_ID, volunteer_id):
         volunteer_id = None
-    engine = request.app.state.store.engine
-    with engine.connect() as connection:
+    store: PanelStore = request.app.state.store
+    with store.reading() as connection:
         session = review_users.find_session(connection, token)
         if session is None:
             return
-        with writer_turn(engine):
+        with store.writer_turn():
             decisions.log_access(
                 connection, session.session.user.email, study_id, "denied", now(),
                 volunteer_id, f"{status} {request.method} {request.url.path}"[:500],

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from configuration.errors import one_line
 from store.tables import IngestRun
@@ -27,20 +27,44 @@ class IngestCounts:
     known: int
 
 
+@dataclass(frozen=True)
+class IngestRecord:
+    ingest_id: int
+    file_name: str
+    kind: str | None
+    actor: str
+    started_at: datetime
+    status: str
+    rows: int | None
+    stored: int | None
+    quarantined: int | None
+    known: int | None
+    #: Why a refused file was refused.
+    message: str | None
+
+
 def start_ingest(
-    engine: Engine, file_name: str, file_sha256: str, actor: str, started_at: datetime
+    connection: Connection, file_name: str, file_sha256: str, actor: str, started_at: datetime
 ) -> int:
-    with engine.begin() as connection:
-        result = connection.execute(
-            insert(IngestRun).values(
-                file_name=file_name,
-                file_sha256=file_sha256,
-                actor=actor,
-                started_at=started_at,
-                status="running",
-            )
+    """Record a run as ``running`` (in a transaction of its own: even a crash leaves a trace);
+    its ingest id."""
+    result = connection.execute(
+        insert(IngestRun).values(
+            file_name=file_name,
+            file_sha256=file_sha256,
+            actor=actor,
+            started_at=started_at,
+            status="running",
         )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def recent_ingests(connection: Connection, limit: int = 10) -> list[IngestRecord]:
+    """The last ``limit`` runs, oldest first."""
+    columns = [getattr(IngestRun, name) for name in IngestRecord.__dataclass_fields__]
+    statement = select(*columns).order_by(IngestRun.ingest_id.desc()).limit(limit)
+    return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
 
 
 def finish_ingest(
@@ -131,6 +155,20 @@ def finish_storing(connection: Connection, ingest_id: int, finished_at: datetime
         update(IngestRun)
         .where(IngestRun.ingest_id == ingest_id)
         .values(status="accepted", finished_at=finished_at)
+    )
+
+
+def refuse(
+    connection: Connection, ingest_id: int, reason: str, finished_at: datetime, **details: object
+) -> None:
+    """Mark a run refused, for ``reason`` (its counts and validation results in ``details``)."""
+    finish_ingest(
+        connection,
+        ingest_id,
+        status="refused",
+        finished_at=finished_at,
+        message=reason,
+        **details,  # type: ignore[arg-type]
     )
 
 

@@ -26,6 +26,7 @@ from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
 from store.candidate_changes import ListChanges, list_changes, write_changes
 from store.partitions import WHOLE, Part, in_part
+from store.studies import current_definition
 from store.tables import IngestRun, MatchRun, Profile, Volunteer
 
 
@@ -64,6 +65,11 @@ def panel_size(connection: Connection) -> int:
         )
         or 0
     )
+
+
+def contactable_panel(connection: Connection) -> tuple[pd.DataFrame, int]:
+    """The current profiles of everyone who may be contacted, and the panel's size."""
+    return contactable_profiles(connection), panel_size(connection)
 
 
 @dataclass(frozen=True)
@@ -156,11 +162,12 @@ def latest_match(connection: Connection, study_id: str) -> LatestMatch | None:
     return None if row is None else LatestMatch(*row)
 
 
-def match_is_current(connection: Connection, study_id: str, version: str, as_of: date) -> bool:
-    """The study's latest match is of this version and date, and no export has been accepted
-    since it started: matching again would find exactly the same."""
+def match_is_current(connection: Connection, study_id: str, as_of: date) -> bool:
+    """The study's latest match is of its current version and this date, and no export has
+    been accepted since it started: matching again would find exactly the same."""
+    study = current_definition(connection, study_id)
     last = latest_match(connection, study_id)
-    if last is None or last.study_version != version or last.as_of != as_of:
+    if study is None or last is None or last.study_version != study.version or last.as_of != as_of:
         return False
     changed = connection.scalar(
         select(func.max(IngestRun.finished_at)).where(IngestRun.status == "accepted")

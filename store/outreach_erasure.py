@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, Engine, bindparam, case, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from store.panel_store import PanelStore
 from store.tables import Decision, Invitation, Volunteer
 
 #: What is left of a server's answer or a cancellation's reason after an erasure.
@@ -58,11 +59,11 @@ class CopiesForgotten:
         return CopiesForgotten(self.deleted + other.deleted, self.kept + other.kept)
 
 
-def forget_recorded_copies(engine: Engine) -> CopiesForgotten:
+def forget_recorded_copies(store: PanelStore) -> CopiesForgotten:
     """Delete every local copy recorded for a volunteer erased since, and forget its path.
     Safe to repeat: a copy already gone is fine; one that cannot be deleted keeps its path and
     is tried again at the next erasure or contact run."""
-    with engine.connect() as connection:
+    with store.reading() as connection:
         rows = connection.execute(
             select(Invitation.invitation_id, Invitation.copy_path)
             .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
@@ -78,7 +79,7 @@ def forget_recorded_copies(engine: Engine) -> CopiesForgotten:
         deleted += outcome
         done.append({"b_id": invitation_id, "b_path": path})
     if done:
-        with engine.begin() as connection:
+        with store.writing() as connection:
             connection.execute(
                 update(Invitation)
                 .where(

@@ -6,7 +6,8 @@ whatever its size). The rules:
 * one e-mail address (case-insensitive) is one volunteer, known by a random pseudonymous id;
 * every valid submission is kept as a profile version; the current profile is the one with the
   latest ``submitted_at`` (ties: the larger submission id), whatever order files arrive in;
-* contact details are those of the current profile, kept in ``contact``, apart from the answers;
+* contact details are those of the current profile, kept in ``contact``, apart from the answers
+  (which fields go where is declared once, in ``schemas.signup``);
 * a submission made before its author's erasure is not stored (the person stays erased); one
   made after registers them anew.
 """
@@ -19,9 +20,12 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from store.bulk import IN_CHUNK, delete_in, insert_frame, select_in
+from schemas.signup import CONTACT_FIELDS, NOTE_FIELD, PROFILE_FIELDS
+from store.bulk import IN_CHUNK, delete_in, fetch_column, insert_frame, select_in
 from store.pseudonyms import new_volunteer_ids
 from store.tables import (
     Contact,
@@ -34,30 +38,6 @@ from store.tables import (
 )
 from store.withdrawals import UNSUBSCRIBE
 
-#: Batch columns (``schemas.signup.SignupRow`` field names) that make up the contact record.
-CONTACT_FIELDS = ["first_name", "last_name", "email", "phone"]
-#: Batch columns stored as the profile's health answers.
-PROFILE_FIELDS = [
-    "submission_id",
-    "submitted_at",
-    "birth_date",
-    "sex",
-    "postcode",
-    "height_cm",
-    "weight_kg",
-    "diagnoses",
-    "medicines",
-    "pregnant",
-    "smoker",
-    "rls_urge",
-    "rls_at_rest",
-    "rls_relieved_by_movement",
-    "rls_evening",
-    "rls_nights_per_week",
-    "sleep_quality",
-    "consent_contact",
-    "contact_channel",
-]
 #: Above this many distinct e-mails in a batch, reading all volunteers beats ``IN`` lookups.
 _READ_ALL_FROM = 20_000
 
@@ -181,9 +161,9 @@ def signup_writes(
     whole = {
         "volunteers": created.assign(**{_PART: newest.loc[is_new.to_numpy(), _PART].to_numpy()}),
         "profiles": frame[["volunteer_id", *PROFILE_FIELDS, _PART]].assign(ingest_id=ingest_id),
-        "notes": frame.loc[
-            frame["free_text"].notna(), ["submission_id", "free_text", _PART]
-        ].rename(columns={"free_text": "text"}),
+        "notes": frame.loc[frame[NOTE_FIELD].notna(), ["submission_id", NOTE_FIELD, _PART]].rename(
+            columns={NOTE_FIELD: "text"}
+        ),
         "contacts": pd.concat([_contacts(newest[is_new.to_numpy()]), _contacts(moved)]),
         "moved": moved[["volunteer_id", "submission_id", _PART]],
         "resolved": frame.loc[stored_ids.isin(facts.quarantined), ["submission_id", _PART]],
@@ -324,3 +304,13 @@ def _resolve_quarantine(connection: Connection, fixed: list[str], now: datetime)
             )
             .values(resolved_at=now)
         )
+
+
+def already_stored(connection: Connection, submission_ids: pa.Array) -> np.ndarray:
+    """Which of these (raw) submission ids are stored already, as a boolean mask."""
+    normalised = pc.utf8_lower(pc.utf8_trim_whitespace(submission_ids))
+    stored = fetch_column(connection, "SELECT submission_id FROM profile")
+    if not stored:
+        return np.zeros(len(submission_ids), dtype=bool)
+    mask = pc.is_in(normalised, value_set=pa.array(stored, pa.string()))
+    return mask.fill_null(False).to_numpy(zero_copy_only=False)

@@ -248,3 +248,12 @@ def _register_anew(
     connection.execute(
         update(Contact).where(Contact.volunteer_id == erased_id).values(volunteer_id=new_id)
     )
+
+
+def erasures(connection: Connection, pending_only: bool = False) -> list[tuple[str, datetime]]:
+    """(keyed e-mail hash, erasure time) of every erasure; ``pending_only``: those whose
+    follow-up beyond the tables (``store.ingest_runs.finish_erasures``) is not done yet."""
+    statement = select(Erasure.email_hash, Erasure.erased_at)
+    if pending_only:
+        statement = statement.where(Erasure.archive_purged_at.is_(None))
+    return [(row.email_hash, row.erased_at) for row in connection.execute(statement)]

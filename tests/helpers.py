@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 
 from configuration.settings import load_settings
@@ -15,14 +16,18 @@ from flows.ingest_flow import PLAIN_STEPS, ingest_file
 from ingest.summary import IngestSummary
 from matching.candidates import candidate_records
 from matching.engine import match_study
-from matching.funnel import attrition_funnel
+from matching.funnel import Funnel, attrition_funnel
 from matching.panel import prepare_panel
 from schemas.review import CandidateQuery, Role
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
 from schemas.study_file import load_study
 from schemas.withdrawal import WITHDRAWAL_COLUMNS
-from store import candidate_list
+from store import candidate_list, match_runs, studies
+from store.delivery_status import StudyOutbox, delivery_status
+from store.ingest_runs import ingest_lock
+from store.overview import PanelOverview
+from store.overview import overview as panel_overview
 from store.panel_store import PanelStore
 from store.tables import Base, Candidate
 
@@ -87,7 +92,7 @@ def write_withdrawals(path: Path, rows: Sequence[tuple[str, str, str]]) -> Path:
 def ingest(store: PanelStore, *paths: Path) -> IngestSummary:
     """The flow's own sequence of steps, under its lock, run as plain functions (no Prefect)."""
     settings = load_settings()
-    with store.ingest_lock(wait=True, on_wait=print):
+    with ingest_lock(store, wait=True, on_wait=print):
         return IngestSummary(
             files=[
                 ingest_file(store, path, "test-steward", settings.ingest, run=PLAIN_STEPS)
@@ -140,7 +145,10 @@ AS_OF = date(2026, 11, 28)
 def publish(store: PanelStore, path: Path, text: str | None = None) -> object:
     loaded = load_study(path)
     assert loaded.definition is not None
-    return store.publish_study(loaded.definition, text or loaded.text, "researcher", NOW)
+    with store.writing() as connection:
+        return studies.publish(
+            connection, loaded.definition, text or loaded.text, "researcher", NOW
+        )
 
 
 def rls_person(number: int, **cells: str) -> dict[str, str]:
@@ -157,11 +165,11 @@ def rls_person(number: int, **cells: str) -> dict[str, str]:
 def match_and_record(
     store: PanelStore, study_id: str, as_of: date = AS_OF
 ) -> list[tuple[str, str]]:
-    profiles, _ = store.contactable_profiles()
-    study = store.study_definition(study_id)
+    profiles, _ = contactable(store)
+    study = definition(store, study_id)
     assert study is not None
     match = match_study(study, prepare_panel(profiles, as_of))
-    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", NOW)
+    record_match(store, attrition_funnel(match), candidate_records(match), as_of, "test", NOW)
     with store.engine.connect() as connection:
         return sorted(
             (row.volunteer_id, row.status)
@@ -197,3 +205,44 @@ def add_user(store: PanelStore, email: str, role: Role, *studies: str) -> None:
     with store.engine.begin() as connection:
         user_id = review_users.add_user(connection, email, role, hash_password(PASSWORD), "t", now)
         review_users.grant(connection, user_id, list(studies), "t", now)
+
+
+# --- the store's reads and writes, each in a connection of its own -----------------------
+
+
+def overview(store: PanelStore) -> PanelOverview:
+    with store.reading() as connection:
+        return panel_overview(connection)
+
+
+def published(store: PanelStore) -> list[studies.StudySummary]:
+    with store.reading() as connection:
+        return studies.summaries(connection)
+
+
+def definition(store: PanelStore, study_id: str) -> StudyDefinition | None:
+    with store.reading() as connection:
+        return studies.current_definition(connection, study_id)
+
+
+def contactable(store: PanelStore) -> tuple[pd.DataFrame, int]:
+    with store.reading() as connection:
+        return match_runs.contactable_panel(connection)
+
+
+def record_match(
+    store: PanelStore, funnel: Funnel, found: pd.DataFrame, as_of: date, actor: str, now: datetime
+) -> match_runs.RecordedMatch:
+    with store.writing() as connection:
+        return match_runs.record_match(connection, funnel, found, as_of, actor, now)
+
+
+def whole_list(store: PanelStore, study_id: str) -> pd.DataFrame:
+    """The study's whole candidate list, with explanations, as a spreadsheet has it."""
+    with store.reading() as connection:
+        return candidate_list.export_frame(connection, study_id, CandidateQuery())
+
+
+def outbox(store: PanelStore, now: datetime, lease: float) -> list[StudyOutbox]:
+    with store.reading() as connection:
+        return delivery_status(connection, now, lease)

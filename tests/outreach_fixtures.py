@@ -19,7 +19,6 @@ from configuration.settings import Settings, load_settings
 from outreach.contact_run import configured_channels, retry_failed, send_invitations
 from outreach.sender import SendReport
 from store import outbox
-from store.database import create_panel_engine
 from store.panel_store import PanelStore
 from tests.helpers import AS_OF, NOW, RLS
 from tests.smtp_server import SmtpServer, start_smtp_server
@@ -49,7 +48,7 @@ def smtp_settings(
 def send(store: PanelStore, settings: Settings, after: timedelta = timedelta()) -> SendReport:
     """One sender's run over the configured channels, its clock ``after`` the tests' NOW."""
     return send_invitations(
-        store.engine,
+        store,
         settings.outreach,
         AS_OF,
         configured_channels(settings.outreach),
@@ -95,11 +94,11 @@ def _sender_process(retry_first: bool) -> None:
     """A sender run, first queueing the RLS trial's failed invitations again with
     ``retry_first``, in a process of its own (the test's PANEL_* settings are inherited)."""
     settings = Settings()
-    engine = create_panel_engine(settings.store.database_url)
+    store = PanelStore.open(settings.store)
     if retry_first:
-        retry_failed(engine, settings.outreach, RLS, None, AS_OF, "operator", NOW)
+        retry_failed(store, settings.outreach, RLS, None, AS_OF, "operator", NOW)
     send_invitations(
-        engine, settings.outreach, AS_OF, configured_channels(settings.outreach), clock=lambda: NOW
+        store, settings.outreach, AS_OF, configured_channels(settings.outreach), clock=lambda: NOW
     )
 
 

@@ -21,7 +21,6 @@ from configuration.settings import Settings
 from outreach.contact_run import configured_channels, queue_invitations, send_invitations
 from outreach.sender import SendReport
 from store import outbox
-from store.database import create_panel_engine
 from store.panel_store import PanelStore
 from store.tables import Invitation
 from tests.helpers import AS_OF, NOW, RLS
@@ -49,7 +48,7 @@ def smtp_settings(
 
 def send(store: PanelStore, settings: Settings, after: timedelta = timedelta()) -> SendReport:
     return send_invitations(
-        store.engine,
+        store,
         settings.outreach,
         AS_OF,
         configured_channels(settings.outreach),
@@ -78,7 +77,7 @@ def approved(store: PanelStore, smtp_settings: Settings, tmp_path: Path) -> Pane
 def test_a_refusal_is_retried_later_and_delivered_once(
     approved: PanelStore, smtp_settings: Settings, server: SmtpServer
 ) -> None:
-    queue_invitations(approved.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(approved, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.refuse_next(1)  # 451: try again later
     first = send(approved, smtp_settings)
     too_soon = send(approved, smtp_settings, timedelta(seconds=30))
@@ -92,7 +91,7 @@ def test_a_refusal_is_retried_later_and_delivered_once(
 def test_a_dropped_connection_is_retried_and_delivered_once(
     approved: PanelStore, smtp_settings: Settings, server: SmtpServer
 ) -> None:
-    queue_invitations(approved.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(approved, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.drop_next(2)
     send(approved, smtp_settings)
     send(approved, smtp_settings, timedelta(minutes=10))
@@ -103,7 +102,7 @@ def test_a_dropped_connection_is_retried_and_delivered_once(
 def test_a_permanent_refusal_fails_with_the_servers_answer_and_is_not_resent(
     approved: PanelStore, smtp_settings: Settings, server: SmtpServer
 ) -> None:
-    queue_invitations(approved.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(approved, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.refuse_next(1, 550, "5.1.1 no such mailbox")
     report = send(approved, smtp_settings)
     again = send(approved, smtp_settings, timedelta(days=1))
@@ -117,7 +116,7 @@ def test_retries_stop_after_the_configured_attempts(
     approved: PanelStore, smtp_settings: Settings, server: SmtpServer
 ) -> None:
     settings = smtp_settings.model_copy(update={"send_max_attempts": 2})
-    queue_invitations(approved.engine, settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(approved, settings.outreach, [RLS], AS_OF, "t", NOW)
     server.refuse_next(10)
     send(approved, settings)
     last = send(approved, settings, timedelta(hours=1))
@@ -128,15 +127,15 @@ def test_retries_stop_after_the_configured_attempts(
 def _contact_run(stop_after_queueing: bool, ready: Event, start: Barrier | None) -> None:
     """A contact run in its own process (the test's PANEL_* settings are inherited)."""
     settings = Settings()
-    engine = create_panel_engine(settings.store.database_url)
+    store = PanelStore.open(settings.store)
     if start is not None:
         start.wait()
-    queue_invitations(engine, settings.outreach, [RLS], AS_OF, f"run {os.getpid()}", NOW)
+    queue_invitations(store, settings.outreach, [RLS], AS_OF, f"run {os.getpid()}", NOW)
     ready.set()
     if stop_after_queueing:
         time.sleep(120)  # the test kills us here
     send_invitations(
-        engine, settings.outreach, AS_OF, configured_channels(settings.outreach), clock=lambda: NOW
+        store, settings.outreach, AS_OF, configured_channels(settings.outreach), clock=lambda: NOW
     )
 
 

@@ -83,7 +83,7 @@ def rls_variant(store: PanelStore, tmp_path: Path, *replacements: tuple[str, str
 
 def queue(store: PanelStore, settings: Settings, dry_run: bool = False) -> ContactPlan:
     (plan,) = queue_invitations(
-        store.engine, settings.outreach, [RLS], AS_OF, "test-run", NOW, dry_run=dry_run
+        store, settings.outreach, [RLS], AS_OF, "test-run", NOW, dry_run=dry_run
     )
     return plan
 
@@ -96,7 +96,7 @@ def channels(settings: Settings) -> Channels:
 
 def send(store: PanelStore, settings: Settings, after: timedelta = timedelta()) -> SendReport:
     return send_invitations(
-        store.engine, settings.outreach, AS_OF, channels(settings), clock=lambda: NOW + after
+        store, settings.outreach, AS_OF, channels(settings), clock=lambda: NOW + after
     )
 
 
@@ -253,8 +253,7 @@ def test_the_contact_policy_holds_across_studies_and_the_budget_per_study(
     approve(store, 1, 2, 3, 4, 5, study_id="rls-small")
 
     plans = {
-        p.study_id: p
-        for p in queue_invitations(store.engine, settings.outreach, None, AS_OF, "t", NOW)
+        p.study_id: p for p in queue_invitations(store, settings.outreach, None, AS_OF, "t", NOW)
     }
 
     # Studies go by id: rls-magnesium invites 1 and 2, so rls-small may not invite them again

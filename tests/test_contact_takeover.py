@@ -54,7 +54,7 @@ def test_a_sender_whose_claim_was_taken_over_counts_nothing(
 ) -> None:
     panel_of(store, tmp_path, [1])
     approve(store, 1)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     first = start_sender(store, smtp_settings)
     assert server.data_started.wait(60)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from store.panel_store import PanelStore
 from store.tables import Candidate
-from tests.helpers import AS_OF, SAMPLES, STUDIES, ingest, match_and_record, publish
+from tests.helpers import AS_OF, SAMPLES, STUDIES, definition, ingest, match_and_record, publish
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
 
@@ -91,7 +91,7 @@ def test_the_parts_changes_put_together_are_the_whole_lists_changes(store: Panel
     ingest(store, SAMPLES / "signups.csv", SAMPLES / "afmeldinger.csv")
     publish(store, STUDIES / "rls-magnesium.yaml")
     match_and_record(store, "rls-magnesium", AS_OF)
-    study = store.study_definition("rls-magnesium")
+    study = definition(store, "rls-magnesium")
     assert study is not None
 
     def changes_in(connection: Any, part: Any) -> ListChanges:
@@ -124,7 +124,7 @@ def test_partitions_cover_every_volunteer_once_and_their_funnels_add_up_to_the_w
 
     ingest(store, SAMPLES / "signups.csv")
     publish(store, STUDIES / "rls-magnesium.yaml")
-    study = store.study_definition("rls-magnesium")
+    study = definition(store, "rls-magnesium")
     assert study is not None
     with store.engine.connect() as connection:
         whole = contactable_profiles(connection)

@@ -14,7 +14,7 @@ from outreach.contact_run import queue_invitations
 from panelmatch.cli import app
 from store.delivery_status import StudyOutbox
 from store.panel_store import PanelStore
-from tests.helpers import AS_OF, NOW, RLS, ingest, write_withdrawals
+from tests.helpers import AS_OF, NOW, RLS, ingest, outbox, write_withdrawals
 from tests.outreach_fixtures import (
     LEASE,
     kill,
@@ -35,7 +35,7 @@ def test_the_outbox_counts_every_step_of_delivery(
 ) -> None:
     panel_of(store, tmp_path, range(1, 7))
     approve(store, 1, 2, 3, 4)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     ingest(store, write_withdrawals(tmp_path / "w.csv", [("p4@example.dk", LATER, "afmeld")]))
     server.refuse_next(1)  # 451: waits 60 s to retry
     server.refuse_next(1, 550, "5.1.1 <p9@example.dk> no such mailbox")
@@ -43,15 +43,15 @@ def test_the_outbox_counts_every_step_of_delivery(
     assert (first.sent, first.retrying, len(first.failed)) == (1, 1, 1)
 
     approve(store, 5)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     sender = start_sender(store, smtp_settings)  # takes 5's invitation and waits at DATA
     assert server.data_started.wait(60)
     approve(store, 6)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     try:
-        (now,) = store.outbox(NOW, LEASE)
-        (later,) = store.outbox(NOW + timedelta(seconds=LEASE + 1), LEASE)
+        (now,) = outbox(store, NOW, LEASE)
+        (later,) = outbox(store, NOW + timedelta(seconds=LEASE + 1), LEASE)
         status = CliRunner().invoke(app, ["status"])
     finally:
         server.release()
@@ -85,7 +85,7 @@ def test_the_outbox_counts_every_step_of_delivery(
 
 
 def test_a_store_without_invitations_shows_no_outbox(store: PanelStore) -> None:
-    assert store.outbox(NOW, LEASE) == []
+    assert outbox(store, NOW, LEASE) == []
     assert "outbox" not in CliRunner().invoke(app, ["status"]).stdout
 
 
@@ -94,15 +94,15 @@ def test_an_invitation_left_sending_by_a_killed_run_is_reported_until_taken_over
 ) -> None:
     panel_of(store, tmp_path, [1])
     approve(store, 1)
-    queue_invitations(store.engine, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
+    queue_invitations(store, smtp_settings.outreach, [RLS], AS_OF, "t", NOW)
     server.block_data(keep=False)
     process = start_sender_process()
     assert server.data_started.wait(60)
     kill(process)
     server.release()
 
-    (now,) = store.outbox(NOW, LEASE)
-    (after_lease,) = store.outbox(NOW + timedelta(seconds=LEASE + 1), LEASE)
+    (now,) = outbox(store, NOW, LEASE)
+    (after_lease,) = outbox(store, NOW + timedelta(seconds=LEASE + 1), LEASE)
     assert (now.sending, now.sending_abandoned, after_lease.sending_abandoned) == (1, 0, 1)
     assert now.takeover_at == NOW + timedelta(seconds=LEASE) == after_lease.takeover_at
     status = CliRunner().invoke(app, ["status"]).stdout
@@ -110,4 +110,4 @@ def test_an_invitation_left_sending_by_a_killed_run_is_reported_until_taken_over
         status
     )
     assert send(store, smtp_settings, timedelta(seconds=LEASE + 1)).sent == 1
-    assert store.outbox(NOW + timedelta(seconds=LEASE + 1), LEASE) == [StudyOutbox(RLS, sent=1)]
+    assert outbox(store, NOW + timedelta(seconds=LEASE + 1), LEASE) == [StudyOutbox(RLS, sent=1)]

@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from configuration.settings import Settings
 from ingest import child_processes
+from store.ingest_runs import ingest_lock
 from store.panel_store import PanelStore
 from store.tables import IngestRun
-from tests.helpers import SAMPLES, STUDIES, publish, snapshot
+from tests.helpers import SAMPLES, STUDIES, overview, publish, snapshot
 from tests.processes import group_members, run_panel, start_panel, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
@@ -45,14 +46,14 @@ def test_two_ingests_of_one_file_at_once_both_end_well_and_store_it_once(
     assert sorted(summary["known"] for summary in summaries) == [0, 432]
     assert all(summary["quarantined"] == 9 for summary in summaries)
     assert audit(store) == ["accepted", "accepted"]
-    assert store.overview().profiles == 432
+    assert overview(store).profiles == 432
 
 
 def test_a_second_ingest_waits_and_says_so_or_stops_at_once_with_no_wait(
     store: PanelStore, prefect_api_url: str
 ) -> None:
     before = snapshot(store)
-    with store.ingest_lock(wait=False, on_wait=print):
+    with ingest_lock(store, wait=False, on_wait=print):
         code, out, err = run_panel("ingest", "--no-wait", SIGNUPS, api_url=prefect_api_url)
         assert code == 75, err
         assert err.count("\n") == 1 and "another ingest is running" in err
@@ -102,7 +103,7 @@ def test_a_killed_ingest_leaves_no_process_and_the_next_run_marks_it_interrupted
     code, _, err = run_panel("ingest", SIGNUPS, api_url=prefect_api_url)
     assert code == 0, err
     assert audit(store) == ["interrupted", "accepted"]
-    assert store.overview().profiles == 432
+    assert overview(store).profiles == 432
 
 
 def test_an_ingest_that_ends_leaves_no_process_behind(

@@ -86,7 +86,7 @@ def test_an_erasure_deletes_the_copies_wherever_they_were_written_with_smtp_conf
     (left,) = [path for path in written if path.exists()]
     assert "p1@example.dk" in left.read_text()
     report = send_invitations(
-        store.engine, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
+        store, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
     )
     assert (report.forgotten, report.not_forgotten) == (0, 0)
     with store.engine.connect() as connection:
@@ -110,7 +110,7 @@ def test_copies_written_before_paths_were_recorded_go_from_both_configured_folde
     assert copies(now) == written  # nothing recorded to find them by
 
     report = send_invitations(
-        store.engine, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
+        store, now.outreach, AS_OF, configured_channels(now.outreach), lambda: NOW
     )
     assert (report.forgotten, report.not_forgotten) == (2, 0)
     (left,) = copies(now)
@@ -151,11 +151,11 @@ def test_deleting_copies_is_safe_to_repeat_and_retries_what_it_could_not_delete(
     Path(path[p3]).mkdir()  # something in its place that cannot be unlinked
     erase(store, tmp_path, 2, 3)
 
-    assert forget_recorded_copies(store.engine).kept == 1
+    assert forget_recorded_copies(store).kept == 1
     shutil.rmtree(path[p3])
-    again = forget_recorded_copies(store.engine)
+    again = forget_recorded_copies(store)
     assert (again.deleted, again.kept) == (0, 0)
-    assert forget_recorded_copies(store.engine) == again
+    assert forget_recorded_copies(store) == again
     with store.engine.connect() as connection:
         left = dict(connection.execute(select(Invitation.volunteer_id, Invitation.copy_path)).all())
     assert left == {p1: path[p1], p2: None, p3: None}
@@ -171,12 +171,12 @@ def test_an_erasure_leaves_no_submission_or_server_text_in_invitations_and_decis
     smtp = reconfigure(monkeypatch, PANEL_SMTP_URL=server.url)
     panel_of(store, tmp_path, [1, 2, 3])
     approve(store, 1, 2, 3)
-    queue_invitations(store.engine, smtp.outreach, [RLS], AS_OF, "operator@example.dk", NOW)
+    queue_invitations(store, smtp.outreach, [RLS], AS_OF, "operator@example.dk", NOW)
     ingest(store, write_withdrawals(tmp_path / "w.csv", [("p3@example.dk", LATER, "afmeld")]))
     # Servers quote the recipient: the address is never kept, the rest until the erasure.
     server.refuse_next(1, 550, "5.1.1 <p1@example.dk> Søren Ærbø: no such mailbox")
     report = send_invitations(
-        store.engine, smtp.outreach, AS_OF, configured_channels(smtp.outreach), lambda: NOW
+        store, smtp.outreach, AS_OF, configured_channels(smtp.outreach), lambda: NOW
     )
     assert report.sent == 1 and len(report.failed) == 1 and sum(report.cancelled.values()) == 1
     assert "example.dk" not in report.failed[0] and "[address]" in report.failed[0]

@@ -27,6 +27,7 @@ from store.tables import (
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.helpers import (
     ingest,
+    overview,
     signup,
     snapshot,
     submission_id,
@@ -204,13 +205,13 @@ def test_unsubscribing_stops_contact_from_that_moment(store: PanelStore, tmp_pat
     withdrawals = [("SOEREN@example.dk", "15-03-2026 10:00:00", "afmeld")]
     summary = ingest(store, write_withdrawals(tmp_path / "w.csv", withdrawals)).files[0]
     assert (summary.stored, summary.details["unsubscribed"]) == (1, 1)
-    assert store.overview().contactable == 0 and store.overview().withdrawn == 1
+    assert overview(store).contactable == 0 and overview(store).withdrawn == 1
     again = ingest(store, write_withdrawals(tmp_path / "w.csv", withdrawals)).files[0]
     assert (again.stored, again.known) == (0, 1)
     # A new submission after the withdrawal is a new, explicit answer about contact.
     later = signup(indsendelse_id=submission_id(2), indsendt="01-04-2026 10:00:00")
     ingest(store, write_signups(tmp_path / "b.csv", [later]))
-    assert store.overview().contactable == 1
+    assert overview(store).contactable == 1
 
 
 def test_a_withdrawal_that_arrives_before_the_signup_still_applies(
@@ -223,7 +224,7 @@ def test_a_withdrawal_that_arrives_before_the_signup_still_applies(
         ),
     )
     ingest(store, write_signups(tmp_path / "a.csv", [signup(indsendt="01-02-2026 10:00:00")]))
-    assert store.overview().withdrawn == 1 and store.overview().contactable == 0
+    assert overview(store).withdrawn == 1 and overview(store).contactable == 0
 
 
 def test_erasure_removes_the_person_everywhere_and_keeps_them_out(

@@ -31,6 +31,7 @@ from store.panel_store import PanelStore
 from store.tables import Contact
 from tests.helpers import (
     STUDIES,
+    overview,
     rls_person,
     signup,
     submission_id,
@@ -294,10 +295,10 @@ def test_an_erasure_leaves_no_byte_of_the_person_in_data_prefect_or_the_database
     export = write_signups(tmp_path / "2026-12-01-signups.csv", export_rows())
     refuse_profile_writes(store)
     machine.cycle_with(export, expect=1)  # the store write fails: set aside, nothing stored
-    assert store.overview().profiles == 0
+    assert overview(store).profiles == 0
     allow_profile_writes(store)
     machine.cycle_with(export)  # the same export again, now stored (two rows quarantined)
-    assert store.overview().quarantined_open == 2
+    assert overview(store).quarantined_open == 2
 
     machine.panel("study", "publish", STUDIES / "rls-magnesium.yaml")
     machine.panel("match", "--study", "rls-magnesium")

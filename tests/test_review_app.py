@@ -273,8 +273,8 @@ def test_the_candidate_page_says_whether_they_were_invited_without_saying_where(
     assert "Not invited." in client.get(path).text
     form = {"csrf_token": csrf(client, path), "seen_version": str(one.review_version)}
     client.post(f"{path}/decision", data=form | {"action": "approve"})
-    queue_invitations(reviewed.engine, load_settings().outreach, [RLS], AS_OF, "t", NOW)
-    send_invitations(reviewed.engine, load_settings().outreach, AS_OF, clock=lambda: NOW)
+    queue_invitations(reviewed, load_settings().outreach, [RLS], AS_OF, "t", NOW)
+    send_invitations(reviewed, load_settings().outreach, AS_OF, clock=lambda: NOW)
 
     page = client.get(path).text
     assert 'class="badge sent">sent<' in page and "Not invited." not in page

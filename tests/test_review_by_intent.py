@@ -209,8 +209,8 @@ def test_an_automatic_approval_is_shown_as_one_and_an_invited_candidate_offers_n
     client: TestClient, reviewed: PanelStore
 ) -> None:
     match_and_record(reviewed, OTHER)
-    queue_invitations(reviewed.engine, load_settings().outreach, [OTHER], AS_OF, "t", NOW)
-    send_invitations(reviewed.engine, load_settings().outreach, AS_OF, clock=lambda: NOW)
+    queue_invitations(reviewed, load_settings().outreach, [OTHER], AS_OF, "t", NOW)
+    send_invitations(reviewed, load_settings().outreach, AS_OF, clock=lambda: NOW)
     log_in(client, "other@example.org")
     invited = [r for r in everyone(reviewed, study=OTHER) if r.invitation == "sent"]
     assert invited and all(r.review_state == "approved" and r.automatic for r in invited)

@@ -20,12 +20,17 @@ from tests.helpers import (
     AS_OF,
     SAMPLES,
     STUDIES,
+    contactable,
+    definition,
     ingest,
     match_and_record,
     publish,
+    published,
+    record_match,
     rls_person,
     signup,
     submission_id,
+    whole_list,
     write_signups,
     write_withdrawals,
 )
@@ -44,9 +49,9 @@ def test_publishing_keeps_every_version(store: PanelStore, tmp_path: Path) -> No
     second = publish(store, changed)
     assert (first.number, first.new, again.number, again.new) == (1, True, 1, False)  # type: ignore[attr-defined]
     assert (second.number, second.new) == (2, True)  # type: ignore[attr-defined]
-    (summary,) = store.studies()
+    (summary,) = published(store)
     assert (summary.number, summary.versions, summary.version) == (2, 2, second.version)  # type: ignore[attr-defined]
-    current = store.study_definition("rls-magnesium")
+    current = definition(store, "rls-magnesium")
     assert current is not None and current.inclusion[0].at_most == 70  # type: ignore[union-attr]
     with store.engine.connect() as connection:
         sources = (
@@ -85,7 +90,7 @@ def test_only_contactable_volunteers_are_ever_candidates(store: PanelStore, tmp_
     )
     publish(store, STUDIES / "rls-magnesium.yaml")
     found = match_and_record(store, "rls-magnesium")
-    profiles, panel_size = store.contactable_profiles()
+    profiles, panel_size = contactable(store)
     assert [status for _, status in found] == ["eligible"]  # p1 only
     assert len(profiles) == 21 and panel_size == 23
 
@@ -108,15 +113,15 @@ def test_a_candidate_who_no_longer_fits_is_marked_not_deleted(
     after = dict(match_and_record(store, "rls-magnesium"))
     assert sorted(after.values()) == ["eligible", NO_LONGER_ELIGIBLE]
     # The one still eligible was updated in place: its explanation reads back as JSON.
-    (kept,) = store.candidate_list("rls-magnesium").itertuples()
+    (kept,) = whole_list(store, "rls-magnesium").itertuples()
     assert kept.explanation["age-18-75"] == ["met", "age 65"] and kept.unknown_criteria == []
 
 
 def test_the_same_inputs_give_the_same_candidates(store: PanelStore) -> None:
     ingest(store, SAMPLES / "signups.csv")
     publish(store, STUDIES / "rls-magnesium.yaml")
-    profiles, _ = store.contactable_profiles()
-    study = store.study_definition("rls-magnesium")
+    profiles, _ = contactable(store)
+    study = definition(store, "rls-magnesium")
     assert study is not None
     first = candidate_records(match_study(study, prepare_panel(profiles, AS_OF)))
     second = candidate_records(
@@ -132,7 +137,7 @@ def test_the_same_inputs_give_the_same_candidates(store: PanelStore) -> None:
 
 
 def test_the_panel_reads_back_as_stored(store: PanelStore, tmp_path: Path) -> None:
-    empty, size = store.contactable_profiles()
+    empty, size = contactable(store)
     assert empty.empty and size == 0 and "submitted_at" in empty.columns
     answered = rls_person(1)
     unanswered = rls_person(
@@ -152,7 +157,7 @@ def test_the_panel_reads_back_as_stored(store: PanelStore, tmp_path: Path) -> No
         soevnkvalitet="",
     )
     ingest(store, write_signups(tmp_path / "a.csv", [unanswered, answered]))
-    profiles, _ = store.contactable_profiles()
+    profiles, _ = contactable(store)
     assert list(profiles["volunteer_id"]) == sorted(profiles["volunteer_id"])
     by_submission = {row["submission_id"]: row for row in profiles.to_dict("records")}
     first, second = by_submission[submission_id(1)], by_submission[submission_id(2)]
@@ -180,16 +185,16 @@ def test_erasure_removes_the_candidate_rows_and_their_evidence(
     with store.engine.connect() as connection:
         left = connection.execute(select(Candidate.volunteer_id, Candidate.explanation)).all()
     assert len(left) == 1 and "G25.8" in str(left[0].explanation)
-    assert len(store.candidate_list("rls-magnesium")) == 1
+    assert len(whole_list(store, "rls-magnesium")) == 1
 
 
 def rematch(store: PanelStore, as_of: date, now: datetime) -> dict[str, tuple[object, ...]]:
     """Match the RLS trial again and record it at ``now``; every row of its list."""
-    profiles, _ = store.contactable_profiles()
-    study = store.study_definition("rls-magnesium")
+    profiles, _ = contactable(store)
+    study = definition(store, "rls-magnesium")
     assert study is not None
     match = match_study(study, prepare_panel(profiles, as_of))
-    store.record_match(attrition_funnel(match), candidate_records(match), as_of, "test", now)
+    record_match(store, attrition_funnel(match), candidate_records(match), as_of, "test", now)
     with store.engine.connect() as connection:
         rows = connection.execute(
             select(

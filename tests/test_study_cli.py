@@ -12,8 +12,18 @@ from typer.testing import CliRunner
 
 from panelmatch import console
 from panelmatch.cli import app
+from store import studies
 from store.panel_store import PanelStore
-from tests.helpers import ingest, signup, study_of, submission_id, write_signups
+from tests.helpers import (
+    contactable,
+    ingest,
+    published,
+    record_match,
+    signup,
+    study_of,
+    submission_id,
+    write_signups,
+)
 
 STUDIES = Path(__file__).parent.parent / "data_samples" / "studies"
 SAMPLES = Path(__file__).parent.parent / "data_samples"
@@ -52,7 +62,7 @@ def test_warnings_alone_do_not_fail_a_check() -> None:
 def test_publish_refuses_a_broken_study(store: PanelStore) -> None:
     code, _, err = panel("study", "publish", STUDIES / "broken" / "bad-values.yaml")
     assert code == 1 and "'active' is not one of" in err
-    assert store.studies() == []
+    assert published(store) == []
 
 
 def test_publish_and_list(store: PanelStore) -> None:
@@ -83,7 +93,7 @@ def test_preview_shows_the_funnel_and_draws_it(store: PanelStore, tmp_path: Path
         assert "Aged 18 to 75 (inclusive) on the match date" in out and "need screening" in out
         assert chart.stat().st_size > 1000
     assert chart.read_text().lstrip().startswith("<?xml")
-    assert store.studies() == []  # a preview publishes nothing
+    assert published(store) == []  # a preview publishes nothing
 
 
 def test_preview_with_a_bad_date_is_one_clear_error(store: PanelStore) -> None:
@@ -122,10 +132,12 @@ def test_candidates_export_is_pseudonymous_and_formula_safe(
         study_id="formula",
         status="recruiting",
     )
-    store.publish_study(study, "", "test", datetime.now(UTC))
-    profiles, _ = store.contactable_profiles()
+    with store.writing() as connection:
+        studies.publish(connection, study, "", "test", datetime.now(UTC))
+    profiles, _ = contactable(store)
     match = match_study(study, prepare_panel(profiles, date(2026, 11, 28)))
-    store.record_match(
+    record_match(
+        store,
         attrition_funnel(match),
         candidate_records(match),
         date(2026, 11, 28),

@@ -1,0 +1,58 @@
+"""The panel at a glance, for ``panel status``: how many volunteers, in which state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from store.tables import Profile, QuarantinedRecord, Volunteer
+
+
+@dataclass(frozen=True)
+class PanelOverview:
+    volunteers: int
+    contactable: int
+    withdrawn: int
+    erased: int
+    profiles: int
+    quarantined_open: int
+
+
+def overview(connection: Connection) -> PanelOverview:
+    current = Profile.submission_id == Volunteer.current_submission_id
+    volunteers = connection.scalar(
+        select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
+    )
+    erased = connection.scalar(
+        select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_not(None))
+    )
+    withdrawn = connection.scalar(
+        select(func.count())
+        .select_from(Volunteer)
+        .join(Profile, current)
+        .where(Volunteer.withdrawn_at >= Profile.submitted_at)
+    )
+    contactable = connection.scalar(
+        select(func.count())
+        .select_from(Volunteer)
+        .join(Profile, current)
+        .where(
+            Profile.consent_contact.is_(True),
+            (Volunteer.withdrawn_at.is_(None)) | (Volunteer.withdrawn_at < Profile.submitted_at),
+        )
+    )
+    profiles = connection.scalar(select(func.count()).select_from(Profile))
+    open_quarantine = connection.scalar(
+        select(func.count())
+        .select_from(QuarantinedRecord)
+        .where(QuarantinedRecord.resolved_at.is_(None))
+    )
+    return PanelOverview(
+        int(volunteers or 0),
+        int(contactable or 0),
+        int(withdrawn or 0),
+        int(erased or 0),
+        int(profiles or 0),
+        int(open_quarantine or 0),
+    )
