@@ -81,7 +81,7 @@ def measure(rounds: int, database: str) -> None:
     from configuration.settings import load_settings
     from review.app import create_app
     from review.passwords import hash_password
-    from schemas.review import FAILURES_PER_ACCOUNT_AND_ADDRESS, Role
+    from schemas.review import FAILURES_PER_ACCOUNT_AND_ADDRESS, Act, Role
     from store import review_users
     from store.panel_store import PanelStore
     from store.review_users import Outcome
@@ -92,11 +92,11 @@ def measure(rounds: int, database: str) -> None:
     with store.writing() as connection:
         for email in (COORD, DISABLED, THROTTLED):
             review_users.add_user(
-                connection, email, Role.COORDINATOR, hash_password(PASSWORD), "benchmark", now
+                connection, email, Role.COORDINATOR, hash_password(PASSWORD), Act("benchmark", now)
             )
         gone = review_users.login_account(connection, DISABLED)
         assert gone is not None
-        review_users.disable(connection, gone.user_id, "benchmark", now)
+        review_users.disable(connection, gone.user_id, Act("benchmark", now))
     app = create_app(store)
     cases: dict[str, tuple[str, str]] = {
         "wrong password": (COORD, "not the password"),

@@ -23,7 +23,7 @@ def prepare(candidates: int) -> None:
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
     from review.passwords import hash_password
-    from schemas.review import Role
+    from schemas.review import Act, Role
     from schemas.study import StudyDefinition
     from store import match_runs, review_users, studies
     from store.panel_store import PanelStore
@@ -71,9 +71,9 @@ def prepare(candidates: int) -> None:
             )
         with store.writing() as connection:
             user_id = review_users.add_user(
-                connection, USER, Role.COORDINATOR, hash_password(PASSWORD), "benchmark", now
+                connection, USER, Role.COORDINATOR, hash_password(PASSWORD), Act("benchmark", now)
             )
-            review_users.grant(connection, user_id, [STUDY_ID], "benchmark", now)
+            review_users.grant(connection, user_id, [STUDY_ID], Act("benchmark", now))
     with store.reading() as connection:
         ids = list(
             connection.execute(

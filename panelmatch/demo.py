@@ -18,7 +18,7 @@ import data_samples
 from configuration.settings import Settings, load_settings
 from ingest.summary import IngestSummary
 from panelmatch import reports
-from schemas.review import Action, CandidateQuery
+from schemas.review import Act, Action, CandidateQuery
 from schemas.study_file import load_study
 
 if TYPE_CHECKING:
@@ -146,8 +146,7 @@ def approve_and_contact(out: Console, err: Console, store: PanelStore, as_of: da
             MODEL_STUDY,
             CandidateQuery(status="eligible"),
             Action.APPROVE,
-            actor="panel demo",
-            now=datetime.now(UTC),
+            act=Act("panel demo", datetime.now(UTC)),
         )
     out.print(f"{MODEL_STUDY}: {approved.decided:,} eligible candidates approved by 'panel demo'")
     run = contact_volunteers(None, as_of, actor="panel demo")

@@ -14,7 +14,7 @@ from configuration.settings import load_settings
 from panelmatch.command_base import open_store
 from panelmatch.console import err, out
 from schemas.danish_formats import COPENHAGEN
-from schemas.review import REJECT_REASONS, Action, CandidateQuery, Role
+from schemas.review import REJECT_REASONS, Act, Action, CandidateQuery, Role
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -54,13 +54,11 @@ def add_user(
         _fail(f"'{email}' is not an e-mail address")
     password = _new_password(password_stdin)
     store = open_store()
-    now = datetime.now(UTC)
+    act = _act()
     with store.writing() as connection:
         try:
-            user_id = review_users.add_user(
-                connection, email, role, hash_password(password), load_settings().actor, now
-            )
-            review_users.grant(connection, user_id, study or [], load_settings().actor, now)
+            user_id = review_users.add_user(connection, email, role, hash_password(password), act)
+            review_users.grant(connection, user_id, study or [], act)
         except (review_users.UserExists, review_users.UnknownStudy) as problem:
             _fail(str(problem))
     granted = f", granted {', '.join(study)}" if study else ""
@@ -76,9 +74,7 @@ def grant(email: str, study: Studies = None) -> None:
     with store.writing() as connection:
         user = _user(connection, email)
         try:
-            review_users.grant(
-                connection, user.user_id, study or [], load_settings().actor, datetime.now(UTC)
-            )
+            review_users.grant(connection, user.user_id, study or [], _act())
         except review_users.UnknownStudy as problem:
             _fail(str(problem))
     out.print(f"{user.email} may now see {', '.join(sorted({*user.studies, *(study or [])}))}")
@@ -94,9 +90,7 @@ def revoke(email: str, study: Revoked = None) -> None:
     with open_store().writing() as connection:
         user = _user(connection, email)
         try:
-            review_users.revoke(
-                connection, user.user_id, study, load_settings().actor, datetime.now(UTC)
-            )
+            review_users.revoke(connection, user.user_id, study, _act())
         except review_users.NotGranted as problem:
             _fail(f"{user.email} has {problem}")
     left = ", ".join(sorted(user.studies - set(study))) or "no study"
@@ -110,9 +104,7 @@ def disable(email: str) -> None:
 
     with open_store().writing() as connection:
         user = _user(connection, email)
-        changed = review_users.disable(
-            connection, user.user_id, load_settings().actor, datetime.now(UTC)
-        )
+        changed = review_users.disable(connection, user.user_id, _act())
     out.print(f"{user.email} {'disabled' if changed else 'was disabled already'}")
 
 
@@ -123,9 +115,7 @@ def enable(email: str) -> None:
 
     with open_store().writing() as connection:
         user = _user(connection, email)
-        changed = review_users.enable(
-            connection, user.user_id, load_settings().actor, datetime.now(UTC)
-        )
+        changed = review_users.enable(connection, user.user_id, _act())
     out.print(f"{user.email} {'enabled' if changed else 'was not disabled'}")
 
 
@@ -162,7 +152,7 @@ def unlock(email: str) -> None:
 
     with open_store().writing() as connection:
         user = _user(connection, email)
-        review_users.unlock(connection, user.user_id, load_settings().actor, datetime.now(UTC))
+        review_users.unlock(connection, user.user_id, _act())
     out.print(f"{user.email}: failed logins forgiven")
 
 
@@ -175,9 +165,7 @@ def password(email: str, password_stdin: PasswordStdin = False) -> None:
     new = _new_password(password_stdin)
     with open_store().writing() as connection:
         user = _user(connection, email)
-        review_users.change_password(
-            connection, user.user_id, hash_password(new), load_settings().actor, datetime.now(UTC)
-        )
+        review_users.change_password(connection, user.user_id, hash_password(new), _act())
     out.print(f"new password set for {user.email}; their sessions have ended")
 
 
@@ -229,7 +217,7 @@ def decide(
         known = studies.current_definition(connection, study_id) is not None
     if not known:
         _fail(f"no published study {study_id!r} (see `panel study list`)")
-    now = datetime.now(UTC)
+    act = Act(who, datetime.now(UTC))
     with store.writing() as connection:
         if all_eligible:
             try:
@@ -238,8 +226,7 @@ def decide(
                     study_id,
                     CandidateQuery(status="eligible"),
                     what,
-                    actor=who,
-                    now=now,
+                    act=act,
                     reason=key,
                     note=note,
                 )
@@ -258,8 +245,7 @@ def decide(
                     study_id,
                     volunteer_id,
                     what,
-                    actor=who,
-                    now=now,
+                    act=act,
                     seen_version=None,
                     reason=key,
                     note=note,
@@ -332,3 +318,8 @@ def review(
         "review.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level="warning", access_log=False,
     )  # fmt: skip
+
+
+def _act() -> Act:
+    """The operator (``PANEL_ACTOR``), now: who changes an account, and when."""
+    return Act(load_settings().actor, datetime.now(UTC))

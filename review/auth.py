@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 
 from review import passwords
 from review.templating import templates
-from schemas.review import LOGIN_WINDOW_MINUTES, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
+from schemas.review import LOGIN_WINDOW_MINUTES, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, Act
 from store import review_users
 from store.database import writer_turn
 from store.panel_store import PanelStore
@@ -55,6 +55,11 @@ REFUSED = (
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def act_of(session: Session) -> Act:
+    """What the session's user does now: who and when, for the record."""
+    return Act(session.user.email, now())
 
 
 def store_of(request: Request) -> PanelStore:

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from review import criteria_view
-from review.auth import LoggedIn, Reads, now, off_the_loop, writing
+from review.auth import LoggedIn, Reads, act_of, off_the_loop, writing
 from review.candidate_export import candidate_table, write_csv, write_xlsx
 from review.list_address import (
     list_query,
@@ -229,7 +229,7 @@ def log_view(
     """Who viewed what, written before the page is sent (GDPR accountability)."""
     with writing(connection):
         decisions.log_access(
-            connection, session.user.email, study_id, what, now(), volunteer_id, detail or None
+            connection, act_of(session), study_id, what, volunteer_id, detail or None
         )
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
-from review.auth import Checked, Reads, in_turn, now, off_the_loop, writing
+from review.auth import Checked, Reads, act_of, in_turn, off_the_loop, writing
 from review.candidates import (
     NO_CANDIDATE,
     candidate_response,
@@ -71,8 +71,8 @@ async def decide(
             await in_turn(
                 connection,
                 lambda c: decisions.decide(
-                    c, study_id, volunteer_id, choice[0], actor=session.user.email,
-                    now=now(), seen_version=seen_version, reason=reason or None,
+                    c, study_id, volunteer_id, choice[0], act=act_of(session),
+                    seen_version=seen_version, reason=reason or None,
                     note=note or None, current=current, unscreened=choice[1],
                 ),
             )  # fmt: skip
@@ -134,8 +134,8 @@ def decide_in_bulk(
             return _confirmation(request, session, study, query, typed, preview())
         with writing(connection):
             result = decisions.decide_all(
-                connection, study_id, query, what, actor=session.user.email, now=now(),
-                reason=reason or None, note=note or None, unscreened=unscreened,
+                connection, study_id, query, what, act=act_of(session), reason=reason or None,
+                note=note or None, unscreened=unscreened,
                 confirmed=confirm,
             )  # fmt: skip
     except decisions.SelectionChanged as changed:

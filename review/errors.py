@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from review.auth import SESSION_COOKIE, now
+from review.auth import SESSION_COOKIE, act_of
 from review.templating import templates
 from schemas.review import VOLUNTEER_ID
 from store import decisions, review_users
@@ -99,7 +99,7 @@ def _log_denied(request: Request, status: int) -> None:
             return
         with store.writer_turn():
             decisions.log_access(
-                connection, session.session.user.email, study_id, "denied", now(),
-                volunteer_id, f"{status} {request.method} {request.url.path}"[:500],
+                connection, act_of(session.session), study_id, "denied", volunteer_id,
+                f"{status} {request.method} {request.url.path}"[:500],
             )  # fmt: skip
             connection.commit()

@@ -22,6 +22,7 @@ from schemas.review import (
     AUTOMATIC_APPROVER,
     NOTE_MAX_LENGTH,
     REJECT_REASONS,
+    Act,
     Action,
     CandidateQuery,
     ReviewState,
@@ -114,8 +115,7 @@ def decide(
     volunteer_id: str,
     action: Action,
     *,
-    actor: str,
-    now: datetime,
+    act: Act,
     seen_version: int | None,
     reason: str | None = None,
     note: str | None = None,
@@ -149,7 +149,7 @@ def decide(
             now_row = candidate(connection, study_id, volunteer_id)
             assert now_row is not None
             raise DecisionConflict(now_row)
-    _record(connection, study_id, [current], action, actor, now, reason, note)
+    _record(connection, study_id, [current], action, act, reason, note)
     if action.state is None:
         return current
     return replace(
@@ -175,8 +175,7 @@ def decide_all(
     query: CandidateQuery,
     action: Action,
     *,
-    actor: str,
-    now: datetime,
+    act: Act,
     reason: str | None = None,
     note: str | None = None,
     unscreened: bool = False,
@@ -210,7 +209,7 @@ def decide_all(
         if len(updated) < len(chosen):
             skipped["decided by someone else meanwhile"] = len(chosen) - len(updated)
         chosen = [row for row in chosen if row.volunteer_id in updated]
-        _record(connection, study_id, chosen, action, actor, now, reason, note)
+        _record(connection, study_id, chosen, action, act, reason, note)
     return BulkResult(len(chosen), skipped)
 
 
@@ -323,8 +322,7 @@ def approve_automatically(
                 study_version,
                 submission_id,
                 Action.APPROVE,
-                AUTOMATIC_APPROVER,
-                now,
+                Act(AUTOMATIC_APPROVER, now),
                 None,
                 AUTOMATIC_RULE,
             )
@@ -337,10 +335,9 @@ def approve_automatically(
 
 def log_access(
     connection: Connection,
-    actor: str,
+    act: Act,
     study_id: str,
     what: str,
-    now: datetime,
     volunteer_id: str | None = None,
     detail: str | None = None,
 ) -> None:
@@ -358,8 +355,8 @@ def log_access(
     connection.execute(
         _LOG_ACCESS,
         {
-            "at": now,
-            "actor": actor,
+            "at": act.at,
+            "actor": act.who,
             "study_id": study_id,
             "what": what,
             "volunteer_id": volunteer_id,
@@ -427,8 +424,7 @@ def _record(
     study_id: str,
     rows: list[CandidateRow],
     action: Action,
-    actor: str,
-    now: datetime,
+    act: Act,
     reason: str | None,
     note: str | None,
 ) -> None:
@@ -441,8 +437,7 @@ def _record(
                 row.study_version,
                 row.submission_id,
                 action,
-                actor,
-                now,
+                act,
                 reason,
                 note,
             )
@@ -457,8 +452,7 @@ def _decision_values(
     study_version: str,
     submission_id: str | None,
     action: Action,
-    actor: str,
-    now: datetime,
+    act: Act,
     reason: str | None,
     note: str | None,
 ) -> dict[str, object]:
@@ -469,8 +463,8 @@ def _decision_values(
         "action": action.value,
         "reason": reason if action is Action.REJECT else None,
         "note": (note or "").strip() or None,
-        "decided_by": actor,
-        "decided_at": now,
+        "decided_by": act.who,
+        "decided_at": act.at,
         "study_version": study_version,
         "submission_id": submission_id,
     }

@@ -41,6 +41,7 @@ from schemas.review import (
     SESSION_IDLE_MINUTES,
     SESSION_MAX_HOURS,
     TRUSTED_ADDRESS_DAYS,
+    Act,
     Role,
 )
 from store.errors import StoreError, UnknownStudy
@@ -87,9 +88,7 @@ def normal_email(email: str) -> str:
     return email.strip().lower()[:MAX_EMAIL_LENGTH]
 
 
-def add_user(
-    connection: Connection, email: str, role: Role, password_hash: str, actor: str, now: datetime
-) -> int:
+def add_user(connection: Connection, email: str, role: Role, password_hash: str, act: Act) -> int:
     address = normal_email(email)
     if connection.execute(select(ReviewUser.user_id).where(ReviewUser.email == address)).first():
         raise UserExists(f"a user {address} exists already")
@@ -98,18 +97,16 @@ def add_user(
             email=address,
             role=role.value,
             password_hash=password_hash,
-            created_at=now,
-            created_by=actor,
+            created_at=act.at,
+            created_by=act.who,
         )
     )
     user_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    _record_change(connection, user_id, "added", role.value, actor, now)
+    _record_change(connection, user_id, "added", role.value, act)
     return user_id
 
 
-def grant(
-    connection: Connection, user_id: int, study_ids: list[str], actor: str, now: datetime
-) -> None:
+def grant(connection: Connection, user_id: int, study_ids: list[str], act: Act) -> None:
     known = set(connection.execute(select(Study.study_id)).scalars())
     unknown = [s for s in study_ids if s not in known]
     if unknown:
@@ -123,16 +120,14 @@ def grant(
     for study_id in new:
         connection.execute(
             insert(StudyGrant).values(
-                user_id=user_id, study_id=study_id, granted_at=now, granted_by=actor
+                user_id=user_id, study_id=study_id, granted_at=act.at, granted_by=act.who
             )
         )
     if new:
-        _record_change(connection, user_id, "granted", ",".join(new), actor, now)
+        _record_change(connection, user_id, "granted", ",".join(new), act)
 
 
-def revoke(
-    connection: Connection, user_id: int, study_ids: list[str], actor: str, now: datetime
-) -> None:
+def revoke(connection: Connection, user_id: int, study_ids: list[str], act: Act) -> None:
     """Take studies away; the user's next request already goes without them (a session reads
     its grants on every request)."""
     missing = sorted(set(study_ids) - _granted(connection, user_id))
@@ -143,24 +138,24 @@ def revoke(
             StudyGrant.user_id == user_id, StudyGrant.study_id.in_(set(study_ids))
         )
     )
-    _record_change(connection, user_id, "revoked", ",".join(sorted(set(study_ids))), actor, now)
+    _record_change(connection, user_id, "revoked", ",".join(sorted(set(study_ids))), act)
 
 
-def disable(connection: Connection, user_id: int, actor: str, now: datetime) -> bool:
+def disable(connection: Connection, user_id: int, act: Act) -> bool:
     """No more logins, and every session of the user ends at once; False if disabled
     already."""
     changed = connection.execute(
         update(ReviewUser)
         .where(ReviewUser.user_id == user_id, ReviewUser.disabled_at.is_(None))
-        .values(disabled_at=now, disabled_by=actor)
+        .values(disabled_at=act.at, disabled_by=act.who)
     ).rowcount
     end_sessions(connection, user_id)
     if changed:
-        _record_change(connection, user_id, "disabled", None, actor, now)
+        _record_change(connection, user_id, "disabled", None, act)
     return bool(changed)
 
 
-def enable(connection: Connection, user_id: int, actor: str, now: datetime) -> bool:
+def enable(connection: Connection, user_id: int, act: Act) -> bool:
     """Logins allowed again; False if the user was not disabled."""
     changed = connection.execute(
         update(ReviewUser)
@@ -168,15 +163,17 @@ def enable(connection: Connection, user_id: int, actor: str, now: datetime) -> b
         .values(disabled_at=None, disabled_by=None)
     ).rowcount
     if changed:
-        _record_change(connection, user_id, "enabled", None, actor, now)
+        _record_change(connection, user_id, "enabled", None, act)
     return bool(changed)
 
 
 def _record_change(
-    connection: Connection, user_id: int, what: str, detail: str | None, actor: str, now: datetime
+    connection: Connection, user_id: int, what: str, detail: str | None, act: Act
 ) -> None:
     connection.execute(
-        insert(AccountChange).values(at=now, actor=actor, user_id=user_id, what=what, detail=detail)
+        insert(AccountChange).values(
+            at=act.at, actor=act.who, user_id=user_id, what=what, detail=detail
+        )
     )
 
 
@@ -256,20 +253,18 @@ def all_accounts(connection: Connection) -> list[Account]:
     ]
 
 
-def unlock(connection: Connection, user_id: int, actor: str, now: datetime) -> None:
+def unlock(connection: Connection, user_id: int, act: Act) -> None:
     """Forgive the account's failed logins so far, from every address."""
-    _forgive_failures(connection, user_id, now)
-    _record_change(connection, user_id, "unlocked", None, actor, now)
+    _forgive_failures(connection, user_id, act.at)
+    _record_change(connection, user_id, "unlocked", None, act)
 
 
-def change_password(
-    connection: Connection, user_id: int, password_hash: str, actor: str, now: datetime
-) -> None:
+def change_password(connection: Connection, user_id: int, password_hash: str, act: Act) -> None:
     """A new password: every session of the user ends, and failures so far are forgiven."""
     store_rehashed_password(connection, user_id, password_hash)
-    _forgive_failures(connection, user_id, now)
+    _forgive_failures(connection, user_id, act.at)
     end_sessions(connection, user_id)
-    _record_change(connection, user_id, "password", None, actor, now)
+    _record_change(connection, user_id, "password", None, act)
 
 
 def store_rehashed_password(connection: Connection, user_id: int, password_hash: str) -> None:

@@ -18,7 +18,7 @@ from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import prepare_panel
-from schemas.review import CandidateQuery, Role
+from schemas.review import Act, CandidateQuery, Role
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
 from schemas.study_file import load_study
@@ -203,8 +203,10 @@ def add_user(store: PanelStore, email: str, role: Role, *studies: str) -> None:
 
     now = datetime.now(UTC)
     with store.engine.begin() as connection:
-        user_id = review_users.add_user(connection, email, role, hash_password(PASSWORD), "t", now)
-        review_users.grant(connection, user_id, list(studies), "t", now)
+        user_id = review_users.add_user(
+            connection, email, role, hash_password(PASSWORD), Act("t", now)
+        )
+        review_users.grant(connection, user_id, list(studies), Act("t", now))
 
 
 # --- the store's reads and writes, each in a connection of its own -----------------------

@@ -16,7 +16,7 @@ from outreach.channels import OutboxFolder, SmsFolder
 from outreach.contact_rules import ContactPlan, HeldBack
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import Channels, SendReport
-from schemas.review import Action
+from schemas.review import Act, Action
 from schemas.study_file import load_study
 from store import decisions, outbox
 from store.panel_store import PanelStore
@@ -58,7 +58,7 @@ def approve(store: PanelStore, *numbers: int, study_id: str = RLS) -> None:
             ).scalar_one()
             decisions.decide(
                 connection, study_id, volunteer_id, Action.APPROVE,
-                actor="coordinator@example.dk", now=NOW, seen_version=version,
+                act=Act("coordinator@example.dk", NOW), seen_version=version,
             )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from schemas.review import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
     SESSION_MAX_HOURS,
+    Act,
     Role,
 )
 from store import review_users
@@ -119,7 +120,7 @@ def test_every_refused_login_gets_the_same_answer_after_one_argon2(
     hasher = CountingHasher()
     monkeypatch.setattr(passwords, "_HASHER", hasher)
     with reviewed.engine.begin() as connection:
-        review_users.disable(connection, user_id(reviewed, ADMIN), "t", datetime.now(UTC))
+        review_users.disable(connection, user_id(reviewed, ADMIN), Act("t", datetime.now(UTC)))
     seed_failures(reviewed, FAILURES_PER_ACCOUNT_AND_ADDRESS, "10.0.0.1", datetime.now(UTC),
                   "other@example.org")  # fmt: skip
     refusals = {
@@ -217,7 +218,7 @@ def test_an_unlock_forgives_the_failures_so_far(reviewed: PanelStore, office: Te
     attempt(office, COORD)
     assert not logged_in(office)
     with reviewed.engine.begin() as connection:
-        review_users.unlock(connection, user_id(reviewed, COORD), "admin", datetime.now(UTC))
+        review_users.unlock(connection, user_id(reviewed, COORD), Act("admin", datetime.now(UTC)))
     attempt(office, COORD)
     assert logged_in(office)
 
@@ -251,13 +252,15 @@ def test_a_disabled_user_is_logged_out_at_once_and_refused(
     assert logged_in(office)
     with reviewed.engine.begin() as connection:
         assert review_users.disable(
-            connection, user_id(reviewed, COORD), "admin", datetime.now(UTC)
+            connection, user_id(reviewed, COORD), Act("admin", datetime.now(UTC))
         )
     assert not logged_in(office)
     status, page = attempt(office, COORD)
     assert status == 401 and REFUSED in page
     with reviewed.engine.begin() as connection:
-        assert review_users.enable(connection, user_id(reviewed, COORD), "admin", datetime.now(UTC))
+        assert review_users.enable(
+            connection, user_id(reviewed, COORD), Act("admin", datetime.now(UTC))
+        )
         changes = review_users.changes(connection, user_id(reviewed, COORD))
     assert [(c.what, c.actor) for c in changes][-2:] == [
         ("disabled", "admin"),
@@ -274,7 +277,9 @@ def test_a_revoked_grant_takes_effect_on_the_next_request(
     attempt(office, COORD)
     assert office.get(f"/studies/{RLS}").status_code == 200
     with reviewed.engine.begin() as connection:
-        review_users.revoke(connection, user_id(reviewed, COORD), [RLS], "admin", datetime.now(UTC))
+        review_users.revoke(
+            connection, user_id(reviewed, COORD), [RLS], Act("admin", datetime.now(UTC))
+        )
     assert office.get(f"/studies/{RLS}").status_code == 404
 
 
@@ -287,7 +292,7 @@ def test_a_new_password_ends_every_session_of_the_user(reviewed: PanelStore) -> 
             with reviewed.engine.begin() as connection:
                 review_users.change_password(
                     connection, user_id(reviewed, COORD), passwords.hash_password("a new one, long"),
-                    "admin", datetime.now(UTC),
+                    Act("admin", datetime.now(UTC)),
                 )  # fmt: skip
             assert not logged_in(laptop) and not logged_in(phone) and logged_in(someone_else)
         assert attempt(laptop, COORD)[0] == 401

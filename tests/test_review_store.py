@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from schemas.review import PAGE_SIZE, Action, CandidateQuery, Role
+from schemas.review import PAGE_SIZE, Act, Action, CandidateQuery, Role
 from store import bulk, candidate_list, decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
 from store.invitations import hold_candidates
@@ -86,7 +86,7 @@ def test_a_kept_count_follows_every_change_to_the_list(store: PanelStore, tmp_pa
     assert counted() == listed() == 3
     with store.engine.begin() as connection:  # decisions change only the decision states
         decisions.decide(
-            connection, RLS, second.volunteer_id, Action.DEFER, actor="a", now=NOW,
+            connection, RLS, second.volunteer_id, Action.DEFER, act=Act("a", NOW),
             seen_version=None,
         )  # fmt: skip
     assert counted(state="undecided") == listed(state="undecided") == 2
@@ -108,7 +108,7 @@ def test_next_and_previous_walk_the_pages_that_page_numbers_show(
             .values(age=None, region=None)
         )
         decisions.decide(
-            connection, RLS, listed[1].volunteer_id, Action.DEFER, actor="a", now=NOW,
+            connection, RLS, listed[1].volunteer_id, Action.DEFER, act=Act("a", NOW),
             seen_version=None,
         )  # fmt: skip
 
@@ -148,7 +148,7 @@ def test_work_on_many_candidates_is_done_in_chunks_the_database_takes(
     eligible = everyone(store, status="eligible")
     with store.engine.begin() as connection:
         result = decisions.decide_all(
-            connection, RLS, CandidateQuery(status="eligible"), Action.APPROVE, actor="b", now=NOW
+            connection, RLS, CandidateQuery(status="eligible"), Action.APPROVE, act=Act("b", NOW)
         )
     assert result.decided == len(eligible) > 4
     assert {r.review_state for r in everyone(store, status="eligible")} == {"approved"}
@@ -166,12 +166,12 @@ def test_a_decision_is_kept_with_who_when_and_the_versions(matched: PanelStore) 
     (one, *_) = everyone(matched, status="eligible")
     with matched.engine.begin() as connection:
         after = decisions.decide(
-            connection, RLS, one.volunteer_id, Action.APPROVE, actor="anna@example.dk",
-            now=NOW, seen_version=one.review_version,
+            connection, RLS, one.volunteer_id, Action.APPROVE, act=Act("anna@example.dk", NOW),
+            seen_version=one.review_version,
         )  # fmt: skip
         decisions.decide(
-            connection, RLS, one.volunteer_id, Action.NOTE, actor="bo@example.dk",
-            now=NOW + timedelta(minutes=1), seen_version=None, note="called, keen",
+            connection, RLS, one.volunteer_id, Action.NOTE, act=Act("bo@example.dk", NOW + timedelta(minutes=1)),
+            seen_version=None, note="called, keen",
         )  # fmt: skip
         history = decisions.history(connection, RLS, one.volunteer_id)
     assert after.review_state == "approved" and after.review_version == one.review_version + 1
@@ -188,12 +188,12 @@ def test_the_second_of_two_concurrent_decisions_is_told_not_lost(matched: PanelS
     seen = one.review_version
     with matched.engine.begin() as connection:
         decisions.decide(
-            connection, RLS, one.volunteer_id, Action.APPROVE, actor="a", now=NOW,
+            connection, RLS, one.volunteer_id, Action.APPROVE, act=Act("a", NOW),
             seen_version=seen,
         )  # fmt: skip
     with matched.engine.begin() as connection, pytest.raises(DecisionConflict) as conflict:
         decisions.decide(
-            connection, RLS, one.volunteer_id, Action.REJECT, actor="b", now=NOW,
+            connection, RLS, one.volunteer_id, Action.REJECT, act=Act("b", NOW),
             seen_version=seen, reason="declined",
         )  # fmt: skip
     assert conflict.value.current.review_state == "approved"
@@ -207,12 +207,12 @@ def test_rejections_need_a_reason_and_other_needs_a_note(matched: PanelStore) ->
         for reason, note in ((None, None), ("because", None), ("other", " ")):
             with pytest.raises(DecisionRefused):
                 decisions.decide(
-                    connection, RLS, one.volunteer_id, Action.REJECT, actor="a", now=NOW,
+                    connection, RLS, one.volunteer_id, Action.REJECT, act=Act("a", NOW),
                     seen_version=None, reason=reason, note=note,
                 )  # fmt: skip
         with pytest.raises(DecisionRefused, match="not on the candidate list"):
             decisions.decide(
-                connection, RLS, "VNOTACANDIDAT", Action.DEFER, actor="a", now=NOW,
+                connection, RLS, "VNOTACANDIDAT", Action.DEFER, act=Act("a", NOW),
                 seen_version=None,
             )  # fmt: skip
 
@@ -229,12 +229,12 @@ def test_a_changed_profile_cannot_be_approved_until_matched_again(
     assert len(stale) == 1 and not stale[0].approvable
     with store.engine.begin() as connection, pytest.raises(DecisionRefused, match="changed"):
         decisions.decide(
-            connection, RLS, stale[0].volunteer_id, Action.APPROVE, actor="a", now=NOW,
+            connection, RLS, stale[0].volunteer_id, Action.APPROVE, act=Act("a", NOW),
             seen_version=None,
         )  # fmt: skip
     with store.engine.begin() as connection:  # deferring is fine
         decisions.decide(
-            connection, RLS, stale[0].volunteer_id, Action.DEFER, actor="a", now=NOW,
+            connection, RLS, stale[0].volunteer_id, Action.DEFER, act=Act("a", NOW),
             seen_version=None,
         )  # fmt: skip
     match_and_record(store, RLS)
@@ -247,12 +247,12 @@ def test_bulk_approval_takes_the_open_ones_of_the_filter(matched: PanelStore) ->
     first = eligible[0]
     with matched.engine.begin() as connection:
         decisions.decide(
-            connection, RLS, first.volunteer_id, Action.REJECT, actor="a", now=NOW,
+            connection, RLS, first.volunteer_id, Action.REJECT, act=Act("a", NOW),
             seen_version=None, reason="declined",
         )  # fmt: skip
         result = decisions.decide_all(
             connection, RLS, CandidateQuery(status="eligible"), Action.APPROVE,
-            actor="b", now=NOW,
+            act=Act("b", NOW),
         )  # fmt: skip
     assert result.decided == len(eligible) - 1 and result.skipped == {"already rejected": 1}
     states = {r.volunteer_id: r.review_state for r in everyone(matched, status="eligible")}
@@ -268,7 +268,7 @@ def test_erasure_keeps_decisions_but_not_their_notes(store: PanelStore, tmp_path
     (one,) = everyone(store)
     with store.engine.begin() as connection:
         decisions.decide(
-            connection, RLS, one.volunteer_id, Action.NOTE, actor="a", now=NOW,
+            connection, RLS, one.volunteer_id, Action.NOTE, act=Act("a", NOW),
             seen_version=None, note="mentioned a kidney problem",
         )  # fmt: skip
     ingest(store, write_withdrawals(tmp_path / "w.csv", [("p1@example.dk", "01-04-2026 10:00:00", "slet")]))  # fmt: skip
@@ -280,13 +280,13 @@ def test_erasure_keeps_decisions_but_not_their_notes(store: PanelStore, tmp_path
 def test_users_grants_and_sessions(matched: PanelStore) -> None:
     with matched.engine.begin() as connection:
         user_id = review_users.add_user(
-            connection, " Anna@Example.DK ", Role.COORDINATOR, "hash", "admin", NOW
+            connection, " Anna@Example.DK ", Role.COORDINATOR, "hash", Act("admin", NOW)
         )
         with pytest.raises(review_users.UserExists):
-            review_users.add_user(connection, "anna@example.dk", Role.ADMIN, "h", "admin", NOW)
+            review_users.add_user(connection, "anna@example.dk", Role.ADMIN, "h", Act("admin", NOW))
         with pytest.raises(review_users.UnknownStudy):
-            review_users.grant(connection, user_id, ["nope"], "admin", NOW)
-        review_users.grant(connection, user_id, [RLS], "admin", NOW)
+            review_users.grant(connection, user_id, ["nope"], Act("admin", NOW))
+        review_users.grant(connection, user_id, [RLS], Act("admin", NOW))
         found = review_users.user_by_email(connection, "ANNA@example.dk")
         assert found is not None
         user, password_hash = found
@@ -308,8 +308,10 @@ def test_users_grants_and_sessions(matched: PanelStore) -> None:
 
 def test_a_researcher_never_reviews(matched: PanelStore) -> None:
     with matched.engine.begin() as connection:
-        user_id = review_users.add_user(connection, "r@example.dk", Role.RESEARCHER, "h", "a", NOW)
-        review_users.grant(connection, user_id, [RLS], "admin", NOW)
+        user_id = review_users.add_user(
+            connection, "r@example.dk", Role.RESEARCHER, "h", Act("a", NOW)
+        )
+        review_users.grant(connection, user_id, [RLS], Act("admin", NOW))
         user = review_users.user_by_id(connection, user_id)
     assert user is not None and user.may_see(RLS) and not user.may_review(RLS)
 
@@ -317,7 +319,7 @@ def test_a_researcher_never_reviews(matched: PanelStore) -> None:
 def test_a_bulk_rejection_needs_a_reason_even_when_nobody_is_open(matched: PanelStore) -> None:
     with matched.engine.begin() as connection, pytest.raises(DecisionRefused, match="reason"):
         decisions.decide_all(
-            connection, RLS, CandidateQuery(state="approved"), Action.REJECT, actor="a", now=NOW
+            connection, RLS, CandidateQuery(state="approved"), Action.REJECT, act=Act("a", NOW)
         )
 
 
@@ -329,12 +331,12 @@ def test_only_view_records_skip_waiting_for_the_disk(matched: PanelStore) -> Non
     (one, *_) = everyone(matched, status="eligible")
     setting = "SELECT current_setting('synchronous_commit')"
     with matched.engine.connect() as connection:
-        decisions.log_access(connection, "anna@example.dk", RLS, "candidate list", NOW)
+        decisions.log_access(connection, Act("anna@example.dk", NOW), RLS, "candidate list")
         assert connection.exec_driver_sql(setting).scalar_one() == "off"
         connection.commit()
         decisions.decide(
-            connection, RLS, one.volunteer_id, Action.DEFER, actor="anna@example.dk",
-            now=NOW, seen_version=one.review_version,
+            connection, RLS, one.volunteer_id, Action.DEFER, act=Act("anna@example.dk", NOW),
+            seen_version=one.review_version,
         )  # fmt: skip
         assert connection.exec_driver_sql(setting).scalar_one() == "on"
         connection.commit()
