@@ -55,12 +55,10 @@ def add_user(
     password = _new_password(password_stdin)
     store = open_store()
     act = _act()
+    # UserExists, UnknownStudy: said by the one handler (panelmatch.command_base), exit code 1.
     with store.writing() as connection:
-        try:
-            user_id = review_users.add_user(connection, email, role, hash_password(password), act)
-            review_users.grant(connection, user_id, study or [], act)
-        except (review_users.UserExists, review_users.UnknownStudy) as problem:
-            _fail(str(problem))
+        user_id = review_users.add_user(connection, email, role, hash_password(password), act)
+        review_users.grant(connection, user_id, study or [], act)
     granted = f", granted {', '.join(study)}" if study else ""
     out.print(f"added {email.strip().lower()} as {role.value}{granted}")
 
@@ -73,10 +71,9 @@ def grant(email: str, study: Studies = None) -> None:
     store = open_store()
     with store.writing() as connection:
         user = _user(connection, email)
-        try:
-            review_users.grant(connection, user.user_id, study or [], _act())
-        except review_users.UnknownStudy as problem:
-            _fail(str(problem))
+        review_users.grant(  # UnknownStudy: said by the one handler
+            connection, user.user_id, study or [], _act()
+        )
     out.print(f"{user.email} may now see {', '.join(sorted({*user.studies, *(study or [])}))}")
 
 
@@ -220,18 +217,15 @@ def decide(
     act = Act(who, datetime.now(UTC))
     with store.writing() as connection:
         if all_eligible:
-            try:
-                result = decisions.decide_all(
-                    connection,
-                    study_id,
-                    CandidateQuery(status="eligible"),
-                    what,
-                    act=act,
-                    reason=key,
-                    note=note,
-                )
-            except decisions.DecisionRefused as problem:
-                _fail(str(problem))
+            result = decisions.decide_all(  # DecisionRefused: said by the one handler
+                connection,
+                study_id,
+                CandidateQuery(status="eligible"),
+                what,
+                act=act,
+                reason=key,
+                note=note,
+            )
             skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items())
             out.print(
                 f"{what.value}: {result.decided}" + (f"; skipped {skipped}" if skipped else "")
