@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from configuration.errors import one_line
+from store.bulk import record_columns
 from store.tables import IngestRun
 
 
@@ -62,8 +63,11 @@ def start_ingest(
 
 def recent_ingests(connection: Connection, limit: int = 10) -> list[IngestRecord]:
     """The last ``limit`` runs, oldest first."""
-    columns = [getattr(IngestRun, name) for name in IngestRecord.__dataclass_fields__]
-    statement = select(*columns).order_by(IngestRun.ingest_id.desc()).limit(limit)
+    statement = (
+        select(*record_columns(IngestRun, IngestRecord))
+        .order_by(IngestRun.ingest_id.desc())
+        .limit(limit)
+    )
     return [IngestRecord(*row) for row in connection.execute(statement)][::-1]
 
 

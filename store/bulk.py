@@ -10,6 +10,7 @@ values written are exactly what the ORM types in ``store.tables`` read back.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from typing import Any, cast
 
 import pandas as pd
@@ -121,3 +122,9 @@ def fetch_column(connection: Connection, query: str) -> list[Any]:
             return [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()
+
+
+def record_columns(table: type[Base], record: type[Any]) -> list[Any]:
+    """The columns of ``table`` named as the fields of the dataclass ``record``, in its
+    order: a select of them reads rows that make records (``record(*row)``)."""
+    return [getattr(table, field.name) for field in fields(record)]

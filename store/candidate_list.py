@@ -37,7 +37,7 @@ from matching.engine import NEEDS_SCREENING
 from schemas.review import AUTOMATIC_APPROVER, PAGE_SIZE, CandidateQuery, InvitationFilter
 from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.match_runs import contactable
-from store.tables import Candidate, Invitation, Profile, Volunteer
+from store.tables import CURRENT_PROFILE, Candidate, Invitation, Profile, Volunteer, of_candidate
 
 Rows = Select[*tuple[Any, ...]]
 AnySelect = TypeVar("AnySelect", bound=Rows)
@@ -125,14 +125,8 @@ CANDIDATES = (
         Candidate.hold_reason,
     )
     .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
-    .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
-    .outerjoin(
-        Invitation,
-        and_(
-            Invitation.study_id == Candidate.study_id,
-            Invitation.volunteer_id == Candidate.volunteer_id,
-        ),
-    )
+    .outerjoin(Profile, CURRENT_PROFILE)
+    .outerjoin(Invitation, of_candidate(Invitation, Candidate.study_id, Candidate.volunteer_id))
     .where(Candidate.study_id == bindparam("study_id"), Candidate.status != NO_LONGER_ELIGIBLE)
 )
 _MATCHED = aliased(Profile, name="matched_profile")

@@ -21,6 +21,7 @@ from store.candidate_changes import NO_LONGER_ELIGIBLE
 from store.database import begin_as_writer
 from store.studies import list_changed
 from store.tables import (
+    CURRENT_PROFILE,
     Candidate,
     Contact,
     Decision,
@@ -84,7 +85,7 @@ def candidate_facts(connection: Connection, study_id: str) -> list[CandidateFact
             Candidate.hold_reason,
         )
         .join(Volunteer, Volunteer.volunteer_id == Candidate.volunteer_id)
-        .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .outerjoin(Profile, CURRENT_PROFILE)
         .outerjoin(Contact, Contact.volunteer_id == Candidate.volunteer_id)
         .where(Candidate.study_id == study_id)
         .order_by(Candidate.volunteer_id)

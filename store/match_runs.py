@@ -24,10 +24,11 @@ from sqlalchemy import (
 from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
 from store.arrow_read import read_arrow
+from store.bulk import record_columns
 from store.candidate_changes import ListChanges, list_changes, write_changes
 from store.partitions import WHOLE, Part, in_part
 from store.studies import current_definition
-from store.tables import IngestRun, MatchRun, Profile, Volunteer
+from store.tables import CURRENT_PROFILE, IngestRun, MatchRun, Profile, Volunteer
 
 
 def contactable_profiles(connection: Connection, part: Part = WHOLE) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def contactable_profiles(connection: Connection, part: Part = WHOLE) -> pd.DataF
             Volunteer.volunteer_id,
             *(getattr(Profile, name) for name in PROFILE_SCHEMA.names[1:]),
         )
-        .join(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .join(Profile, CURRENT_PROFILE)
         .where(*contactable(), *in_part(Volunteer.volunteer_id, part))
     )
     # Sorting here, not in SQL: ORDER BY walks the volunteer index row by row (2 s a million).
@@ -145,16 +146,7 @@ class LatestMatch:
 def latest_match(connection: Connection, study_id: str) -> LatestMatch | None:
     """The study's most recent match run: its funnel and counts."""
     row = connection.execute(
-        select(
-            MatchRun.match_run_id,
-            MatchRun.study_version,
-            MatchRun.as_of,
-            MatchRun.started_at,
-            MatchRun.evaluated,
-            MatchRun.eligible,
-            MatchRun.needs_screening,
-            MatchRun.funnel,
-        )
+        select(*record_columns(MatchRun, LatestMatch))
         .where(MatchRun.study_id == study_id)
         .order_by(MatchRun.match_run_id.desc())
         .limit(1)

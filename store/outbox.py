@@ -19,7 +19,16 @@ from schemas.review import ReviewState
 from schemas.study import StudyStatus
 from store.database import begin_as_writer
 from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
-from store.tables import Candidate, Contact, Invitation, Profile, Study, Volunteer
+from store.tables import (
+    CURRENT_PROFILE,
+    Candidate,
+    Contact,
+    Invitation,
+    Profile,
+    Study,
+    Volunteer,
+    of_candidate,
+)
 
 
 @dataclass(frozen=True)
@@ -116,15 +125,9 @@ def reason_to_stop(connection: Connection, claimed: Claimed, today: date) -> str
             Candidate.review_state,
         )
         .select_from(Volunteer)
-        .outerjoin(Profile, Profile.submission_id == Volunteer.current_submission_id)
+        .outerjoin(Profile, CURRENT_PROFILE)
         .join(Study, Study.study_id == claimed.study_id)
-        .outerjoin(
-            Candidate,
-            and_(
-                Candidate.study_id == claimed.study_id,
-                Candidate.volunteer_id == Volunteer.volunteer_id,
-            ),
-        )
+        .outerjoin(Candidate, of_candidate(Candidate, claimed.study_id, Volunteer.volunteer_id))
         .where(Volunteer.volunteer_id == claimed.volunteer_id)
     ).one()
     erased, withdrawn, submission, submitted, consent, status, version, review = row

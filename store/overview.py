@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from store.tables import Profile, QuarantinedRecord, Volunteer
+from store.tables import CURRENT_PROFILE, Profile, QuarantinedRecord, Volunteer
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,6 @@ class PanelOverview:
 
 
 def overview(connection: Connection) -> PanelOverview:
-    current = Profile.submission_id == Volunteer.current_submission_id
     volunteers = connection.scalar(
         select(func.count()).select_from(Volunteer).where(Volunteer.erased_at.is_(None))
     )
@@ -30,13 +29,13 @@ def overview(connection: Connection) -> PanelOverview:
     withdrawn = connection.scalar(
         select(func.count())
         .select_from(Volunteer)
-        .join(Profile, current)
+        .join(Profile, CURRENT_PROFILE)
         .where(Volunteer.withdrawn_at >= Profile.submitted_at)
     )
     contactable = connection.scalar(
         select(func.count())
         .select_from(Volunteer)
-        .join(Profile, current)
+        .join(Profile, CURRENT_PROFILE)
         .where(
             Profile.consent_contact.is_(True),
             (Volunteer.withdrawn_at.is_(None)) | (Volunteer.withdrawn_at < Profile.submitted_at),

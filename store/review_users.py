@@ -454,27 +454,20 @@ def find_session(connection: Connection, token: str) -> FoundSession | None:
 
 
 #: Study ids hold no comma (``schemas.study``), so the grants travel as one joined string.
+_SESSION_COLUMNS = (
+    UserSession.user_id,
+    UserSession.csrf_token,
+    UserSession.created_at,
+    UserSession.last_seen_at,
+    ReviewUser.email,
+    ReviewUser.role,
+)
 _SESSION_BY_TOKEN = (
-    select(
-        UserSession.user_id,
-        UserSession.csrf_token,
-        UserSession.created_at,
-        UserSession.last_seen_at,
-        ReviewUser.email,
-        ReviewUser.role,
-        func.aggregate_strings(StudyGrant.study_id, ",").label("studies"),
-    )
+    select(*_SESSION_COLUMNS, func.aggregate_strings(StudyGrant.study_id, ",").label("studies"))
     .join(ReviewUser, ReviewUser.user_id == UserSession.user_id)
     .outerjoin(StudyGrant, StudyGrant.user_id == UserSession.user_id)
     .where(UserSession.token_hash == bindparam("token_hash"), ReviewUser.disabled_at.is_(None))
-    .group_by(
-        UserSession.user_id,
-        UserSession.csrf_token,
-        UserSession.created_at,
-        UserSession.last_seen_at,
-        ReviewUser.email,
-        ReviewUser.role,
-    )
+    .group_by(*_SESSION_COLUMNS)
 )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -559,3 +561,14 @@ class InvitationRetry(Base):
     requested_at: Mapped[datetime]
     #: "queued", or the rule that held it back (it stays failed).
     outcome: Mapped[str] = mapped_column(String(64))
+
+
+#: A volunteer's current profile: how ``Volunteer`` and ``Profile`` join.
+CURRENT_PROFILE = Profile.submission_id == Volunteer.current_submission_id
+
+
+def of_candidate(
+    table: type[Candidate] | type[Invitation], study_id: Any, volunteer_id: Any
+) -> ColumnElement[bool]:
+    """The row of ``table`` (one per study and volunteer) of this study's volunteer."""
+    return and_(table.study_id == study_id, table.volunteer_id == volunteer_id)
