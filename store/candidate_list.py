@@ -10,7 +10,7 @@ combination of filters and order (``_page_statement``, ``_seek_statement``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -522,25 +522,18 @@ def export_frame(connection: Connection, study_id: str, query: CandidateQuery) -
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
+#: ``CandidateRow``'s fields as a row of ``CANDIDATES`` has them, and with the profile
+#: version matched (``_WITH_PROFILE``); the flags come as NULL, 0 or 1.
+_FIELDS = [field.name for field in fields(CandidateRow) if field.default is MISSING]
+_WITH_PROFILE = [field.name for field in fields(CandidateRow)]
+_FLAGS = ("stale", "contactable", "automatic")
+
+
 def _row(row: Any, *, with_profile_version: bool = False) -> CandidateRow:
-    return CandidateRow(
-        study_id=row.study_id,
-        volunteer_id=row.volunteer_id,
-        status=row.status,
-        review_state=row.review_state,
-        review_version=row.review_version,
-        age=row.age,
-        sex=row.sex,
-        region=row.region,
-        unknown_criteria=list(row.unknown_criteria or []),
-        as_of=row.as_of,
-        submission_id=row.submission_id,
-        study_version=row.study_version,
-        stale=bool(row.stale),
-        contactable=bool(row.contactable),
-        invitation=row.invitation,
-        automatic=bool(row.automatic),
-        hold_reason=row.hold_reason,
-        profile_submitted_at=row.profile_submitted_at if with_profile_version else None,
-        profile_number=row.profile_number if with_profile_version else None,
-    )
+    values = {
+        name: getattr(row, name) for name in (_WITH_PROFILE if with_profile_version else _FIELDS)
+    }
+    for flag in _FLAGS:
+        values[flag] = bool(values[flag])
+    values["unknown_criteria"] = list(values["unknown_criteria"] or [])
+    return CandidateRow(**values)

@@ -44,6 +44,7 @@ from schemas.review import (
     Act,
     Role,
 )
+from store.bulk import record_columns
 from store.errors import StoreError, UnknownStudy
 from store.tables import AccountChange, LoginAttempt, ReviewUser, Study, StudyGrant, UserSession
 
@@ -188,11 +189,11 @@ class Change:
 def changes(connection: Connection, user_id: int) -> list[Change]:
     """What was done to an account, oldest first."""
     rows = connection.execute(
-        select(AccountChange.at, AccountChange.actor, AccountChange.what, AccountChange.detail)
+        select(*record_columns(AccountChange, Change))
         .where(AccountChange.user_id == user_id)
         .order_by(AccountChange.change_id)
     )
-    return [Change(row.at, row.actor, row.what, row.detail) for row in rows]
+    return [Change(*row) for row in rows]
 
 
 def user_by_email(connection: Connection, email: str) -> tuple[User, str] | None:
