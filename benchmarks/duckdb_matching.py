@@ -13,6 +13,7 @@ from datetime import date
 from matching.regions import POSTCODE_RANGES
 from matching.three_valued import ThreeValued
 from schemas.study import CodeCriterion, FieldComparison, StudyDefinition
+from schemas.study_fields import FIELDS
 
 
 def panel_sql(as_of: date) -> str:
@@ -20,6 +21,12 @@ def panel_sql(as_of: date) -> str:
     regions = " ".join(
         f"WHEN postcode_number BETWEEN {first} AND {last} THEN '{region.value}'"
         for first, last, region in POSTCODE_RANGES
+    )
+    # Every other field a criterion may name (``schemas.study_fields``) is read as stored.
+    as_stored = ", ".join(
+        name
+        for name, field in FIELDS.items()
+        if not field.derived and name not in ("postcode", "pregnant")
     )
     before_birthday = (
         f"month(birth_date) > {as_of.month} "
@@ -42,18 +49,13 @@ def panel_sql(as_of: date) -> str:
             ({as_of.year} - year(submitted_on)) * 12 + {as_of.month} - month(submitted_on)
                 - CASE WHEN day(submitted_on) > {as_of.day} THEN 1 ELSE 0 END
                 AS months_since_update,
-            sex,
             postcode_number AS postcode,
-            height_cm,
-            weight_kg,
             CASE WHEN sex IS NULL THEN NULL
                  WHEN sex <> 'female' THEN FALSE
                  WHEN pregnant = 'yes' THEN TRUE
                  WHEN pregnant = 'no' THEN FALSE
             END AS pregnant,
-            smoker, rls_urge, rls_at_rest, rls_relieved_by_movement, rls_evening,
-            rls_nights_per_week,
-            sleep_quality,
+            {as_stored},
             list_filter(string_split(diagnoses, '|'), lambda c: c <> '') AS diagnoses,
             list_filter(string_split(medicines, '|'), lambda c: c <> '') AS medicines
         FROM typed
