@@ -18,15 +18,23 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+import numpy as np
+
+from matching import outcomes as three_valued
+from matching.three_valued import ThreeValued
 from review.criterion_words import answer_words
 from schemas.study import (
     AllOf,
     AnyOf,
     AtLeastOf,
+    CodeCriterion,
     CriterionBase,
+    CriterionVisitor,
+    FieldComparison,
     NotCriterion,
     StudyDefinition,
     children,
+    dispatch,
 )
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
@@ -165,16 +173,31 @@ def _reading(outcome: str, excludes: bool, above: Reading | None) -> Reading:
     return Reading(words, stance, tone)
 
 
+class _TreeWords(CriterionVisitor[tuple[str, str]]):
+    """What a tree of criteria is called ("all of") and what it needs ("all needed");
+    nothing for a single test."""
+
+    def on_field(self, criterion: FieldComparison) -> tuple[str, str]:
+        return "", ""
+
+    def on_codes(self, criterion: CodeCriterion) -> tuple[str, str]:
+        return "", ""
+
+    def on_all(self, criterion: AllOf) -> tuple[str, str]:
+        return "all of", "all needed"
+
+    def on_any(self, criterion: AnyOf) -> tuple[str, str]:
+        return "any of", "one is enough"
+
+    def on_not(self, criterion: NotCriterion) -> tuple[str, str]:
+        return "not", ""
+
+    def on_at_least_of(self, criterion: AtLeastOf) -> tuple[str, str]:
+        return f"at least {criterion.at_least} of", f"{criterion.at_least} needed"
+
+
 def _kind(criterion: CriterionBase) -> str:
-    if isinstance(criterion, AllOf):
-        return "all of"
-    if isinstance(criterion, AnyOf):
-        return "any of"
-    if isinstance(criterion, AtLeastOf):
-        return f"at least {criterion.at_least} of"
-    if isinstance(criterion, NotCriterion):
-        return "not"
-    return ""
+    return dispatch(criterion, _TreeWords())[0]
 
 
 def _summary(criterion: CriterionBase, parts: tuple[CriterionNode, ...], excludes: bool) -> str:
@@ -185,15 +208,7 @@ def _summary(criterion: CriterionBase, parts: tuple[CriterionNode, ...], exclude
     met = sum(part.outcome == MET for part in parts)
     unknown = sum(part.outcome == UNKNOWN for part in parts)
     verb = "apply" if excludes else "met"
-    needed = (
-        "all needed"
-        if isinstance(criterion, AllOf)
-        else "one is enough"
-        if isinstance(criterion, AnyOf)
-        else f"{criterion.at_least} needed"
-        if isinstance(criterion, AtLeastOf)
-        else ""
-    )
+    needed = dispatch(criterion, _TreeWords())[1]
     return (
         f"{met} of {len(parts)} {verb}"
         + (f", {unknown} unknown" if unknown else "")
@@ -292,26 +307,36 @@ def _contribution(
 
 
 def _outcome(criterion: CriterionBase, outcomes: Mapping[str, str], fixed: dict[str, str]) -> str:
-    """A criterion's outcome from its parts' (Kleene's three-valued logic, as matching has it),
+    """A criterion's outcome from its parts' (the matching engine's own three-valued logic),
     with ``fixed`` outcomes in place of the matched ones."""
-    if criterion.id in fixed:
-        return fixed[criterion.id]
-    parts = children(criterion)
-    if not parts:
-        return outcomes.get(criterion.id, UNKNOWN)
-    found = [_outcome(part, outcomes, fixed) for part in parts]
-    if isinstance(criterion, AllOf):
-        combined = NOT_MET if NOT_MET in found else UNKNOWN if UNKNOWN in found else MET
-    elif isinstance(criterion, AnyOf):
-        combined = MET if MET in found else UNKNOWN if UNKNOWN in found else NOT_MET
-    elif isinstance(criterion, NotCriterion):
-        combined = {MET: NOT_MET, NOT_MET: MET, UNKNOWN: UNKNOWN}[found[0]]
-    elif isinstance(criterion, AtLeastOf):
-        met, unknown = found.count(MET), found.count(UNKNOWN)
-        enough = met >= criterion.at_least
-        combined = MET if enough else NOT_MET if met + unknown < criterion.at_least else UNKNOWN
-    else:  # pragma: no cover
-        raise TypeError(type(criterion))
-    if combined == UNKNOWN and criterion.if_unknown.value != UNKNOWN:
-        combined = criterion.if_unknown.value
-    return combined
+    return three_valued.NAMES[int(_Recombined(outcomes, fixed)(criterion)[0])]
+
+
+class _Recombined(ThreeValued[np.ndarray]):
+    """The stored outcomes of single tests, combined up the tree as the engine combines them
+    (its logic and walk, ``matching.three_valued``); a ``fixed`` outcome stands for its
+    criterion whatever is below it."""
+
+    def __init__(self, outcomes: Mapping[str, str], fixed: Mapping[str, str]) -> None:
+        super().__init__(three_valued)
+        self.outcomes, self.fixed = outcomes, fixed
+
+    def __call__(self, criterion: CriterionBase) -> np.ndarray:
+        if criterion.id in self.fixed:
+            return _as_outcome(self.fixed[criterion.id])
+        if not children(criterion):  # stored as matched, its if_unknown applied already
+            return dispatch(criterion, self)
+        return super().__call__(criterion)
+
+    def on_field(self, criterion: FieldComparison) -> np.ndarray:
+        return _as_outcome(self.outcomes.get(criterion.id, UNKNOWN))
+
+    def on_codes(self, criterion: CodeCriterion) -> np.ndarray:
+        return _as_outcome(self.outcomes.get(criterion.id, UNKNOWN))
+
+
+def _as_outcome(name: str) -> np.ndarray:
+    return np.array([_BY_NAME[name]], dtype=np.int8)
+
+
+_BY_NAME = {name: code for code, name in three_valued.NAMES.items()}
