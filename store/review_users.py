@@ -71,7 +71,8 @@ class Session:
 
 
 class UserExists(StoreError):
-    """An account of this e-mail address exists already (the admin's own input, shown back)."""
+    """An account of this e-mail address exists already (the message does not repeat the
+    address: an error text holds no personal data, a reviewer's included)."""
 
 
 class NotGranted(StoreError):
@@ -92,7 +93,7 @@ def normal_email(email: str) -> str:
 def add_user(connection: Connection, email: str, role: Role, password_hash: str, act: Act) -> int:
     address = normal_email(email)
     if connection.execute(select(ReviewUser.user_id).where(ReviewUser.email == address)).first():
-        raise UserExists(f"a user {address} exists already")
+        raise UserExists("a user with this e-mail address exists already")
     result = connection.execute(
         insert(ReviewUser).values(
             email=address,
