@@ -235,6 +235,8 @@ class MessageFolder:
     """A folder on this machine holding one file per message, named by its message id."""
 
     suffix: ClassVar[str]
+    #: What the folder is, in messages.
+    kind: ClassVar[str]
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -242,30 +244,35 @@ class MessageFolder:
     def path_for(self, message_id: str) -> Path:
         return self.directory / f"{file_name(message_id)}{self.suffix}"
 
+    def keep(self, message_id: str, data: bytes) -> None:
+        """Write the message's file whole or not at all; a full or missing disk is a passing
+        trouble (the send is tried again later)."""
+        try:
+            write_atomically(self.directory, self.path_for(message_id).name, data)
+        except OSError as error:
+            raise TransientDeliveryError(f"{self.kind} {self.directory}: {error}") from None
+
 
 class OutboxFolder(MessageFolder):
     """A ``MailChannel`` writing each message to ``<directory>/<message id>.eml`` (RFC 5322)."""
 
     suffix = ".eml"
+    kind = "outbox folder"
 
     def describe(self) -> str:
-        return f"outbox folder {self.directory}"
+        return f"{self.kind} {self.directory}"
 
     def send(self, message: email.message.EmailMessage) -> None:
         message_id = message["Message-ID"]
         if not message_id:
             raise MessageError("a message for the outbox folder needs a Message-ID")
-        name = self.path_for(str(message_id)).name
         try:
             data = message.as_bytes(policy=email.policy.SMTP)
         except UnicodeError:
             raise PermanentDeliveryError(
                 f"message {message_id} has a header that cannot be written as ASCII"
             ) from None
-        try:
-            write_atomically(self.directory, name, data)
-        except OSError as error:
-            raise TransientDeliveryError(f"outbox folder {self.directory}: {error}") from None
+        self.keep(str(message_id), data)
 
 
 @dataclass(frozen=True)
@@ -292,23 +299,21 @@ class SmsFolder(MessageFolder):
     """
 
     suffix = ".sms.json"
+    kind = "sms folder"
 
     def describe(self) -> str:
-        return f"sms folder {self.directory} (nothing is sent)"
+        return f"{self.kind} {self.directory} (nothing is sent)"
 
     def send(self, sms: SmsMessage) -> None:
-        name = self.path_for(sms.message_id).name
         record = {
             "message_id": sms.message_id,
             "to": sms.to,
             "body": sms.body,
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
-        try:
-            write_atomically(self.directory, name, data)
-        except OSError as error:
-            raise TransientDeliveryError(f"sms folder {self.directory}: {error}") from None
+        self.keep(
+            sms.message_id, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+        )
 
 
 @dataclass(frozen=True)
