@@ -59,8 +59,9 @@ def requeue(
 
 @panel_task("outbox status", **retried_io(60))
 def outbox_status(store: PanelStore) -> list[StudyOutbox]:
+    lease = load_settings().outreach.send_lease_seconds
     with store.reading() as connection:
-        return delivery_status(connection, datetime.now(UTC), load_settings().send_lease_seconds)
+        return delivery_status(connection, datetime.now(UTC), lease)
 
 
 @panel_flow("contact-volunteers")

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from prefect import Flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.settings import get_current_settings
 
 from configuration.settings import load_settings
 from flows.errors import FlowError
@@ -108,7 +109,7 @@ def match_studies(
             return []
     settings = load_settings()
     who = actor or settings.actor
-    if settings.match_partitions > 1:
+    if settings.matching.partitions > 1:
         return _match_partitioned(store, ids, as_of, who)
     profiles, _ = load_panel(store)
     panel = prepare(profiles, as_of)
@@ -125,7 +126,7 @@ def _match_partitioned(
 ) -> list[StudyMatchSummary]:
     definitions = [_definition(store, study_id) for study_id in study_ids]
     with store.reading() as connection:
-        parts = partitions(connection, load_settings().match_partitions)
+        parts = partitions(connection, load_settings().matching.partitions)
     matched = match_in_partitions(parts, definitions, as_of)
     summaries = []
     for study in definitions:
@@ -145,11 +146,11 @@ def configured() -> Flow[..., list[StudyMatchSummary]]:
     On Dask the task runs are reported by the workers, so they need a Prefect server to
     report to (PREFECT_API_URL): without one each worker would start a temporary server of
     its own, and the runs would not show in the flow's."""
-    settings = load_settings()
+    settings = load_settings().matching
     if not settings.dask_address:
         return match_studies
-    from prefect.settings import get_current_settings
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask import DaskTaskRunner  # deferred: Dask's import costs seconds, and only
+    # a panel matched on Dask needs it
 
     api = get_current_settings().api.url
     if api is None:

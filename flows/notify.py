@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    webhook = load_settings().notify_webhook
+    webhook = load_settings().cycle.notify_webhook
     if webhook is None:
         return
     message = {

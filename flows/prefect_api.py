@@ -14,6 +14,8 @@ def start_prefect() -> None:
     (``PREFECT_API_URL``), or else Prefect's temporary one, started now. Either failing is one
     clear ``PanelError`` rather than a failure deep inside the first flow."""
     apply_offline_defaults()
+    # Deferred: the CLI imports this module at start-up, and Prefect's import costs seconds
+    # (after the offline defaults, which it reads when imported).
     import httpx
     from prefect.settings import get_current_settings
 

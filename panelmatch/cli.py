@@ -133,7 +133,7 @@ def status() -> None:
 
     store = open_store()
     with store.reading() as connection:
-        now, lease = datetime.now(UTC), load_settings().send_lease_seconds
+        now, lease = datetime.now(UTC), load_settings().outreach.send_lease_seconds
         outbox = delivery_status(connection, now, lease)
         reports.print_overview(out, overview(connection), outbox, recent_ingests(connection))
 

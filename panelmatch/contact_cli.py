@@ -126,7 +126,7 @@ def retry(
         if as_json:
             with store.reading() as connection:
                 outbox = delivery_status(
-                    connection, datetime.now(UTC), load_settings().send_lease_seconds
+                    connection, datetime.now(UTC), load_settings().outreach.send_lease_seconds
                 )
             nothing = ContactRun([ContactPlan(study_id)], None, outbox)
             json.dump(_as_json(nothing, dry_run=False), sys.stdout, indent=2)

@@ -72,16 +72,16 @@ def serve() -> None:
 
     from flows.cycle_flow import panel_cycle
 
-    settings = load_settings()
+    settings = load_settings().cycle
     deployment = panel_cycle.to_deployment(
         name=DEPLOYMENT,
-        schedules=[Cron(settings.cycle_cron, timezone=settings.cycle_timezone)],
+        schedules=[Cron(settings.cron, timezone=settings.timezone)],
         description="Ingest the inbox, match every recruiting study, send the invitations due.",
         tags=["panelmatch"],
     )
     assert isinstance(deployment, RunnerDeployment)  # called from sync code: not a coroutine
     out.print(
-        f"serving panel-cycle/{DEPLOYMENT}: '{settings.cycle_cron}' {settings.cycle_timezone} "
+        f"serving panel-cycle/{DEPLOYMENT}: '{settings.cron}' {settings.timezone} "
         f"(run now: prefect deployment run 'panel-cycle/{DEPLOYMENT}')"
     )
     prefect_serve(deployment, pause_on_shutdown=False, print_starting_message=False)

@@ -46,7 +46,7 @@ def write_csv(table: pd.DataFrame, out: BinaryIO) -> None:
 
 
 def write_xlsx(table: pd.DataFrame, out: BinaryIO, sheet: str) -> None:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # deferred: only a spreadsheet export needs it
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
