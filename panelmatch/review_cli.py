@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -99,10 +100,7 @@ def disable(email: str) -> None:
     """Stop a user from logging in; their sessions end at once."""
     from store import review_users
 
-    with open_store().writing() as connection:
-        user = _user(connection, email)
-        changed = review_users.disable(connection, user.user_id, _act())
-    out.print(f"{user.email} {'disabled' if changed else 'was disabled already'}")
+    _switch(email, review_users.disable, "disabled", "was disabled already")
 
 
 @users_app.command("enable")
@@ -110,10 +108,17 @@ def enable(email: str) -> None:
     """Let a disabled user log in again."""
     from store import review_users
 
+    _switch(email, review_users.enable, "enabled", "was not disabled")
+
+
+def _switch(
+    email: str, change: Callable[[Connection, int, Act], bool], done: str, unchanged: str
+) -> None:
+    """Disable or enable ``email``'s account, saying which it did."""
     with open_store().writing() as connection:
         user = _user(connection, email)
-        changed = review_users.enable(connection, user.user_id, _act())
-    out.print(f"{user.email} {'enabled' if changed else 'was not disabled'}")
+        changed = change(connection, user.user_id, _act())
+    out.print(f"{user.email} {done if changed else unchanged}")
 
 
 @users_app.command("list")
