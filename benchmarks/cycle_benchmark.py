@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.cycle_store import BUILT
 from benchmarks.ingest_benchmark import OUT, generated_export
 from benchmarks.postgres_database import own_database
+from schemas.act import Act
 
 if TYPE_CHECKING:
     from flows.cycle_flow import CycleSummary
@@ -441,8 +442,7 @@ def _plain_cycle(label: str) -> Cycle:
                     attrition_funnel(match),
                     candidate_records(match),
                     AS_OF,
-                    "benchmark",
-                    datetime.now(UTC),
+                    Act("benchmark", datetime.now(UTC)),
                 )
     STAGES.seconds["match"] = time.perf_counter() - match_began
     contact_began = time.perf_counter()

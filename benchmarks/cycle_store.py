@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from schemas.act import Act
+
 #: The file, in the store's data folder, that says the store is complete (what it holds).
 BUILT = "built.json"
 
@@ -42,7 +44,7 @@ def publish_studies(count: int) -> list[str]:
         study = definition.model_copy(update={"status": StudyStatus.RECRUITING})
         text = yaml.safe_dump(study.model_dump(mode="json", by_alias=True), allow_unicode=True)
         with store.writing() as connection:
-            studies.publish(connection, study, text, "benchmark", now)
+            studies.publish(connection, study, text, Act("benchmark", now))
         ids.append(study.id)
     with store.reading() as connection:
         assert sorted(studies.recruiting(connection)) == sorted(ids)
@@ -113,7 +115,11 @@ def build_million(export: Path, studies: int, as_of: date) -> dict[str, Any]:
         found = candidate_records(match)
         with store.writing() as connection:
             match_runs.record_match(
-                connection, attrition_funnel(match), found, as_of, "benchmark", datetime.now(UTC)
+                connection,
+                attrition_funnel(match),
+                found,
+                as_of,
+                Act("benchmark", datetime.now(UTC)),
             )
         candidates += len(found)
         if number % 10 == 0:

@@ -81,7 +81,8 @@ def measure(rounds: int, database: str) -> None:
     from configuration.settings import load_settings
     from review.app import create_app
     from review.passwords import hash_password
-    from schemas.review import FAILURES_PER_ACCOUNT_AND_ADDRESS, Act, Role
+    from schemas.act import Act
+    from schemas.review import FAILURES_PER_ACCOUNT_AND_ADDRESS, Role
     from store import review_users
     from store.panel_store import PanelStore
     from store.review_users import Outcome

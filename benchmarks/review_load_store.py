@@ -23,7 +23,8 @@ def prepare(candidates: int) -> None:
     from matching.funnel import attrition_funnel
     from matching.panel import prepare_panel
     from review.passwords import hash_password
-    from schemas.review import Act, Role
+    from schemas.act import Act
+    from schemas.review import Role
     from schemas.study import StudyDefinition
     from store import match_runs, review_users, studies
     from store.panel_store import PanelStore
@@ -56,7 +57,7 @@ def prepare(candidates: int) -> None:
             }
         )
         with store.writing() as connection:
-            studies.publish(connection, study, "", "benchmark", now)
+            studies.publish(connection, study, "", Act("benchmark", now))
         with store.reading() as connection:
             profiles, _ = match_runs.contactable_panel(connection)
         match = match_study(study, prepare_panel(profiles, now.date()))
@@ -66,8 +67,7 @@ def prepare(candidates: int) -> None:
                 attrition_funnel(match),
                 candidate_records(match),
                 now.date(),
-                "benchmark",
-                now,
+                Act("benchmark", now),
             )
         with store.writing() as connection:
             user_id = review_users.add_user(

@@ -25,6 +25,7 @@ from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
+from schemas.act import Act
 from schemas.study import StudyDefinition
 from store import match_runs, studies
 from store.errors import UnknownStudy
@@ -75,7 +76,7 @@ def _keep(
     """Record a study's match and publish its funnel."""
     with store.writing() as connection:
         recorded = match_runs.record_match(
-            connection, funnel, candidates, as_of, actor, datetime.now(UTC)
+            connection, funnel, candidates, as_of, Act(actor, datetime.now(UTC))
         )
     return _summary(funnel, recorded, as_of)
 
@@ -133,7 +134,7 @@ def _match_partitioned(
         funnel, changes = matched[study.id]
         with store.writing() as connection:
             recorded = match_runs.record_changes(
-                connection, funnel, changes, as_of, actor, datetime.now(UTC)
+                connection, funnel, changes, as_of, Act(actor, datetime.now(UTC))
             )
         summaries.append(_summary(funnel, recorded, as_of))
     return summaries

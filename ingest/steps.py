@@ -25,6 +25,7 @@ from ingest import progress
 from ingest.batch_gate import BatchVerdict, check_batch
 from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
+from schemas.act import Act
 from schemas.export_file import ExportFile, ExportRefused, read_export
 from schemas.exports import ExportKind
 from store import audit, ingest_runs
@@ -102,7 +103,7 @@ def receive(store: PanelStore, path: Path, actor: str) -> ReceivedFile | Unreada
     if raw:
         store.archive.keep(raw, sha256, now)
     with store.writing() as connection:
-        ingest_id = audit.start_ingest(connection, path.name, sha256, actor, now)
+        ingest_id = audit.start_ingest(connection, path.name, sha256, Act(actor, now))
     return ReceivedFile(
         path, raw, sha256, ingest_id, now, {"receive": time.perf_counter() - started}
     )

@@ -18,7 +18,8 @@ import data_samples
 from configuration.settings import Settings, load_settings
 from ingest.summary import IngestSummary
 from panelmatch import reports
-from schemas.review import Act, Action, CandidateQuery
+from schemas.act import Act
+from schemas.review import Action, CandidateQuery
 from schemas.study_file import load_study
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def publish_and_match(out: Console, err: Console, store: PanelStore, as_of: date
         assert loaded.definition is not None, loaded.problems
         with store.writing() as connection:
             published = studies.publish(
-                connection, loaded.definition, loaded.text, "panel demo", datetime.now(UTC)
+                connection, loaded.definition, loaded.text, Act("panel demo", datetime.now(UTC))
             )
         out.print(
             f"published {published.study_id} version {published.number} ({published.version})"

@@ -14,8 +14,9 @@ import typer
 from configuration.settings import load_settings
 from panelmatch.command_base import open_store
 from panelmatch.console import err, out
+from schemas.act import Act
 from schemas.danish_formats import COPENHAGEN
-from schemas.review import REJECT_REASONS, Act, Action, CandidateQuery, Role
+from schemas.review import REJECT_REASONS, Action, CandidateQuery, Role
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

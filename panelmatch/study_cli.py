@@ -20,6 +20,7 @@ from flows.prefect_api import start_prefect
 from panelmatch import reports
 from panelmatch.command_base import match_date, open_store, stopping
 from panelmatch.console import err, out
+from schemas.act import Act
 from schemas.review import CandidateQuery
 from schemas.study import StudyDefinition
 from schemas.study_file import LoadedStudy, load_study
@@ -72,7 +73,7 @@ def publish(file: Annotated[Path, typer.Argument(help="A study definition file (
 
     with open_store().writing() as connection:
         published = publish_study(
-            connection, study.definition, study.text, load_settings().actor, datetime.now(UTC)
+            connection, study.definition, study.text, Act(load_settings().actor, datetime.now(UTC))
         )
     if published.new:
         out.print(

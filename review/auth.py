@@ -34,7 +34,8 @@ from sqlalchemy import Connection
 
 from review import passwords
 from review.templating import templates
-from schemas.review import LOGIN_WINDOW_MINUTES, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, Act
+from schemas.act import Act
+from schemas.review import LOGIN_WINDOW_MINUTES, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from store import review_users
 from store.database import writer_turn
 from store.panel_store import PanelStore

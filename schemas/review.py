@@ -7,23 +7,12 @@ study and profile versions it was made on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.study_fields import Region
-
-
-@dataclass(frozen=True)
-class Act:
-    """Who did something, and when: what every recorded decision, view and account change
-    carries (stored as its actor and time columns)."""
-
-    who: str
-    at: datetime
 
 
 class Role(StrEnum):

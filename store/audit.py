@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from configuration.errors import one_line
+from schemas.act import Act
 from store.bulk import record_columns
 from store.tables import IngestRun
 
@@ -44,17 +45,15 @@ class IngestRecord:
     message: str | None
 
 
-def start_ingest(
-    connection: Connection, file_name: str, file_sha256: str, actor: str, started_at: datetime
-) -> int:
+def start_ingest(connection: Connection, file_name: str, file_sha256: str, act: Act) -> int:
     """Record a run as ``running`` (in a transaction of its own: even a crash leaves a trace);
     its ingest id."""
     result = connection.execute(
         insert(IngestRun).values(
             file_name=file_name,
             file_sha256=file_sha256,
-            actor=actor,
-            started_at=started_at,
+            actor=act.who,
+            started_at=act.at,
             status="running",
         )
     )

@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from matching.engine import NEEDS_SCREENING
+from schemas.act import Act
 from schemas.review import (
     AUTOMATIC_APPROVER,
     NOTE_MAX_LENGTH,
     REJECT_REASONS,
-    Act,
     Action,
     CandidateQuery,
     ReviewState,

@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from matching.funnel import Funnel
 from matching.panel import PROFILE_SCHEMA
+from schemas.act import Act
 from store.arrow_read import read_arrow
 from store.bulk import record_columns
 from store.candidate_changes import ListChanges, list_changes, write_changes
@@ -85,8 +86,7 @@ def record_match(
     funnel: Funnel,
     candidates: pd.DataFrame,
     as_of: date,
-    actor: str,
-    now: datetime,
+    act: Act,
 ) -> RecordedMatch:
     """Record the run and bring the study's candidate list up to date: new candidates are
     added, known ones updated where their outcome changed, and those who no longer fit are
@@ -95,7 +95,7 @@ def record_match(
     ``candidates``: volunteer_id, submission_id, status, unknown_criteria and explanation as
     JSON text, age, sex and region (``matching.candidates``)."""
     changes = list_changes(connection, funnel.study_id, funnel.study_version, candidates)
-    return record_changes(connection, funnel, changes, as_of, actor, now)
+    return record_changes(connection, funnel, changes, as_of, act)
 
 
 def record_changes(
@@ -103,8 +103,7 @@ def record_changes(
     funnel: Funnel,
     changes: ListChanges,
     as_of: date,
-    actor: str,
-    now: datetime,
+    act: Act,
 ) -> RecordedMatch:
     """Record the run and write the changes it found to the study's list (found by
     ``list_changes`` on this list as it is now: over the whole panel, or put together from
@@ -114,15 +113,15 @@ def record_changes(
             study_id=funnel.study_id,
             study_version=funnel.study_version,
             as_of=as_of,
-            started_at=now,
-            actor=actor,
+            started_at=act.at,
+            actor=act.who,
             evaluated=funnel.start,
             eligible=funnel.eligible,
             needs_screening=funnel.needs_screening,
             funnel=[asdict(step) for step in funnel.steps],
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    write_changes(connection, changes, funnel.study_id, funnel.study_version, run, as_of, now)
+    write_changes(connection, changes, funnel.study_id, funnel.study_version, run, as_of, act.at)
     if connection.dialect.name == "postgresql" and changes.written > max(
         1000, changes.listed // 10
     ):

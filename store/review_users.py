@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 
+from schemas.act import Act
 from schemas.review import (
     FAILURES_EVERYWHERE,
     FAILURES_PER_ACCOUNT_AND_ADDRESS,
@@ -41,7 +42,6 @@ from schemas.review import (
     SESSION_IDLE_MINUTES,
     SESSION_MAX_HOURS,
     TRUSTED_ADDRESS_DAYS,
-    Act,
     Role,
 )
 from store.bulk import record_columns

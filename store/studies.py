@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
+from schemas.act import Act
 from schemas.study import StudyDefinition, StudyStatus
 from store.tables import Study, StudyVersion
 
@@ -35,9 +36,7 @@ class StudySummary:
     list_revision: int
 
 
-def publish(
-    connection: Connection, study: StudyDefinition, source: str, actor: str, now: datetime
-) -> Published:
+def publish(connection: Connection, study: StudyDefinition, source: str, act: Act) -> Published:
     """Store ``study`` as its study's current version (a new version if its content is new)."""
     version = study.version
     known = connection.execute(
@@ -59,7 +58,7 @@ def publish(
         "status": study.status.value,
         "recruitment_target": study.recruitment_target,
         "current_version": version,
-        "updated_at": now,
+        "updated_at": act.at,
     }
     exists = connection.scalar(select(Study.study_id).where(Study.study_id == study.id))
     if exists is None:
@@ -74,8 +73,8 @@ def publish(
                 number=number,
                 definition=study.model_dump(mode="json", by_alias=True),
                 source=source,
-                published_at=now,
-                published_by=actor,
+                published_at=act.at,
+                published_by=act.who,
             )
         )
     return Published(study.id, version, number, known is None)

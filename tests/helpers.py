@@ -18,7 +18,8 @@ from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import prepare_panel
-from schemas.review import Act, CandidateQuery, Role
+from schemas.act import Act
+from schemas.review import CandidateQuery, Role
 from schemas.signup import SIGNUP_COLUMNS
 from schemas.study import StudyDefinition
 from schemas.study_file import load_study
@@ -147,7 +148,7 @@ def publish(store: PanelStore, path: Path, text: str | None = None) -> object:
     assert loaded.definition is not None
     with store.writing() as connection:
         return studies.publish(
-            connection, loaded.definition, text or loaded.text, "researcher", NOW
+            connection, loaded.definition, text or loaded.text, Act("researcher", NOW)
         )
 
 
@@ -236,7 +237,7 @@ def record_match(
     store: PanelStore, funnel: Funnel, found: pd.DataFrame, as_of: date, actor: str, now: datetime
 ) -> match_runs.RecordedMatch:
     with store.writing() as connection:
-        return match_runs.record_match(connection, funnel, found, as_of, actor, now)
+        return match_runs.record_match(connection, funnel, found, as_of, Act(actor, now))
 
 
 def whole_list(store: PanelStore, study_id: str) -> pd.DataFrame:

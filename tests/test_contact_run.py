@@ -16,7 +16,8 @@ from outreach.channels import OutboxFolder, SmsFolder
 from outreach.contact_rules import ContactPlan, HeldBack
 from outreach.contact_run import queue_invitations, send_invitations
 from outreach.sender import Channels, SendReport
-from schemas.review import Act, Action
+from schemas.act import Act
+from schemas.review import Action
 from schemas.study_file import load_study
 from store import decisions, outbox
 from store.panel_store import PanelStore

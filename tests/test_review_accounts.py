@@ -19,6 +19,7 @@ from sqlalchemy import select
 from review import passwords
 from review.app import create_app
 from review.auth import REFUSED
+from schemas.act import Act
 from schemas.review import (
     FAILURES_EVERYWHERE,
     FAILURES_PER_ACCOUNT_AND_ADDRESS,
@@ -27,7 +28,6 @@ from schemas.review import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
     SESSION_MAX_HOURS,
-    Act,
     Role,
 )
 from store import review_users

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from schemas.review import PAGE_SIZE, Act, Action, CandidateQuery, Role
+from schemas.act import Act
+from schemas.review import PAGE_SIZE, Action, CandidateQuery, Role
 from store import bulk, candidate_list, decisions, review_users
 from store.decisions import DecisionConflict, DecisionRefused
 from store.invitations import hold_candidates

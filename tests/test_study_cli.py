@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from panelmatch import console
 from panelmatch.cli import app
+from schemas.act import Act
 from store import studies
 from store.panel_store import PanelStore
 from tests.helpers import (
@@ -133,7 +134,7 @@ def test_candidates_export_is_pseudonymous_and_formula_safe(
         status="recruiting",
     )
     with store.writing() as connection:
-        studies.publish(connection, study, "", "test", datetime.now(UTC))
+        studies.publish(connection, study, "", Act("test", datetime.now(UTC)))
     profiles, _ = contactable(store)
     match = match_study(study, prepare_panel(profiles, date(2026, 11, 28)))
     record_match(
