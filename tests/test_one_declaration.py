@@ -12,7 +12,10 @@ apart, and every evaluator must handle every kind.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -25,6 +28,7 @@ from matching.evidence import _Evidence
 from matching.panel import PROFILE_SCHEMA
 from matching.reference import _Criterion
 from matching.three_valued import ThreeValued
+from review.criteria_view import _Recombined, _TreeWords
 from schemas.signup import (
     CONSENT_FIELDS,
     CONTACT_FIELDS,
@@ -149,18 +153,28 @@ def test_dispatch_tells_every_kind_apart(kind: str) -> None:
     assert dispatch(criterion, _Recording()) == f"on_{kind}"
 
 
-@pytest.mark.parametrize("evaluator", [_Evaluate, _Criterion, _Sql, _Evidence, _Children])
+EVALUATORS = [_Evaluate, _Criterion, _Sql, _Evidence, _Children, _Recombined, _TreeWords]
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_every_evaluator_handles_every_kind(evaluator: type) -> None:
     assert issubclass(evaluator, CriterionVisitor)
     assert not inspect.isabstract(evaluator), evaluator.__abstractmethods__
 
 
 def test_every_visitor_in_the_code_is_one_of_those_checked() -> None:
+    # Import every module that subclasses a visitor, whatever else this process imported.
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted(root.glob("*/*.py")):
+        if path.parts[-2] not in {"tests", ".venv"} and re.search(
+            r"\((CriterionVisitor|ThreeValued)\b", path.read_text(encoding="utf-8")
+        ):
+            importlib.import_module(f"{path.parts[-2]}.{path.stem}")
     found: set[type] = set()
     waiting = [CriterionVisitor]
     while waiting:
         below = waiting.pop().__subclasses__()
         found.update(below)
         waiting += below
-    checked = {_Evaluate, _Criterion, _Sql, _Evidence, _Children, ThreeValued, _Recording}
+    checked = {*EVALUATORS, ThreeValued, _Recording}
     assert found <= checked, found - checked
