@@ -27,9 +27,10 @@ from schemas.act import Act
 from store.arrow_read import read_arrow
 from store.bulk import record_columns
 from store.candidate_changes import ListChanges, list_changes, write_changes
+from store.database import begin_as_writer
 from store.partitions import WHOLE, Part, in_part
 from store.studies import current_definition
-from store.tables import CURRENT_PROFILE, IngestRun, MatchRun, Profile, Volunteer
+from store.tables import CURRENT_PROFILE, IngestRun, MatchRun, Profile, Study, Volunteer
 
 
 def contactable_profiles(connection: Connection, part: Part = WHOLE) -> pd.DataFrame:
@@ -94,8 +95,23 @@ def record_match(
 
     ``candidates``: volunteer_id, submission_id, status, unknown_criteria and explanation as
     JSON text, age, sex and region (``matching.candidates``)."""
+    hold_list(connection, funnel.study_id)
     changes = list_changes(connection, funnel.study_id, funnel.study_version, candidates)
     return record_changes(connection, funnel, changes, as_of, act)
+
+
+def hold_list(connection: Connection, study_id: str) -> None:
+    """Hold the study's candidate list for this transaction, before it is read: two runs
+    matching one study at once (two cycles, say) then record one after the other, the second
+    on the list as the first left it. On SQLite the transaction becomes the writer first (a
+    read-then-write transaction fails at once when another wrote in between); on PostgreSQL
+    the study's row is locked (both would otherwise add the same new candidates)."""
+    if connection.dialect.name == "sqlite":
+        begin_as_writer(connection)
+    else:
+        connection.execute(
+            select(Study.study_id).where(Study.study_id == study_id).with_for_update()
+        )
 
 
 def record_changes(
