@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 
 from configuration.settings import OutreachSettings
 from outreach.channels import Channels, DeliveryError, SmsMessage
-from outreach.errors import without_contact_details
 from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
 from store import outbox, studies
@@ -144,7 +143,7 @@ def _record_failure(
     now: datetime,
     report: SendReport,
 ) -> None:
-    said = f"attempt {claimed.attempts}: {without_contact_details(str(error))}"
+    said = f"attempt {claimed.attempts}: {error}"  # a DeliveryError holds no contact details
     with store.writing() as connection:
         if error.transient and claimed.attempts < settings.send_max_attempts:
             wait = settings.send_backoff_seconds * 2 ** (claimed.attempts - 1)
