@@ -117,6 +117,10 @@ class _SqlLogic:
             return sql
         return f"COALESCE({sql}, {'TRUE' if policy == 'met' else 'FALSE'})"
 
+    @staticmethod
+    def met_as_unknown(sql: str) -> str:
+        return f"(CASE WHEN {sql} THEN NULL ELSE {sql} END)"
+
 
 def _comparison(comparison: FieldComparison) -> str:
     column = str(comparison.field)

@@ -51,3 +51,8 @@ def resolve_unknown(outcome: np.ndarray, policy: str) -> np.ndarray:
     if policy == "not_met":
         return np.where(outcome == UNKNOWN, NOT_MET, outcome).astype(np.int8)
     return outcome
+
+
+def met_as_unknown(outcome: np.ndarray) -> np.ndarray:
+    """Apply ``if_met: screen``: count met as unknown, so the study team asks."""
+    return np.where(outcome == MET, UNKNOWN, outcome).astype(np.int8)

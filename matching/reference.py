@@ -92,6 +92,10 @@ class _Logic:
     def resolve_unknown(outcome: Truth, policy: str) -> Truth:
         return outcome if outcome is not None or policy == "unknown" else policy == "met"
 
+    @staticmethod
+    def met_as_unknown(outcome: Truth) -> Truth:
+        return None if outcome is True else outcome
+
 
 def _compare(comparison: FieldComparison, value: Any) -> Truth:
     if value is None:

@@ -3,7 +3,7 @@
 The engine's outcomes are numpy arrays (``matching.outcomes``), the reference's are ``True``,
 ``False`` and ``None``, the DuckDB benchmark's are SQL expressions. What a tree does is the same
 for all of them: evaluate the parts, combine them (``all``, ``any``, ``not``, ``at_least``), then
-apply the criterion's ``if_unknown``. It is written here once; an evaluator is a
+apply the criterion's ``if_unknown`` and ``if_met``. It is written here once; an evaluator is a
 ``ThreeValued`` with its ``Logic`` and its two leaves (``on_field``, ``on_codes``), and reaches
 every kind of criterion through ``schemas.study.dispatch``.
 """
@@ -18,6 +18,7 @@ from schemas.study import (
     AtLeastOf,
     CriterionBase,
     CriterionVisitor,
+    IfMet,
     NotCriterion,
     dispatch,
 )
@@ -41,6 +42,9 @@ class Logic(Protocol[T]):
     def resolve_unknown(self, outcome: T, policy: str, /) -> T:
         """``if_unknown``: an unknown outcome counted as ``met`` or ``not_met``, or kept."""
 
+    def met_as_unknown(self, outcome: T, /) -> T:
+        """``if_met: screen``: a met outcome counted as unknown (to ask, not to decide)."""
+
 
 class ThreeValued(CriterionVisitor[T]):
     """Calling it evaluates a criterion and everything under it, keeping each outcome in
@@ -52,6 +56,8 @@ class ThreeValued(CriterionVisitor[T]):
 
     def __call__(self, criterion: CriterionBase) -> T:
         outcome = self.logic.resolve_unknown(dispatch(criterion, self), criterion.if_unknown.value)
+        if criterion.if_met is IfMet.SCREEN:
+            outcome = self.logic.met_as_unknown(outcome)
         self.found[criterion.id] = outcome
         return outcome
 

@@ -11,8 +11,12 @@ A criterion is one of:
 * a **tree**: ``all`` / ``any`` of criteria, ``not`` a criterion, or ``at_least: N`` ``of``
   criteria.
 
+A code criterion may look back: ``within: 3m`` (or ``90d``, ``2y``, ``ever``) reads every
+profile version in effect during the window instead of the current profile alone.
+
 Every criterion has an ``id`` and a ``label``; ``if_unknown: met`` or ``not_met`` says how to
-count a volunteer whose answer is missing (the default: unknown, they need screening).
+count a volunteer whose answer is missing (the default: unknown, they need screening);
+``if_met: screen`` counts a met criterion as unknown, so the study team asks about it.
 ``StudyDefinition.json_schema()`` is published as ``schemas/study-definition.schema.json``.
 
 The six kinds are declared here once (``CRITERION_MODELS``, the ``Criterion`` union), and told
@@ -45,6 +49,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.codes import ATC_CODE, ICD10_CODE, normalise_code
 from schemas.study_fields import FIELDS, FieldKind
+from schemas.time_window import Window, WindowText
 
 
 class StudyStatus(StrEnum):
@@ -67,6 +72,14 @@ CriterionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Label = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class IfMet(StrEnum):
+    """How a criterion counts a volunteer who meets it."""
+
+    MET = "met"
+    #: As unknown: met is a reason to ask (screen), not to decide.
+    SCREEN = "screen"
+
+
 class CriterionBase(BaseModel):
     model_config = _STRICT
 
@@ -76,6 +89,11 @@ class CriterionBase(BaseModel):
         IfUnknown.UNKNOWN,
         description="How to count a volunteer whose answer is missing: unknown (needs "
         "screening), met, or not_met.",
+    )
+    if_met: IfMet = Field(
+        IfMet.MET,
+        description="How to count a volunteer who meets it: met, or screen (counted as "
+        "unknown: the study team asks about it before deciding).",
     )
 
 
@@ -215,6 +233,11 @@ class CodeCriterion(CriterionBase):
 
     diagnoses: Annotated[DiagnosisCodes, BeforeValidator(_as_code_set)] | None = None
     medicines: Annotated[MedicineCodes, BeforeValidator(_as_code_set)] | None = None
+    within: WindowText | None = Field(
+        None,
+        description="Look back over the profile versions in effect during a window ending on "
+        "the match date: 90d, 3m, 2y or ever. Without it, the current profile only.",
+    )
 
     @model_validator(mode="after")
     def _one_system(self) -> Self:
@@ -227,6 +250,10 @@ class CodeCriterion(CriterionBase):
     @property
     def system(self) -> str:
         return "diagnoses" if self.diagnoses is not None else "medicines"
+
+    @property
+    def window(self) -> Window | None:
+        return None if self.within is None else Window.parse(self.within)
 
     @property
     def codes(self) -> DiagnosisCodes | MedicineCodes:
@@ -388,6 +415,10 @@ class StudyDefinition(BaseModel):
         for name, default in _ADDED_LATER.items():
             if dumped["contact"][name] == default:
                 del dumped["contact"][name]
+        for criterion in _dumped_criteria(dumped):
+            for added, unset in _ADDED_LATER_TO_CRITERIA.items():
+                if criterion.get(added, unset) == unset:
+                    criterion.pop(added, None)
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -399,6 +430,21 @@ class StudyDefinition(BaseModel):
 
 
 _ADDED_LATER = {"invitation_title": None, "involves": None, "approve_needs_screening": False}
+_ADDED_LATER_TO_CRITERIA = {"if_met": IfMet.MET.value, "within": None}
+
+
+def _dumped_criteria(dumped: Any) -> list[dict[str, Any]]:
+    """Every criterion's mapping in a dumped definition, nested ones included."""
+    found: list[dict[str, Any]] = []
+    if isinstance(dumped, dict):
+        if "id" in dumped and "label" in dumped:
+            found.append(dumped)
+        for value in dumped.values():
+            found += _dumped_criteria(value)
+    elif isinstance(dumped, list):
+        for item in dumped:
+            found += _dumped_criteria(item)
+    return found
 
 
 # --- the one dispatch over the kinds of criterion --------------------------------------------
