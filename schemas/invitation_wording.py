@@ -11,8 +11,9 @@ A warning, not an error: a word may be harmless where it stands, and the researc
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from schemas.study import CodeCriterion, StudyDefinition
+from schemas.study import CodeCriterion, ContactSettings, CriterionBase, StudyDefinition
 
 #: What of a study reaches its invitations.
 INVITATION_FIELDS = ("organiser", "invitation_title", "involves")
@@ -108,11 +109,19 @@ _ACRONYM = re.compile(r"\b[A-Z]{3,}\b")
 
 def revealing_words(study: StudyDefinition) -> list[tuple[str, str]]:
     """(field, message) for each invitation field that uses a revealing word or code."""
-    own = _own_words(study)
-    codes = _codes(study)
+    return contact_revealing_words(study.contact, study.title, study.criteria())
+
+
+def contact_revealing_words(
+    contact: ContactSettings, title: str, criteria: Sequence[CriterionBase]
+) -> list[tuple[str, str]]:
+    """``revealing_words`` of a study's contact settings, its title and its criteria (nested
+    ones included), for when only these parts of a study are known to be valid."""
+    own = _own_words(title, criteria)
+    codes = _codes(criteria)
     found = []
     for field in INVITATION_FIELDS:
-        text = getattr(study.contact, field) or ""
+        text = getattr(contact, field) or ""
         words = {word.lower() for word in _WORD.findall(text)}
         hits = sorted(words & own) + sorted((words & HEALTH_WORDS) - own)
         hits += sorted({code for code in _CODE.findall(text.upper()) if code in codes})
@@ -128,20 +137,20 @@ def revealing_words(study: StudyDefinition) -> list[tuple[str, str]]:
     return found
 
 
-def _own_words(study: StudyDefinition) -> set[str]:
+def _own_words(title: str, criteria: Sequence[CriterionBase]) -> set[str]:
     """Words of six letters or more, and acronyms, of the study's title and of its criteria
     but those on who and where someone is (age, sex, region, ...)."""
-    health = [c for c in study.criteria() if getattr(c, "field", None) not in _DEMOGRAPHIC]
-    texts = [study.title, *(criterion.label for criterion in health)]
+    health = [c for c in criteria if getattr(c, "field", None) not in _DEMOGRAPHIC]
+    texts = [title, *(criterion.label for criterion in health)]
     words = {w.lower() for text in texts for w in _WORD.findall(text) if len(w) >= 6}
     acronyms = {a.lower() for text in texts for a in _ACRONYM.findall(text)}
     return (words - _PLAIN) | acronyms
 
 
-def _codes(study: StudyDefinition) -> set[str]:
+def _codes(criteria: Sequence[CriterionBase]) -> set[str]:
     patterns = [
         pattern
-        for criterion in study.criteria()
+        for criterion in criteria
         if isinstance(criterion, CodeCriterion)
         for pattern in (*criterion.codes.any_of, *criterion.codes.except_)
     ]

@@ -1,5 +1,6 @@
-"""Warnings about a valid study definition that cannot mean what its author wants: empty
-ranges, criteria no volunteer can meet, codes both included and excluded."""
+"""Warnings about a valid study definition, or a criterion valid on its own, that cannot mean
+what its author wants: empty ranges, criteria no volunteer can meet, codes both included and
+excluded."""
 
 from __future__ import annotations
 
@@ -20,10 +21,20 @@ from schemas.study_fields import FIELDS, FieldKind
 def contradictions(study: StudyDefinition) -> list[tuple[str, str]]:
     """(criterion id, what is wrong) for every contradiction or dead criterion found."""
     found: list[tuple[str, str]] = []
-    for criterion in study.criteria():
-        found += [(criterion.id, message) for message in _dead(criterion)]
-    found += _included_and_excluded(study)
-    return found
+    for criterion in [*study.inclusion, *study.exclusion]:
+        found += criterion_contradictions(criterion)
+    return found + included_and_excluded(study.inclusion, study.exclusion)
+
+
+def criterion_contradictions(criterion: CriterionBase) -> list[tuple[str, str]]:
+    """(criterion id, what is wrong) for ``criterion`` and every criterion under it: what one
+    criterion says wrong on its own, whatever the rest of its study."""
+    return [(each.id, message) for each in subtree(criterion) for message in _dead(each)]
+
+
+def subtree(criterion: CriterionBase) -> list[CriterionBase]:
+    """``criterion`` and every criterion under it, in the order they are written."""
+    return [criterion, *(each for child in children(criterion) for each in subtree(child))]
 
 
 def _dead(criterion: CriterionBase) -> list[str]:
@@ -67,10 +78,12 @@ def _dead_comparison(comparison: FieldComparison) -> list[str]:
     return []
 
 
-def _included_and_excluded(study: StudyDefinition) -> list[tuple[str, str]]:
+def included_and_excluded(
+    inclusion: Sequence[CriterionBase], exclusion: Sequence[CriterionBase]
+) -> list[tuple[str, str]]:
     """A code an inclusion criterion requires that an exclusion criterion rules out."""
-    required = [c for c in _code_criteria(study.inclusion) if not c.codes.except_]
-    excluded = _code_criteria(study.exclusion)
+    required = [c for c in _code_criteria(inclusion) if not c.codes.except_]
+    excluded = _code_criteria(exclusion)
     found = []
     for needed in required:
         for ruled_out in excluded:

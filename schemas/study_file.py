@@ -10,12 +10,20 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.invitation_wording import revealing_words
-from schemas.study import CRITERION_KEYS, CRITERION_MODELS, StudyDefinition, criterion_kind
-from schemas.study_checks import contradictions
+from schemas.invitation_wording import contact_revealing_words
+from schemas.study import (
+    CRITERION_KEYS,
+    CRITERION_MODELS,
+    ContactSettings,
+    Criterion,
+    CriterionBase,
+    StudyDefinition,
+    criterion_kind,
+)
+from schemas.study_checks import criterion_contradictions, included_and_excluded, subtree
 
 Severity = Literal["error", "warning"]
 #: Names people reach for that mean something else here.
@@ -84,8 +92,9 @@ def load_study(path: Path) -> LoadedStudy:
         return LoadedStudy(
             path, text, None, [StudyProblem(path, 1, 1, "(file)", "a study file is a YAML mapping")]
         )
-    problems = _duplicate_keys(path, root)
-    positions = _criterion_positions(root, path, problems)
+    written = _criteria_written(root)
+    problems = _duplicate_keys(path, root) + _duplicate_ids(path, written)
+    definition: StudyDefinition | None = None
     try:
         definition = StudyDefinition.model_validate(data)
     except ValidationError as error:
@@ -94,19 +103,93 @@ def load_study(path: Path) -> LoadedStudy:
             for detail in error.errors(include_url=False)
             if detail["type"] != "duplicate_id"  # reported from the file, with its place
         ]
-        return LoadedStudy(path, text, None, _unique(problems))
-    for criterion_id, message in contradictions(definition):
-        line, column, key = positions.get(criterion_id, (1, 1, criterion_id))
-        problems.append(StudyProblem(path, line, column, key, message, "warning"))
-    for field, message in revealing_words(definition):
-        line, column = _place(root, ["contact", field])
-        problems.append(StudyProblem(path, line, column, f"contact.{field}", message, "warning"))
-    return LoadedStudy(
-        path,
-        text,
-        definition if all(p.severity == "warning" for p in problems) else None,
-        _unique(problems),
+    problems += _warnings(path, root, _valid_parts(data, definition), written)
+    if any(p.severity == "error" for p in problems):
+        definition = None
+    return LoadedStudy(path, text, definition, _unique(problems))
+
+
+@dataclass(frozen=True)
+class _ValidParts:
+    """What of a study validates: all of it, or the parts that can be checked on their own."""
+
+    title: str
+    #: The top-level criteria that validate, each with where it is (``inclusion[2]``).
+    inclusion: list[tuple[str, CriterionBase]]
+    exclusion: list[tuple[str, CriterionBase]]
+    #: Every criterion of both lists validates.
+    whole_lists: bool
+    contact: ContactSettings | None
+
+
+_CRITERION: TypeAdapter[CriterionBase] = TypeAdapter(Criterion)
+
+
+def _valid_parts(data: dict[str, Any], definition: StudyDefinition | None) -> _ValidParts:
+    if definition is not None:
+        return _ValidParts(
+            definition.title,
+            [(f"inclusion[{i}]", c) for i, c in enumerate(definition.inclusion)],
+            [(f"exclusion[{i}]", c) for i, c in enumerate(definition.exclusion)],
+            True,
+            definition.contact,
+        )
+    inclusion, whole_inclusion = _valid_criteria("inclusion", data.get("inclusion"))
+    exclusion, whole_exclusion = _valid_criteria("exclusion", data.get("exclusion", []))
+    try:
+        contact: ContactSettings | None = ContactSettings.model_validate(data.get("contact"))
+    except ValidationError:
+        contact = None
+    title = data.get("title")
+    return _ValidParts(
+        title if isinstance(title, str) else "",
+        inclusion,
+        exclusion,
+        whole_inclusion and whole_exclusion,
+        contact,
     )
+
+
+def _valid_criteria(name: str, value: Any) -> tuple[list[tuple[str, CriterionBase]], bool]:
+    """The entries of a list of criteria that validate on their own, and whether all do."""
+    if not isinstance(value, list):
+        return [], False
+    valid = []
+    for index, entry in enumerate(value):
+        try:
+            valid.append((f"{name}[{index}]", _CRITERION.validate_python(entry)))
+        except ValidationError:
+            continue  # its errors come from validating the whole study
+    return valid, len(valid) == len(value)
+
+
+def _warnings(
+    path: Path, root: yaml.Node, parts: _ValidParts, written: list[_Written]
+) -> list[StudyProblem]:
+    """Contradictions of each valid criterion, an inclusion that an exclusion rules out (when
+    both lists are valid), and revealing invitation wording (when the contact is valid)."""
+    found: list[tuple[tuple[int, int, str], str]] = []
+    for where, criterion in [*parts.inclusion, *parts.exclusion]:
+        found += [
+            (_criterion_place(ident, written, where), message)
+            for ident, message in criterion_contradictions(criterion)
+        ]
+    if parts.whole_lists:
+        found += [
+            (_criterion_place(ident, written, "inclusion"), message)
+            for ident, message in included_and_excluded(
+                [c for _, c in parts.inclusion], [c for _, c in parts.exclusion]
+            )
+        ]
+    if parts.contact is not None:
+        criteria = [
+            each
+            for _, criterion in [*parts.inclusion, *parts.exclusion]
+            for each in subtree(criterion)
+        ]
+        for field, message in contact_revealing_words(parts.contact, parts.title, criteria):
+            found.append(((*_place(root, ["contact", field]), f"contact.{field}"), message))
+    return [StudyProblem(path, *place, message, "warning") for place, message in found]
 
 
 def _place(root: yaml.Node, keys: list[str]) -> tuple[int, int]:
@@ -269,29 +352,22 @@ def _criterion_model(value: Any) -> type[BaseModel] | None:
     return CRITERION_MODELS[kind] if kind else None
 
 
-def _criterion_positions(
-    root: yaml.Node, path: Path, problems: list[StudyProblem]
-) -> dict[str, tuple[int, int, str]]:
-    """Where each criterion (by id) is written; an id written twice is an error."""
-    found: dict[str, tuple[int, int, str]] = {}
+#: A criterion as written: its id, line, column, and where in the definition.
+_Written = tuple[str, int, int, str]
+
+
+def _criteria_written(root: yaml.Node) -> list[_Written]:
+    """Every criterion with an id, in the order they are written."""
+    found: list[_Written] = []
 
     def walk(node: yaml.Node, where: str) -> None:
         if isinstance(node, yaml.MappingNode):
             keys = {key.value: value for key, value in node.value}
             ident = keys.get("id")
             if isinstance(ident, yaml.ScalarNode) and any(k in keys for k in CRITERION_KEYS):
-                place = (node.start_mark.line + 1, node.start_mark.column + 1, where)
-                if ident.value in found:
-                    first = found[ident.value]
-                    problems.append(
-                        StudyProblem(
-                            path,
-                            *place,
-                            f"criterion id '{ident.value}' is used twice "
-                            f"(first at line {first[0]})",
-                        )
-                    )
-                found.setdefault(ident.value, place)
+                found.append(
+                    (ident.value, node.start_mark.line + 1, node.start_mark.column + 1, where)
+                )
             for key, value in node.value:
                 walk(value, f"{where}.{key.value}" if where else key.value)
         elif isinstance(node, yaml.SequenceNode):
@@ -300,3 +376,31 @@ def _criterion_positions(
 
     walk(root, "")
     return found
+
+
+def _duplicate_ids(path: Path, written: list[_Written]) -> list[StudyProblem]:
+    first: dict[str, int] = {}
+    problems = []
+    for ident, line, column, where in written:
+        if ident in first:
+            problems.append(
+                StudyProblem(
+                    path,
+                    line,
+                    column,
+                    where,
+                    f"criterion id '{ident}' is used twice (first at line {first[ident]})",
+                )
+            )
+        first.setdefault(ident, line)
+    return problems
+
+
+def _criterion_place(ident: str, written: list[_Written], under: str) -> tuple[int, int, str]:
+    """Line, column and key of criterion ``ident``: the first so named under ``under``
+    (``inclusion[2]``), else anywhere (ids are unique in a valid study)."""
+    named = [w for w in written if w[0] == ident]
+    inside = [w for w in named if w[3] == under or w[3].startswith((f"{under}.", f"{under}["))]
+    for _, line, column, where in inside + named:
+        return line, column, where
+    return 1, 1, ident
