@@ -94,6 +94,8 @@ def _codes(criterion: CodeCriterion) -> AnswerWords:
     meeting = f"{has} {listed} (or a sub-code)"
     if codes.except_:
         meeting += ", except " + ", ".join(_code(code) for code in codes.except_)
+    if criterion.window is not None:  # reported in any profile version of the window
+        meeting, has_none = f"{meeting}, {criterion.window}", f"{has_none}, {criterion.window}"
     asks = f"{_capitalised(criterion.system)} ({CODE_SYSTEMS[criterion.system]})"
     return AnswerWords(asks, meeting, has_none)
 
