@@ -47,7 +47,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from schemas.codes import ATC_CODE, ICD10_CODE, normalise_code
+from schemas import code_lists
+from schemas.codes import CodeSystem, normalise_code
 from schemas.study_fields import FIELDS, FieldKind
 from schemas.time_window import Window, WindowText
 
@@ -179,34 +180,43 @@ def _check_values_fit(comparison: FieldComparison) -> None:
 _RANGE = re.compile(r"^(?P<low>[^-\s]+)\s*-\s*(?P<high>[^-\s]+)$")
 
 
-def _code_pattern(shape: re.Pattern[str], system: str, example: str) -> Any:
+def _code_pattern(system: CodeSystem) -> Any:
+    """A code, prefix or range of ``system`` as a study file writes it: well shaped, and in the
+    real list (``schemas/code_lists.py``); a WHO block (``D65-D69``) is a range as it stands."""
+
     def check(value: str) -> str:
         text = normalise_code(value)
         parts = _RANGE.match(text)
         ends = [parts["low"], parts["high"]] if parts else [text]
         for end in ends:
-            if not shape.fullmatch(end):
-                raise PydanticCustomError(
-                    "code",
-                    "'{code}' is not {system} code (e.g. {example})",
-                    {"code": end, "system": f"an {system}", "example": example},
-                )
-        if parts:
-            low, high = ends
-            if len(low) != len(high) or low > high:
-                raise PydanticCustomError(
-                    "code",
-                    "'{range}' is not a range: both ends need the same length, low first",
-                    {"range": text},
-                )
-            return f"{low}-{high}"
-        return text
+            _refuse(code_lists.shape_problem(system, end))
+        if not parts:
+            _refuse(code_lists.list_problem(system, text))
+            return text
+        low, high = ends
+        if len(low) != len(high) or low > high:
+            raise PydanticCustomError(
+                "code",
+                "'{range}' is not a range: both ends need the same length, low first",
+                {"range": text},
+            )
+        written = f"{low}-{high}"
+        if not (system is CodeSystem.ICD10 and code_lists.is_icd10_block(written)):
+            for end in ends:
+                problem = code_lists.list_problem(system, end)
+                _refuse(problem and f"{written}: {problem}")
+        return written
 
     return Annotated[str, AfterValidator(check)]
 
 
-IcdPattern = _code_pattern(ICD10_CODE, "ICD-10", "N18, G25.8, D65-D69")
-AtcPattern = _code_pattern(ATC_CODE, "ATC", "A12CC, N04BC05")
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise PydanticCustomError("code", "{problem}", {"problem": problem})
+
+
+IcdPattern = _code_pattern(CodeSystem.ICD10)
+AtcPattern = _code_pattern(CodeSystem.ATC)
 
 
 def _as_code_set(value: Any) -> Any:
