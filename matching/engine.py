@@ -9,6 +9,7 @@ unknown and decide the outcome: the questions a coordinator would ask.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ class StudyMatch:
     overall: np.ndarray
     #: Per criterion id: volunteers for whom this criterion is unknown and decides the outcome.
     screening: dict[str, np.ndarray]
+    #: Per ``if_met: screen`` criterion id: volunteers who meet it, so it counts as unknown.
+    met_to_screen: dict[str, np.ndarray]
 
     @property
     def candidates(self) -> np.ndarray:
@@ -41,6 +44,16 @@ class StudyMatch:
         return np.where(self.overall[rows] == outcomes.MET, ELIGIBLE, NEEDS_SCREENING)
 
 
+def looks_back(studies: Iterable[StudyDefinition]) -> bool:
+    """Whether any of ``studies`` has a criterion with a window: matching it needs every
+    profile version (``prepare_panel``'s ``versions``), not only the current profiles."""
+    return any(
+        isinstance(criterion, CodeCriterion) and criterion.window is not None
+        for study in studies
+        for criterion in study.criteria()
+    )
+
+
 def match_study(study: StudyDefinition, panel: PreparedPanel) -> StudyMatch:
     """Evaluate ``study`` for every volunteer of ``panel``."""
     evaluate = _Evaluate(panel)
@@ -49,11 +62,15 @@ def match_study(study: StudyDefinition, panel: PreparedPanel) -> StudyMatch:
     exclusion = [evaluate(criterion) for criterion in study.exclusion]
     parts = [*inclusion, *(outcomes.negation(part) for part in exclusion)]
     overall = outcomes.all_of(parts)
+    met_to_screen = {
+        criterion_id: before == outcomes.MET
+        for criterion_id, before in evaluate.before_screen.items()
+    }
     screening: dict[str, np.ndarray] = {}
     undecided = overall == outcomes.UNKNOWN
     for criterion in [*study.inclusion, *study.exclusion]:
-        _mark_screening(criterion, undecided, found, screening)
-    return StudyMatch(study, panel, found, overall, screening)
+        _mark_screening(criterion, undecided, found, met_to_screen, screening)
+    return StudyMatch(study, panel, found, overall, screening, met_to_screen)
 
 
 class _Evaluate(ThreeValued[np.ndarray]):
@@ -67,7 +84,13 @@ class _Evaluate(ThreeValued[np.ndarray]):
         return _compare(criterion, self.panel)
 
     def on_codes(self, criterion: CodeCriterion) -> np.ndarray:
-        return _codes(criterion, self.panel)
+        if criterion.window is None:
+            return _codes(criterion, self.panel)
+        if self.panel.history is None:
+            # A caller's mistake, not the study's: every caller reads the history when
+            # ``looks_back`` says a study needs it.
+            raise RuntimeError("a criterion with a window needs the panel's profile history")
+        return self.panel.history.outcomes(criterion, self.panel.as_of)
 
 
 def _compare(comparison: FieldComparison, panel: PreparedPanel) -> np.ndarray:
@@ -101,14 +124,19 @@ def _mark_screening(
     criterion: CriterionBase,
     relevant: np.ndarray,
     found: dict[str, np.ndarray],
+    met_to_screen: dict[str, np.ndarray],
     screening: dict[str, np.ndarray],
 ) -> None:
-    """A criterion needs screening where it is unknown and its parent does; leaves only (the
-    questions to ask), so the marks go down the tree."""
+    """A criterion needs screening where it is unknown and its parent does. The marks go
+    down the tree to the leaves (the questions to ask), except where an ``if_met: screen``
+    criterion is met: there it is itself the question."""
     here = relevant & (found[criterion.id] == outcomes.UNKNOWN)
     below = children(criterion)
     if not below:
         screening[criterion.id] = here
         return
+    if criterion.id in met_to_screen:
+        screening[criterion.id] = here & met_to_screen[criterion.id]
+        here = here & ~met_to_screen[criterion.id]
     for child in below:
-        _mark_screening(child, here, found, screening)
+        _mark_screening(child, here, found, met_to_screen, screening)

@@ -4,7 +4,7 @@ benchmark uses it as the per-row baseline. Not for production: it is slow on pur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,19 +32,25 @@ def evaluate(
     overall = _Logic.all_of([*inclusion, *(_Logic.negation(outcome) for outcome in exclusion)])
     to_screen: list[str] = []
     if overall is None:
+        met_to_screen = {c for c, before in outcome_of.before_screen.items() if before is True}
         for criterion in [*study.inclusion, *study.exclusion]:
-            _unknown_leaves(criterion, found, to_screen)
+            _unknown_leaves(criterion, found, met_to_screen, to_screen)
     return found, overall, to_screen
 
 
-def _unknown_leaves(criterion: CriterionBase, found: dict[str, Truth], into: list[str]) -> None:
+def _unknown_leaves(
+    criterion: CriterionBase, found: dict[str, Truth], met_to_screen: set[str], into: list[str]
+) -> None:
+    """The unknown leaves under an unknown criterion; an ``if_met: screen`` criterion that is
+    met is itself the question to ask."""
     if found[criterion.id] is not None:
         return
     below = children(criterion)
-    if not below:
+    if not below or criterion.id in met_to_screen:
         into.append(criterion.id)
+        return
     for child in below:
-        _unknown_leaves(child, found, into)
+        _unknown_leaves(child, found, met_to_screen, into)
 
 
 class _Criterion(ThreeValued[Truth]):
@@ -59,7 +65,9 @@ class _Criterion(ThreeValued[Truth]):
         return _compare(criterion, field_value(criterion.field, self.profile, self.as_of))
 
     def on_codes(self, criterion: CodeCriterion) -> Truth:
-        return _codes(criterion, self.profile[criterion.system])
+        if criterion.window is None:
+            return _codes(criterion, self.profile[criterion.system])
+        return _codes_within(criterion, self.profile["history"], self.as_of)
 
 
 class _Logic:
@@ -120,6 +128,34 @@ def _codes(criterion: CodeCriterion, cell: str | None) -> Truth:
     )
 
 
+def _codes_within(
+    criterion: CodeCriterion, history: Sequence[Mapping[str, Any]], as_of: date
+) -> Truth:
+    """Over the versions in effect during the window (``matching.history``'s definition):
+    met when one reports a code of the set, not met when all answered and none does."""
+    window = criterion.window
+    assert window is not None
+    start = window.start(as_of)
+    dated = sorted(
+        ((_local_day(version["submitted_at"]), version) for version in history),
+        key=lambda pair: pair[1]["submitted_at"],
+    )
+    up_to = [(day, version) for day, version in dated if day <= as_of]
+    if start is None:
+        in_effect = [version for _, version in up_to]
+    else:
+        before = [version for day, version in up_to if day < start]
+        in_effect = before[-1:] + [version for day, version in up_to if day >= start]
+    found = [_codes(criterion, version[criterion.system]) for version in in_effect]
+    if True in found:
+        return True
+    return False if found and None not in found else None
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(COPENHAGEN).date()
+
+
 def field_value(name: str, profile: Mapping[str, Any], as_of: date) -> Any:
     """A field's value for one volunteer, or None when it is not known."""
     if name == "age":
@@ -134,8 +170,7 @@ def field_value(name: str, profile: Mapping[str, Any], as_of: date) -> Any:
         region = region_of(int(profile["postcode"]))
         return None if region is None else region.value
     if name == "months_since_update":
-        submitted: datetime = profile["submitted_at"]
-        day = submitted.astimezone(COPENHAGEN).date()
+        day = _local_day(profile["submitted_at"])
         return (as_of.year - day.year) * 12 + as_of.month - day.month - (day.day > as_of.day)
     if name == "postcode":
         return int(profile["postcode"])

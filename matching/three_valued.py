@@ -48,15 +48,18 @@ class Logic(Protocol[T]):
 
 class ThreeValued(CriterionVisitor[T]):
     """Calling it evaluates a criterion and everything under it, keeping each outcome in
-    ``found`` by criterion id (the parts before the whole)."""
+    ``found`` by criterion id (the parts before the whole), and in ``before_screen`` the
+    outcome of each ``if_met: screen`` criterion before its met was counted as unknown."""
 
     def __init__(self, logic: Logic[T]) -> None:
         self.logic = logic
         self.found: dict[str, T] = {}
+        self.before_screen: dict[str, T] = {}
 
     def __call__(self, criterion: CriterionBase) -> T:
         outcome = self.logic.resolve_unknown(dispatch(criterion, self), criterion.if_unknown.value)
         if criterion.if_met is IfMet.SCREEN:
+            self.before_screen[criterion.id] = outcome
             outcome = self.logic.met_as_unknown(outcome)
         self.found[criterion.id] = outcome
         return outcome

@@ -299,11 +299,28 @@ def _contribution(
         if outcome != UNKNOWN:
             settled = _WORDS[side, _stance(outcome, side)]
             return f"{above.label}: {settled}; the rest depends on other answers"
+    screened = _met_to_screen(path, outcomes, fixed)
+    if screened is not None:
+        return f"{screened.label}: met, which this study asks about when screening"
     parent = next(c for c in reversed(path[:-1]) if not isinstance(c, NotCriterion))
     flips = sum(isinstance(c, NotCriterion) for c in path[path.index(parent) + 1 : -1])
     towards = meets != bool(flips % 2)
     counts = "counts towards" if towards else "does not count towards"
     return f"{counts}: {parent.label}; the rest depends on other answers"
+
+
+def _met_to_screen(
+    path: list[CriterionBase], outcomes: Mapping[str, str], fixed: dict[str, str]
+) -> CriterionBase | None:
+    """The nearest criterion above the answer that is met but ``if_met: screen``, so that
+    the candidate stays to be screened on it (None: there is none)."""
+    recombined = _Recombined(outcomes, fixed)
+    recombined(path[0])
+    for criterion in reversed(path[:-1]):
+        before = recombined.before_screen.get(criterion.id)
+        if before is not None and int(before[0]) == three_valued.MET:
+            return criterion
+    return None
 
 
 def _outcome(criterion: CriterionBase, outcomes: Mapping[str, str], fixed: dict[str, str]) -> str:

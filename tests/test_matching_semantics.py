@@ -4,7 +4,7 @@ criteria trees, the vectorised engine against a row-by-row reference evaluator."
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from matching import outcomes
 from matching.engine import match_study
+from matching.history import HISTORY_COLUMNS
 from matching.panel import PROFILE_COLUMNS, prepare_panel
 from matching.reference import evaluate
 from schemas.study import StudyDefinition
@@ -48,23 +49,55 @@ def code_list(pool: list[str]) -> st.SearchStrategy[str | None]:
 maybe_bool = st.one_of(st.none(), st.booleans())
 
 
+moments = st.datetimes(datetime(2020, 1, 1), datetime(2026, 12, 31), timezones=st.just(UTC))
+
+
+@st.composite
+def earlier_versions(draw: st.DrawFn, current: datetime) -> list[dict[str, Any]]:
+    """Versions submitted before the current profile (some on the same day, some across
+    midnight in Copenhagen), with their code answers."""
+    times = draw(
+        st.lists(
+            st.one_of(
+                st.datetimes(datetime(2020, 1, 1), current.replace(tzinfo=None)),
+                st.integers(1, 6 * 3600).map(
+                    lambda s: current.replace(tzinfo=None) - timedelta(seconds=s)
+                ),
+            ),
+            max_size=3,
+            unique=True,  # a volunteer never submits twice in the same microsecond
+        )
+    )
+    return [
+        {
+            "submitted_at": moment.replace(tzinfo=UTC),
+            "diagnoses": draw(code_list(DIAGNOSES)),
+            "medicines": draw(code_list(MEDICINES)),
+        }
+        for moment in times
+        if moment.replace(tzinfo=UTC) < current
+    ]
+
+
 @st.composite
 def profiles(draw: st.DrawFn) -> dict[str, Any]:
     sex = draw(st.sampled_from(["female", "male", "other"]))
     height = draw(st.one_of(st.none(), st.integers(120, 230)))
+    submitted_at = draw(moments)
+    diagnoses, medicines = draw(code_list(DIAGNOSES)), draw(code_list(MEDICINES))
+    current = {"submitted_at": submitted_at, "diagnoses": diagnoses, "medicines": medicines}
     return {
         "volunteer_id": "V",
         "submission_id": "S",
-        "submitted_at": draw(
-            st.datetimes(datetime(2020, 1, 1), datetime(2026, 12, 31), timezones=st.just(UTC))
-        ),
+        "submitted_at": submitted_at,
+        "history": [*draw(earlier_versions(submitted_at)), current],
         "birth_date": draw(st.dates(date(1915, 1, 1), date(2008, 12, 31))),
         "sex": sex,
         "postcode": str(draw(st.integers(1000, 9990))),
         "height_cm": height,
         "weight_kg": draw(st.one_of(st.none(), st.integers(300, 3000).map(lambda w: w / 10))),
-        "diagnoses": draw(code_list(DIAGNOSES)),
-        "medicines": draw(code_list(MEDICINES)),
+        "diagnoses": diagnoses,
+        "medicines": medicines,
         "pregnant": draw(st.one_of(st.none(), st.sampled_from(["yes", "no", "unknown"])))
         if sex == "female"
         else None,
@@ -120,7 +153,11 @@ def code_criteria(draw: st.DrawFn) -> dict[str, Any]:
     )
     chosen = draw(st.lists(st.sampled_from(patterns), min_size=1, max_size=3, unique=True))
     excepted = draw(st.lists(st.sampled_from(patterns), max_size=1))
-    return {system: {"any_of": chosen, "except": excepted}}
+    window = draw(st.sampled_from([None, None, "30d", "3m", "1y", "2y", "ever"]))
+    return {
+        system: {"any_of": chosen, "except": excepted},
+        **({"within": window} if window else {}),
+    }
 
 
 leaves = st.one_of(comparisons(), code_criteria())
@@ -146,6 +183,7 @@ def studies(draw: st.DrawFn) -> StudyDefinition:
         number = next(counter)
         node = dict(node, id=f"c{number}", label=f"criterion {number}")
         node["if_unknown"] = draw(st.sampled_from(["unknown", "unknown", "met", "not_met"]))
+        node["if_met"] = draw(st.sampled_from(["met", "met", "met", "screen"]))
         for key in ("all", "any", "of"):
             if key in node:
                 node[key] = [named(child) for child in node[key]]
@@ -176,8 +214,20 @@ TRUTH = {True: outcomes.MET, False: outcomes.NOT_MET, None: outcomes.UNKNOWN}
 def test_the_engine_agrees_with_the_reference_evaluator(
     study: StudyDefinition, panel: list[dict[str, Any]], as_of: date
 ) -> None:
+    for number, profile in enumerate(panel):
+        profile["volunteer_id"] = f"V{number:03}"
     frame = pd.DataFrame(panel, columns=list(PROFILE_COLUMNS))
-    match = match_study(study, prepare_panel(frame, as_of))
+    versions = pd.DataFrame(
+        [
+            {"volunteer_id": profile["volunteer_id"], **version}
+            for profile in panel
+            for version in profile["history"]
+        ],
+        columns=list(HISTORY_COLUMNS),
+    )
+    # The store reads versions in no particular order.
+    versions = versions.sample(frac=1, random_state=len(versions))
+    match = match_study(study, prepare_panel(frame, as_of, versions))
     for row, profile in enumerate(panel):
         expected, overall, to_screen = evaluate(study, profile, as_of)
         for criterion_id, truth in expected.items():
