@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flows.cycle_flow import CycleSummary
     from ingest.summary import FileSummary, IngestSummary
     from matching.funnel import Funnel
+    from schemas.study import StudyDefinition
     from schemas.study_file import LoadedStudy
     from store.audit import IngestRecord
     from store.delivery_status import StudyOutbox
@@ -223,6 +224,31 @@ def print_study_check(out: Console, err: Console, loaded: LoadedStudy) -> None:
             f"({definition.status.value}), version {definition.version}, "
             f"{len(definition.criteria())} criteria"
         )
+        print_codes(out, definition)
+
+
+def print_codes(out: Console, definition: StudyDefinition) -> None:
+    """Each code criterion's codes with what they mean (WHO's ICD-10 titles; for ATC, whose
+    titles are licensed and not shipped, the level), so a researcher sees what they wrote."""
+    from schemas.code_lists import described
+    from schemas.codes import CodeSystem
+    from schemas.study import CodeCriterion
+
+    lines = []
+    for criterion in definition.criteria():
+        if not isinstance(criterion, CodeCriterion):
+            continue
+        system = CodeSystem.ICD10 if criterion.system == "diagnoses" else CodeSystem.ATC
+        said = "; ".join(described(system, code) for code in criterion.codes.any_of)
+        if criterion.codes.except_:
+            said += "; except " + "; ".join(
+                described(system, code) for code in criterion.codes.except_
+            )
+        lines.append(f"  {criterion.id} ({criterion.system}): {escape(said)}")
+    if lines:
+        out.print("codes:")
+        for line in lines:
+            out.print(line, soft_wrap=True)
 
 
 def print_studies(out: Console, studies: list[StudySummary]) -> None:

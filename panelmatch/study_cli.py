@@ -50,7 +50,8 @@ def check(
     """Check study files, reporting every error at once.
 
     Each error names file:line:column and the key, with a suggestion for a misspelt name;
-    warnings point out contradictions and criteria nobody can meet. Exit code 1 on errors.
+    warnings point out contradictions and criteria nobody can meet. A valid file's codes are
+    listed with what they mean (WHO's ICD-10 titles). Exit code 1 on errors.
     """
     loaded = [load_study(path) for path in files]
     for study in loaded:
@@ -105,7 +106,8 @@ def preview(
 ) -> None:
     """How many volunteers a study would reach: its attrition funnel.
 
-    Evaluated against the current panel, without publishing or storing anything.
+    Evaluated against the current panel, without publishing or storing anything; the codes
+    the study uses are listed with what they mean.
     """
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
@@ -122,6 +124,7 @@ def preview(
         profiles, panel_size = contactable_panel(connection)
     funnel = attrition_funnel(match_study(study.definition, prepare_panel(profiles, day)))
     reports.print_funnel(out, funnel, study.definition.title, day, panel_size)
+    reports.print_codes(out, study.definition)
     if chart is not None:
         from panelmatch.funnel_chart import write_funnel_chart
 

@@ -112,6 +112,17 @@ def title(system: CodeSystem, code: str) -> str | None:
     return icd10_title(code) if system is CodeSystem.ICD10 else None
 
 
+def described(system: CodeSystem, code: str) -> str:
+    """A code (or range) with what it means: ``G25.8 (Other specified extrapyramidal and
+    movement disorders)``; for ATC its level, ``N04BC (ATC level 4, chemical subgroup)``."""
+    if system is CodeSystem.ICD10:
+        words = icd10_title(code)
+    else:
+        level = atc_level(code.partition("-")[0])
+        words = level and f"ATC {level}"
+    return f"{code} ({words})" if words else code
+
+
 def atc_level(code: str) -> str | None:
     """``N04BC`` -> ``level 4, chemical subgroup``; None when it is not a level's length."""
     level = ATC_LEVELS.get(len(code))
