@@ -1,11 +1,14 @@
 """What a single test (a field comparison or a code list) asks about, and which answers meet
 it, in the words a coordinator says on the phone: "Pregnant now", "Yes" / "No",
-"18 to 75 years" / "under 18 or over 75 years", "has diagnosis N18 or N19 (or a sub-code)"."""
+"18 to 75 years" / "under 18 or over 75 years", "has diagnosis N18 (Chronic kidney disease)
+or N19 (Unspecified kidney failure) (or a sub-code)"."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.code_lists import title
+from schemas.codes import CodeSystem
 from schemas.study import CodeCriterion, CriterionBase, FieldComparison, Scalar
 from schemas.study_fields import CODE_SYSTEMS, FIELDS, FieldKind, Region
 
@@ -90,18 +93,23 @@ def _codes(criterion: CodeCriterion) -> AnswerWords:
     has_none = (
         not_it if len(codes.any_of) == 1 and "-" not in str(codes.any_of[0]) else none_of_them
     )
-    listed = " or ".join(_code(code) for code in codes.any_of)
+    listed = " or ".join(_code(code, criterion.system) for code in codes.any_of)
     meeting = f"{has} {listed} (or a sub-code)"
     if codes.except_:
-        meeting += ", except " + ", ".join(_code(code) for code in codes.except_)
+        meeting += ", except " + ", ".join(_code(code, criterion.system) for code in codes.except_)
     if criterion.window is not None:  # reported in any profile version of the window
         meeting, has_none = f"{meeting}, {criterion.window}", f"{has_none}, {criterion.window}"
     asks = f"{_capitalised(criterion.system)} ({CODE_SYSTEMS[criterion.system]})"
     return AnswerWords(asks, meeting, has_none)
 
 
-def _code(pattern: object) -> str:
-    return str(pattern).replace("-", "–")  # a range, D65–D69
+def _code(pattern: object, system: str) -> str:
+    """``D65–D69`` (a range), with WHO's title for an ICD-10 code: ``G25.8 (Other specified
+    extrapyramidal and movement disorders)``. (ATC titles are not shipped: WHO licenses them.)"""
+    code = str(pattern)
+    words = title(CodeSystem.ICD10 if system == "diagnoses" else CodeSystem.ATC, code)
+    shown = code.replace("-", "–")
+    return f"{shown} ({words})" if words else shown
 
 
 def _either(values: list[Scalar]) -> str:

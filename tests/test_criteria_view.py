@@ -151,7 +151,7 @@ def test_bounds_codes_and_choices_in_words() -> None:
         "over 75 years": "excluded",  # the panel has no one under 18
     }
     assert answers(asked["kidney-disease"]) == {
-        "has diagnosis N18 or N19 (or a sub-code)": "excluded",
+        "has diagnosis N18 (Chronic kidney disease) or N19 (Unspecified kidney failure) (or a sub-code)": "excluded",
         "has none of them": "can take part",
     }
     assert asked["kidney-disease"].asks == "Diagnoses (ICD-10)"
