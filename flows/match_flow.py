@@ -22,7 +22,7 @@ from flows.errors import FlowError
 from flows.match_partitions import match_in_partitions
 from flows.task_options import panel_flow, panel_task, retried_io
 from matching.candidates import candidate_records
-from matching.engine import match_study
+from matching.engine import looks_back, match_study
 from matching.funnel import Funnel, attrition_funnel
 from matching.panel import PreparedPanel, prepare_panel
 from schemas.act import Act
@@ -44,14 +44,17 @@ class StudyMatchSummary:
 
 
 @panel_task("load panel", **retried_io(600))
-def load_panel(store: PanelStore) -> tuple[pd.DataFrame, int]:
+def load_panel(store: PanelStore, history: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The contactable volunteers' current profiles, and with ``history`` every version of
+    them (for criteria with a window)."""
     with store.reading() as connection:
-        return match_runs.contactable_panel(connection)
+        profiles = match_runs.contactable_profiles(connection)
+        return profiles, match_runs.profile_history(connection) if history else None
 
 
 @panel_task("prepare panel")
-def prepare(profiles: pd.DataFrame, as_of: date) -> PreparedPanel:
-    return prepare_panel(profiles, as_of)
+def prepare(profiles: pd.DataFrame, versions: pd.DataFrame | None, as_of: date) -> PreparedPanel:
+    return prepare_panel(profiles, as_of, versions)
 
 
 @panel_task("match study", task_run_name="match {study_id}")
@@ -112,8 +115,8 @@ def match_studies(
     who = actor or settings.actor
     if settings.matching.partitions > 1:
         return _match_partitioned(store, ids, as_of, who)
-    profiles, _ = load_panel(store)
-    panel = prepare(profiles, as_of)
+    profiles, versions = load_panel(store, looks_back(_definition(store, i) for i in ids))
+    panel = prepare(profiles, versions, as_of)
     return [match_one(store, panel, study_id, who) for study_id in ids]
 
 

@@ -28,10 +28,9 @@ from flows.task_options import panel_task, retried_io
 from matching.candidates import candidate_records
 from matching.engine import match_study
 from matching.funnel import Funnel, attrition_funnel, combined
-from matching.panel import prepare_panel
 from schemas.study import StudyDefinition
 from store.candidate_changes import ListChanges, list_changes
-from store.match_runs import contactable_profiles
+from store.match_runs import matching_panel
 from store.panel_store import PanelStore
 from store.partitions import Part
 
@@ -46,10 +45,10 @@ def match_partition(part: Part, definitions: list[dict[str, Any]], as_of: date) 
     store = PanelStore.open(load_settings().store)
     found: PartMatch = {}
     try:
+        studies = [StudyDefinition.model_validate(definition) for definition in definitions]
         with store.reading() as connection:
-            panel = prepare_panel(contactable_profiles(connection, part), as_of)
-            for definition in definitions:
-                study = StudyDefinition.model_validate(definition)
+            panel = matching_panel(connection, as_of, studies, part)
+            for study in studies:
                 match = match_study(study, panel)
                 changes = list_changes(
                     connection, study.id, study.version, candidate_records(match), part

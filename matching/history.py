@@ -26,8 +26,17 @@ from matching.arrow_columns import arrow_column, local_days
 from matching.code_index import CodeIndex
 from schemas.study import CodeCriterion
 
-#: What ``ProfileHistory.of`` reads (a DataFrame of these columns, any order of rows).
-HISTORY_COLUMNS = ("volunteer_id", "submitted_at", "diagnoses", "medicines")
+#: What ``ProfileHistory.of`` reads, as ``store.match_runs.profile_history`` reads it (a
+#: DataFrame of these columns, rows in any order).
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("volunteer_id", pa.string()),
+        ("submitted_at", pa.timestamp("us", tz="UTC")),
+        ("diagnoses", pa.string()),
+        ("medicines", pa.string()),
+    ]
+)
+HISTORY_COLUMNS = tuple(HISTORY_SCHEMA.names)
 
 
 @dataclass(frozen=True)

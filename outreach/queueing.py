@@ -21,7 +21,7 @@ from functools import cache
 from sqlalchemy import Connection
 
 from configuration.settings import ContactPolicy
-from matching.panel import PreparedPanel, prepare_panel
+from matching.panel import PreparedPanel
 from outreach.contact_rules import (
     ContactPlan,
     Fit,
@@ -44,7 +44,14 @@ from store.invitations import (
     CandidateFacts,
     NewInvitation,
 )
-from store.match_runs import contactable_profiles
+from store.match_runs import matching_panel
+
+
+def _definition(connection: Connection, study_id: str) -> StudyDefinition:
+    definition = studies.current_definition(connection, study_id)
+    if definition is None:
+        raise UnknownStudy([study_id], see_list=True)
+    return definition
 
 
 @dataclass(frozen=True)
@@ -72,15 +79,13 @@ def plan_invitations(
     if not dry_run:
         invitations.lock_for_queueing(connection)
     ids = study_ids if study_ids is not None else studies.recruiting(connection)
+    definitions = [_definition(connection, study_id) for study_id in ids]
     # Read and prepared once for all studies, and only if someone is to be evaluated.
-    panel = cache(lambda: prepare_panel(contactable_profiles(connection), as_of))
+    panel = cache(lambda: matching_panel(connection, as_of, definitions))
     history = invitations.contact_history(connection)
     gathered: dict[str, _Study] = {}
     prospects = []
-    for study_id in ids:
-        definition = studies.current_definition(connection, study_id)
-        if definition is None:
-            raise UnknownStudy([study_id], see_list=True)
+    for study_id, definition in zip(ids, definitions, strict=True):
         study, listed = _gather(connection, definition, panel, history)
         gathered[study_id] = study
         prospects.append(listed)
@@ -106,15 +111,13 @@ def plan_retry(
     ``volunteer_ids``), each only if every rule holds now, and record who asked. Raises
     ``NothingToRetry`` (changing nothing) when a named volunteer has no failed invitation."""
     invitations.lock_for_queueing(connection)
-    definition = studies.current_definition(connection, study_id)
-    if definition is None:
-        raise UnknownStudy([study_id], see_list=True)
+    definition = _definition(connection, study_id)
     failed = invitations.failed_invitations(connection, study_id)
     chosen = list(failed) if volunteer_ids is None else list(dict.fromkeys(volunteer_ids))
     missing = [volunteer_id for volunteer_id in chosen if volunteer_id not in failed]
     if missing:
         raise NothingToRetry(study_id, missing)
-    panel = cache(lambda: prepare_panel(contactable_profiles(connection), as_of))
+    panel = cache(lambda: matching_panel(connection, as_of, [definition]))
     history = invitations.contact_history(connection)
     study, prospects = _gather(connection, definition, panel, history, frozenset(chosen))
     (plan,) = plan_contact_run([prospects], policy, now)

@@ -111,8 +111,7 @@ def preview(
     """
     from matching.engine import match_study
     from matching.funnel import attrition_funnel
-    from matching.panel import prepare_panel
-    from store.match_runs import contactable_panel
+    from store.match_runs import matching_panel, panel_size
 
     study = _valid(file)
     assert study.definition is not None
@@ -121,9 +120,10 @@ def preview(
         err.print(f"[red]error:[/] --chart: {chart} must end in .png or .svg")
         raise typer.Exit(1)
     with open_store().reading() as connection:
-        profiles, panel_size = contactable_panel(connection)
-    funnel = attrition_funnel(match_study(study.definition, prepare_panel(profiles, day)))
-    reports.print_funnel(out, funnel, study.definition.title, day, panel_size)
+        panel = matching_panel(connection, day, [study.definition])
+        volunteers = panel_size(connection)
+    funnel = attrition_funnel(match_study(study.definition, panel))
+    reports.print_funnel(out, funnel, study.definition.title, day, volunteers)
     reports.print_codes(out, study.definition)
     if chart is not None:
         from panelmatch.funnel_chart import write_funnel_chart

@@ -7,6 +7,7 @@ evaluated, whatever a study says. Contact details are never read here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,10 +21,14 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.orm import aliased
 
+from matching.engine import looks_back
 from matching.funnel import Funnel
-from matching.panel import PROFILE_SCHEMA
+from matching.history import HISTORY_SCHEMA
+from matching.panel import PROFILE_SCHEMA, PreparedPanel, prepare_panel
 from schemas.act import Act
+from schemas.study import StudyDefinition
 from store.arrow_read import read_arrow
 from store.bulk import record_columns
 from store.candidate_changes import ListChanges, list_changes, write_changes
@@ -48,6 +53,38 @@ def contactable_profiles(connection: Connection, part: Part = WHOLE) -> pd.DataF
     # Sorting here, not in SQL: ORDER BY walks the volunteer index row by row (2 s a million).
     table = read_arrow(connection, statement, PROFILE_SCHEMA)
     return table.sort_by("volunteer_id").to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def matching_panel(
+    connection: Connection, as_of: date, studies: Iterable[StudyDefinition], part: Part = WHOLE
+) -> PreparedPanel:
+    """The contactable panel (or a part of it) prepared for matching ``studies`` as of
+    ``as_of``: with every profile version when one of them looks back."""
+    versions = profile_history(connection, part) if looks_back(studies) else None
+    return prepare_panel(contactable_profiles(connection, part), as_of, versions)
+
+
+def profile_history(connection: Connection, part: Part = WHOLE) -> pd.DataFrame:
+    """Every profile version of the volunteers ``contactable_profiles`` reads, the current one
+    included, that was submitted after their latest withdrawal (what someone said before
+    withdrawing is never used again): what criteria with a window read (``matching.history``).
+    Rows in no particular order."""
+    version = aliased(Profile)
+    statement = (
+        select(
+            Volunteer.volunteer_id,
+            *(getattr(version, name) for name in HISTORY_SCHEMA.names[1:]),
+        )
+        .join(Profile, CURRENT_PROFILE)
+        .join(version, version.volunteer_id == Volunteer.volunteer_id)
+        .where(
+            *contactable(),
+            *in_part(Volunteer.volunteer_id, part),
+            or_(Volunteer.withdrawn_at.is_(None), Volunteer.withdrawn_at < version.submitted_at),
+        )
+    )
+    table = read_arrow(connection, statement, HISTORY_SCHEMA)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def contactable() -> list[Any]:
