@@ -96,8 +96,21 @@ def explain(match: StudyMatch, rows: np.ndarray) -> dict[str, Explained]:
     evidence = _Evidence(match, rows)
     for criterion in match.study.criteria():
         keys, say = dispatch(criterion, evidence)
+        if criterion.id in match.met_to_screen:
+            keys, say = _asked_when_met(keys, say, match.met_to_screen[criterion.id][rows])
         found[criterion.id] = _by_case(match.outcomes[criterion.id][rows], keys, say)
     return found
+
+
+def _asked_when_met(keys: list[np.ndarray], say: Callable[..., str], met: np.ndarray) -> Wording:
+    """An ``if_met: screen`` criterion's evidence, saying why a met one is unknown."""
+
+    def said(*values: int) -> str:
+        *own, asked = values
+        text = say(*own)
+        return f"{text}; met, so the study asks about it when screening" if asked else text
+
+    return [*keys, met.astype(np.int64)], said
 
 
 def evidence_frame(match: StudyMatch, rows: np.ndarray) -> pd.DataFrame:
@@ -231,6 +244,8 @@ def _value_text(field: str, value: object) -> str:
 
 
 def _code_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray) -> Wording:
+    if criterion.window is not None:
+        return _window_evidence(criterion, match, rows)
     one, many = _CODE_WORDS[criterion.system]
     index = match.panel.codes[criterion.system]
     codes = criterion.codes
@@ -256,6 +271,36 @@ def _code_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray
         return f"no {many} reported {on}" if state == 1 else missing
 
     return [state, found.indices.to_numpy(), day], say
+
+
+def _window_evidence(criterion: CodeCriterion, match: StudyMatch, rows: np.ndarray) -> Wording:
+    """What the profile versions of the window said: the latest that reports a code of the set
+    ("medicine A12CC04 reported 14-08-2026"), or why none counts."""
+    history, window = match.panel.history, criterion.window
+    assert history is not None and window is not None  # the engine matched it
+    one, many = _CODE_WORDS[criterion.system]
+    found = history.evidence(criterion, match.panel.as_of, rows)
+    listed, code_case = np.unique(found.codes, return_inverse=True)
+    counted = ""
+    if criterion.if_unknown.value != "unknown":
+        counted = f"; counted as {criterion.if_unknown.value.replace('_', ' ')}"
+
+    def say(day: int, codes: int, versions: int, unanswered: int) -> str:
+        if day >= 0:
+            text = str(listed[codes])
+            return f"{many if ', ' in text else one} {text} reported {_day_text(day)}"
+        if versions == 0:
+            return f"no profile in effect {window}{counted}"
+        if unanswered:
+            return (
+                f"{many} not answered in {unanswered} of {versions} profile versions {window}"
+                + (counted)
+            )
+        said = "version" if versions == 1 else "versions"
+        return f"none of {', '.join(criterion.codes.any_of)} reported {window} ({versions} {said})"
+
+    keys = [found.day + 1, code_case, found.versions, found.unanswered]
+    return keys, lambda day, codes, versions, unanswered: say(day - 1, codes, versions, unanswered)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -40,6 +40,21 @@ HISTORY_COLUMNS = tuple(HISTORY_SCHEMA.names)
 
 
 @dataclass(frozen=True)
+class WindowEvidence:
+    """Per candidate row, what a criterion with a window found."""
+
+    #: The day (days since 1970-01-01) of the latest version reporting a code of the set;
+    #: -1 where none does.
+    day: np.ndarray
+    #: That version's codes of the set, ``', '``-joined ("" where none).
+    codes: np.ndarray
+    #: How many versions were in effect during the window.
+    versions: np.ndarray
+    #: How many of them left the question unanswered.
+    unanswered: np.ndarray
+
+
+@dataclass(frozen=True)
 class ProfileHistory:
     """Every version, sorted by panel row and then by time."""
 
@@ -110,6 +125,34 @@ class ProfileHistory:
         return np.where(
             met, outcomes.MET, np.where(seen & ~unanswered, outcomes.NOT_MET, outcomes.UNKNOWN)
         ).astype(np.int8)
+
+    def evidence(self, criterion: CodeCriterion, as_of: date, rows: np.ndarray) -> WindowEvidence:
+        """For the given panel rows (ascending): the latest version in effect that reports a
+        code of the set, and how many versions were in effect."""
+        index = self.codes[criterion.system]
+        codes = criterion.codes
+        in_effect = self.in_effect(criterion, as_of)
+        hits = np.flatnonzero(
+            in_effect & index.reporting(tuple(codes.any_of), tuple(codes.except_))
+        )
+        latest = np.full(self.size, -1, dtype=np.int64)
+        np.maximum.at(latest, self.rows[hits], hits)  # a row's versions ascend in time
+        cited = latest[rows]
+        found = cited >= 0
+        codes_found = np.full(len(rows), "", dtype=object)
+        # Ascending, as codes_reported wants: rows ascend, and so do their versions' positions.
+        codes_found[found] = index.codes_reported(
+            cited[found], tuple(codes.any_of), tuple(codes.except_)
+        ).to_numpy(zero_copy_only=False)
+        days = np.where(found, self.days[np.maximum(cited, 0)].astype(np.int64), -1)
+        versions = np.bincount(self.rows[in_effect], minlength=self.size)[rows]
+        unanswered = in_effect & ~index.answered
+        return WindowEvidence(
+            days,
+            codes_found,
+            versions,
+            np.bincount(self.rows[unanswered], minlength=self.size)[rows],
+        )
 
     def _any(self, versions: np.ndarray) -> np.ndarray:
         """Per panel row: whether any of its versions is marked."""
