@@ -26,6 +26,7 @@ from ingest.batch_gate import BatchVerdict, check_batch
 from ingest.row_validation import RowValidation, validate_rows
 from ingest.summary import LISTED_QUARANTINE, FileSummary, QuarantinedRowReport
 from schemas.act import Act
+from schemas.code_lists import count_codes, unknown_icd10
 from schemas.export_file import ExportFile, ExportRefused, read_export
 from schemas.exports import ExportKind
 from store import audit, ingest_runs
@@ -235,10 +236,20 @@ def store_accepted(
         quarantine=_reports(entries),
         quarantine_listed_all=len(entries) <= LISTED_QUARANTINE,
         details=details,
+        unknown_diagnoses=unknown_diagnoses(valid),
         data_docs=str(verdict.docs_path),
         validation_result=str(verdict.result_path),
         seconds=received.seconds,
     )
+
+
+def unknown_diagnoses(valid: pd.DataFrame) -> dict[str, int]:
+    """Per diagnosis code WHO's ICD-10 does not know, how many of the valid rows report it.
+    Each distinct cell is split once, however many rows share it."""
+    if "diagnoses" not in valid.columns:
+        return {}
+    cells = valid["diagnoses"].value_counts()  # not answered (NA) is left out
+    return unknown_icd10(count_codes(zip(cells.index, cells.tolist(), strict=True)))
 
 
 def refuse(

@@ -35,6 +35,10 @@ class FileSummary(BaseModel):
     quarantine_listed_all: bool = True
     #: Finer counts: known_erased, new_volunteers, unsubscribed, erased, ...
     details: dict[str, int] = Field(default_factory=dict)
+    #: Diagnoses of the rows validated this time that WHO's ICD-10 list does not know (the
+    #: Danish hospital code system extends it: they are stored as given, never quarantined),
+    #: per code the number of rows reporting it, the most frequent first.
+    unknown_diagnoses: dict[str, int] = Field(default_factory=dict)
     data_docs: str | None = None
     validation_result: str | None = None
     seconds: dict[str, float] = Field(default_factory=dict)

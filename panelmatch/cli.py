@@ -129,13 +129,19 @@ def status() -> None:
     """What the panel holds now, and the latest ingests (from the audit log)."""
     from store.audit import recent_ingests  # deferred: the store's modules (see above)
     from store.delivery_status import delivery_status
-    from store.overview import overview
+    from store.overview import overview, unknown_diagnoses
 
     store = open_store()
     with store.reading() as connection:
         now, lease = datetime.now(UTC), load_settings().outreach.send_lease_seconds
         outbox = delivery_status(connection, now, lease)
-        reports.print_overview(out, overview(connection), outbox, recent_ingests(connection))
+        reports.print_overview(
+            out,
+            overview(connection),
+            outbox,
+            recent_ingests(connection),
+            unknown_diagnoses(connection),
+        )
 
 
 @app.command()

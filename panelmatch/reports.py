@@ -3,7 +3,7 @@ name, an e-mail address or a health answer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Quarantined rows listed per file on the terminal (``--json`` lists up to 1,000).
 SHOWN_QUARANTINE = 20
+#: Codes listed where the terminal counts codes WHO's ICD-10 does not know.
+SHOWN_CODES = 10
 
 
 def print_ingest(out: Console, err: Console, summary: IngestSummary) -> None:
@@ -66,6 +68,11 @@ def print_file(out: Console, err: Console, file: FileSummary) -> None:
     )
     if details:
         out.print(f"  [dim]{escape(details)}[/]")
+    if file.unknown_diagnoses:
+        out.print(
+            f"  diagnoses not in WHO's ICD-10 (stored as given): "
+            f"{escape(_most_frequent(file.unknown_diagnoses, 'row', 'rows'))}"
+        )
     _print_row_problems(out, file, "quarantined")
     if file.data_docs:
         out.print(f"  Data Docs: {escape(file.data_docs)}")
@@ -80,17 +87,34 @@ def _print_row_problems(console: Console, file: FileSummary, label: str) -> None
         console.print(f"  ... and more {label} rows (--json lists up to 1,000)")
 
 
+def _most_frequent(counts: Mapping[str, int], one: str, many: str) -> str:
+    """``G25.8A (3 rows), DE119 (1 row) and 4 more codes``: the first ``SHOWN_CODES``."""
+    shown = [
+        f"{code} ({count:,} {one if count == 1 else many})"
+        for code, count in list(counts.items())[:SHOWN_CODES]
+    ]
+    rest = len(counts) - len(shown)
+    return ", ".join(shown) + (f" and {rest:,} more code{'s' * (rest != 1)}" if rest else "")
+
+
 def print_overview(
     out: Console,
     overview: PanelOverview,
     outbox: Sequence[StudyOutbox],
     ingests: list[IngestRecord],
+    unknown_diagnoses: Mapping[str, int] | None = None,
 ) -> None:
     out.print(
         f"[bold]panel[/]: {overview.volunteers:,} volunteers ({overview.contactable:,} may be "
         f"contacted, {overview.withdrawn:,} withdrawn), {overview.erased:,} erased, "
         f"{overview.profiles:,} profile versions, {overview.quarantined_open:,} rows in quarantine"
     )
+    if unknown_diagnoses:
+        out.print(
+            "diagnoses not in WHO's ICD-10 (Danish extensions, stored as given), most frequent "
+            f"in current profiles: "
+            f"{escape(_most_frequent(unknown_diagnoses, 'volunteer', 'volunteers'))}"
+        )
     print_outbox(out, outbox)
     if not ingests:
         return

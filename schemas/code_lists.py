@@ -44,7 +44,7 @@ _ATC_NEXT = (
 )
 _EXAMPLES = {CodeSystem.ICD10: "N18, G25.8, D65-D69", CodeSystem.ATC: "A12CC, N04BC05"}
 #: ``I47*``, ``I47.*``, ``I47%``: a wildcard, which codes do not need.
-_WILDCARD = re.compile(r"(?P<stem>.*?)\.?[*%]+")
+_WILDCARD = re.compile(r"(?P<stem>.*?)\s*\.?[*%]+")
 #: ``G258`` for ``G25.8``; ``DG258``, as the Danish hospital code system (SKS) writes it.
 _UNDOTTED = re.compile(r"D?(?P<category>[A-Z][0-9]{2})(?P<rest>[0-9A-Z]{1,2})")
 _EDITS = string.ascii_uppercase + string.digits
@@ -198,6 +198,8 @@ def nearest_icd10(code: str) -> list[str]:
 def unknown_icd10(counts: Mapping[str, int]) -> dict[str, int]:
     """Of codes and how often each was reported, those WHO's list does not know, the most
     frequent first (then in code order)."""
+    if not counts:
+        return {}  # without loading the list
     known = _who_icd10().codes
     unknown = [(code, count) for code, count in counts.items() if code not in known]
     return dict(sorted(unknown, key=lambda item: (-item[1], item[0])))

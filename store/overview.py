@@ -1,4 +1,5 @@
-"""The panel at a glance, for ``panel status``: how many volunteers, in which state."""
+"""The panel at a glance, for ``panel status``: how many volunteers, in which state, and the
+diagnoses they report that WHO's ICD-10 does not know."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from schemas.code_lists import count_codes, unknown_icd10
 from store.tables import CURRENT_PROFILE, Profile, QuarantinedRecord, Volunteer
 
 
@@ -55,3 +57,19 @@ def overview(connection: Connection) -> PanelOverview:
         int(profiles or 0),
         int(open_quarantine or 0),
     )
+
+
+def unknown_diagnoses(connection: Connection) -> dict[str, int]:
+    """Per diagnosis code in current profiles that WHO's ICD-10 does not know (the Danish
+    hospital code system extends it), how many volunteers report it, the most frequent first.
+
+    The database counts the distinct ``|``-joined lists (a panel has far fewer of them than
+    volunteers); each is split once here, the same way on SQLite and PostgreSQL."""
+    lists = connection.execute(
+        select(Profile.diagnoses, func.count())
+        .select_from(Volunteer)
+        .join(Profile, CURRENT_PROFILE)
+        .where(Profile.diagnoses.is_not(None), Profile.diagnoses != "")
+        .group_by(Profile.diagnoses)
+    )
+    return unknown_icd10(count_codes((cell, int(count)) for cell, count in lists))
