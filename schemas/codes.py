@@ -6,6 +6,10 @@ A list cell is one of three things, and the difference matters all the way into 
 * ``INGEN``       -> ``()``: answered, none;
 * ``G25.8|N18.3`` -> ``("G25.8", "N18.3")``: the codes, normalised (upper case, no spaces),
   de-duplicated, in the order given.
+
+Only the shape of a code is checked here. Which codes exist is ``schemas/code_lists.py``'s
+business, and only study files are held to it: volunteers may report codes of the Danish
+hospital code system, which extends WHO's ICD-10, so such a code is kept, never quarantined.
 """
 
 from __future__ import annotations
