@@ -72,4 +72,4 @@ def unknown_diagnoses(connection: Connection) -> dict[str, int]:
         .where(Profile.diagnoses.is_not(None), Profile.diagnoses != "")
         .group_by(Profile.diagnoses)
     )
-    return unknown_icd10(count_codes((cell, int(count)) for cell, count in lists))
+    return unknown_icd10(count_codes((cell or "", int(count)) for cell, count in lists))
