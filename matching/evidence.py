@@ -61,7 +61,7 @@ _SAYS = {
 _MISSING = {
     "bmi": "height or weight not answered",
     "region": "postcode outside the five regions",
-    "pregnant": "pregnancy not answered (or 'Ved ikke')",
+    "pregnant": "pregnancy not answered, 'Ved ikke', or not asked (only women are asked)",
     "rls_nights_per_week": "nights with leg symptoms not answered",
 }
 _ONE_DECIMAL = ("bmi", "weight_kg")

@@ -92,12 +92,14 @@ def prepare_panel(
         "postcode": _known_numbers(postcode),
         "height_cm": _known_numbers(height),
         "weight_kg": _known_numbers(weight),
-        "pregnant": _pregnancy(sex, profiles["pregnant"]),
+        "pregnant": _pregnancy(profiles["pregnant"]),
     }
     # Every other field a criterion may name is an answer, read as its kind says.
     for name, profile_field in FIELDS.items():
         if name not in fields:
             fields[name] = _answered(profiles[name], profile_field)
+        if profile_field.asked_of:
+            fields[name] = _asked_only_of(profile_field, sex, fields[name])
     volunteer_ids = _strings(profiles["volunteer_id"])
     return PreparedPanel(
         as_of=as_of,
@@ -160,14 +162,23 @@ def _yes_no(column: pd.Series) -> FieldValues:
     return FieldValues(answers.fill_null(False).to_numpy(zero_copy_only=False), known)
 
 
-def _pregnancy(sex: FieldValues, answer: pd.Series) -> FieldValues:
-    """Asked of women only: for men and others it is no, not unknown. A woman's empty answer or
-    "Ved ikke" (don't know) is unknown."""
-    woman = sex.values == sex.choices.index("female")
-    said, _ = _positions(answer, ("yes", "no"))
-    values = woman & (said == 0)
-    known = sex.known & (~woman | (said >= 0))
-    return FieldValues(values, known)
+def _asked_only_of(field: ProfileField, sex: FieldValues, answer: FieldValues) -> FieldValues:
+    """A field the form asks only of some sexes: their answer where asked, else what the
+    declaration says a missing answer means (``not_asked_means``), else unknown."""
+    asked = np.isin(sex.values, [sex.choices.index(s) for s in field.asked_of])
+    values = np.where(asked, answer.values, False)
+    known = asked & answer.known
+    for not_asked, meaning in field.not_asked_means:
+        these = sex.values == sex.choices.index(not_asked)
+        values = np.where(these, meaning, values)
+        known |= these
+    return FieldValues(values, known & sex.known)
+
+
+def _pregnancy(answer: pd.Series) -> FieldValues:
+    """Yes or no; empty or "Ved ikke" (don't know) is unknown."""
+    said, known = _positions(answer, ("yes", "no"))
+    return FieldValues(said == 0, known)
 
 
 def _whole_years(birth: pa.Array, day: date) -> np.ndarray:

@@ -14,6 +14,7 @@ from matching.three_valued import ThreeValued
 from schemas.signup import age_on
 from schemas.study import CodeCriterion, CriterionBase, FieldComparison, StudyDefinition, children
 from schemas.study_checks import covers
+from schemas.study_fields import FIELDS
 
 #: True: met; False: not met; None: unknown.
 Truth = bool | None
@@ -174,10 +175,9 @@ def field_value(name: str, profile: Mapping[str, Any], as_of: date) -> Any:
         return (as_of.year - day.year) * 12 + as_of.month - day.month - (day.day > as_of.day)
     if name == "postcode":
         return int(profile["postcode"])
+    asked_of = FIELDS[name].asked_of if name in FIELDS else ()
+    if asked_of and profile["sex"] not in asked_of:
+        return dict(FIELDS[name].not_asked_means).get(profile["sex"])  # not asked
     if name == "pregnant":
-        if profile["sex"] is None:
-            return None
-        if profile["sex"] != "female":
-            return False  # only women are asked
         return {"yes": True, "no": False}.get(profile["pregnant"])
     return profile[name]

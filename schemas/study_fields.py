@@ -57,6 +57,11 @@ class ProfileField:
     unit: str = ""
     #: Computed at match time rather than answered on the form.
     derived: bool = False
+    #: The form asks it only of volunteers of these sexes (stored values); empty: everyone.
+    asked_of: tuple[str, ...] = ()
+    #: For a volunteer the form did not ask, what the missing answer means, by sex; a sex
+    #: not listed here leaves it unknown (a question for screening).
+    not_asked_means: tuple[tuple[str, bool], ...] = ()
 
 
 def stored_choices(choices: type[StrEnum]) -> tuple[str, ...]:
@@ -108,7 +113,9 @@ FIELDS: dict[str, ProfileField] = {
         ProfileField(
             "pregnant",
             FieldKind.YES_NO,
-            "pregnant now; asked of women only, so it is 'no' for men and others",
+            "pregnant now; asked of women only: no for men, unknown for others",
+            asked_of=(Sex.FEMALE.name.lower(),),
+            not_asked_means=((Sex.MALE.name.lower(), False),),
         ),
         ProfileField("smoker", FieldKind.YES_NO, "smokes"),
         ProfileField("rls_urge", FieldKind.YES_NO, "urge to move the legs (IRLSSG 1)"),

@@ -102,8 +102,8 @@ def test_codes_cover_sub_codes_ranges_and_exceptions() -> None:
 @pytest.mark.parametrize(
     ("sex", "answer", "expected"),
     [
-        ("male", None, "not_met"),  # never asked: not pregnant, not unknown
-        ("other", None, "not_met"),
+        ("male", None, "not_met"),  # not asked: the declaration says no
+        ("other", None, "unknown"),  # not asked, and nothing says what that means: screen
         ("female", None, "unknown"),  # asked and not answered
         ("female", "unknown", "unknown"),  # "Ved ikke"
         ("female", "no", "not_met"),

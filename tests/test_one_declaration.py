@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import TypeDecorator
 
 from benchmarks.duckdb_matching import _Sql
@@ -36,6 +37,7 @@ from schemas.signup import (
     NOTE_FIELD,
     PROFILE_FIELDS,
     SIGNUP_COLUMNS,
+    Sex,
     SignupRow,
     stored_type,
 )
@@ -46,8 +48,9 @@ from schemas.study import (
     _Children,
     dispatch,
 )
-from schemas.study_fields import CODE_SYSTEMS, FIELDS, FieldKind
+from schemas.study_fields import CODE_SYSTEMS, FIELDS, FieldKind, stored_choices
 from store.tables import Contact, Profile, SubmissionNote
+from tests.helpers import signup
 
 #: Fields matching reads only to derive others (age, months_since_update) or to name the
 #: profile version: never a criterion themselves.
@@ -115,6 +118,26 @@ def test_an_answered_criterion_field_agrees_with_the_row_model(name: str) -> Non
         bounds = next((s for s in schema.get("anyOf", [schema]) if "minimum" in s), None)
         if bounds is not None:
             assert (field.low, field.high) == (bounds["minimum"], bounds["maximum"])
+
+
+@pytest.mark.parametrize("name", [n for n, f in FIELDS.items() if f.asked_of])
+def test_a_field_asked_of_some_is_refused_from_the_others_by_the_row_model(name: str) -> None:
+    """``asked_of`` says whom the form asks; the row model, the export's rule, agrees."""
+    field = FIELDS[name]
+    column = SignupRow.model_fields[name].alias
+    assert column is not None
+    answer = {"pregnant": "Ja"}[name]
+    for sex in Sex:
+        cells = signup(koen=sex.value, **{column: answer})
+        try:
+            SignupRow.model_validate(cells)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert accepted == (sex.name.lower() in field.asked_of), sex
+    assert {sex for sex, _ in field.not_asked_means} <= set(stored_choices(Sex)) - set(
+        field.asked_of
+    )
 
 
 def test_evidence_words_every_criterion_field() -> None:
