@@ -268,6 +268,10 @@ def print_codes(out: Console, definition: StudyDefinition) -> None:
             said += "; except " + "; ".join(
                 described(system, code) for code in criterion.codes.except_
             )
+        if criterion.window is not None:
+            said += f"; {criterion.window}"
+        if criterion.if_met.value == "screen":
+            said += "; if met: screen"
         lines.append(f"  {criterion.id} ({criterion.system}): {escape(said)}")
     if lines:
         out.print("codes:")

@@ -31,6 +31,7 @@ from schemas.study import (
     CriterionBase,
     CriterionVisitor,
     FieldComparison,
+    IfMet,
     NotCriterion,
     StudyDefinition,
     children,
@@ -245,7 +246,9 @@ def _question(
         if path is None:
             continue
         asked = path[-1]
-        words = answer_words(asked)
+        # An if_met: screen criterion is asked as its label says ("excluded unless the dose is
+        # stable"), not as the answer the form gave ("takes medicine N06AB").
+        words = None if asked.if_met is IfMet.SCREEN else answer_words(asked)
         if words is None:  # a whole tree is unknown: its own outcome is what is asked
             choices = [("met", True), ("not met", False)]
             asks = ""
