@@ -7,12 +7,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
 
 from matching.engine import match_study
 from matching.evidence import evidence_frame
+from panelmatch.cli import app
 from store.match_runs import matching_panel, panel_size
 from store.panel_store import PanelStore
-from tests.helpers import AS_OF, ingest, rls_person, study_of, write_signups, write_withdrawals
+from store.tables import Candidate
+from tests.helpers import (
+    AS_OF,
+    SAMPLES,
+    STUDIES,
+    ingest,
+    rls_person,
+    study_of,
+    write_signups,
+    write_withdrawals,
+)
 
 MAGNESIUM = {"medicines": ["A12CC"], "id": "magnesium", "label": "magnesium"}
 
@@ -139,3 +152,40 @@ def test_a_window_reads_the_versions_in_effect_and_never_those_before_a_withdraw
 ) -> None:
     _versions(store, tmp_path)
     assert _outcomes(store, within) == expected
+
+
+def test_a_study_that_looks_back_matches_and_previews_through_the_commands(
+    store: PanelStore, tmp_path: Path
+) -> None:
+    """The real trial transcription (recruiting here), matched by the Prefect flow and
+    previewed: both read the profile history, and the windowed criteria's evidence is
+    stored with the candidates."""
+    ingest(store, SAMPLES / "signups.csv")
+    trial = tmp_path / "trial.yaml"
+    draft = (STUDIES / f"{TRIAL}.yaml").read_text(encoding="utf-8")
+    trial.write_text(draft.replace("status: draft", "status: recruiting"), encoding="utf-8")
+    assert _panel("study", "publish", trial)[0] == 0
+    code, out, err = _panel("study", "preview", trial, "--as-of", "28-11-2026")
+    assert code == 0, err
+    assert "magnesium-last-3-months (medicines): A12CC" in out
+    code, _, err = _panel("match", "--study", TRIAL, "--as-of", "28-11-2026")
+    assert code == 0, err
+    with store.reading() as connection:
+        listed = connection.execute(
+            select(Candidate.explanation).where(Candidate.study_id == TRIAL)
+        ).scalars()
+        explanations = list(listed)
+    assert explanations
+    for explanation in explanations:
+        outcome, evidence = explanation["magnesium-last-3-months"]
+        assert outcome in ("not_met", "unknown") and (
+            "in the last 3 months" in evidence or "not answered" in evidence
+        )
+
+
+TRIAL = "nct04462796-magnesium-citrate"
+
+
+def _panel(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
