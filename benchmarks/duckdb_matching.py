@@ -28,6 +28,12 @@ def panel_sql(as_of: date) -> str:
         for name, field in FIELDS.items()
         if not field.derived and name not in ("postcode", "pregnant")
     )
+    # Asked of some only: for the others, what the declaration says (else NULL, unknown).
+    pregnancy = FIELDS["pregnant"]
+    asked = ", ".join(f"'{sex}'" for sex in pregnancy.asked_of)
+    not_asked = " ".join(
+        f"WHEN sex = '{sex}' THEN {str(means).upper()}" for sex, means in pregnancy.not_asked_means
+    )
     before_birthday = (
         f"month(birth_date) > {as_of.month} "
         f"OR (month(birth_date) = {as_of.month} AND day(birth_date) > {as_of.day})"
@@ -51,7 +57,7 @@ def panel_sql(as_of: date) -> str:
                 AS months_since_update,
             postcode_number AS postcode,
             CASE WHEN sex IS NULL THEN NULL
-                 WHEN sex <> 'female' THEN FALSE
+                 WHEN sex NOT IN ({asked}) THEN CASE {not_asked} END
                  WHEN pregnant = 'yes' THEN TRUE
                  WHEN pregnant = 'no' THEN FALSE
             END AS pregnant,
