@@ -15,11 +15,13 @@ from __future__ import annotations
 import email.utils
 import getpass
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from configuration.errors import ConfigurationError
@@ -104,6 +106,11 @@ class OutreachSettings:
     send_lease_seconds: float
     send_max_attempts: int
     send_backoff_seconds: float
+    #: Where volunteers answer (``https://host[/path]``, no trailing slash); None: invitations
+    #: carry no answer link.
+    public_url: str | None = None
+    #: An answer link works this many days after its invitation was sent.
+    answer_days: int = 60
 
     @property
     def message_domain(self) -> str:
@@ -202,6 +209,15 @@ class Settings(BaseSettings):
     send_backoff_seconds: float = Field(
         60, ge=0, description="Wait after the first transient failure; doubles each time."
     )
+    public_url: str | None = Field(
+        None,
+        description="The panel's public address (http(s)://host[/path], no query or fragment): "
+        "every invitation carries its volunteer's answer link, PUBLIC_URL/svar/<token>. "
+        "Default: none, and invitations carry no link.",
+    )
+    answer_days: int = Field(
+        60, ge=1, description="An answer link works this many days after its invitation is sent."
+    )
 
     inbox_dir: Path | None = Field(
         None,
@@ -236,6 +252,11 @@ class Settings(BaseSettings):
     )
     dask_workers: int = Field(2, ge=1, description="Workers of the 'local' Dask cluster.")
     cycle_timezone: str = Field("Europe/Copenhagen", description="The time zone of CYCLE_CRON.")
+
+    @field_validator("public_url")
+    @classmethod
+    def _a_public_address(cls, value: str | None) -> str | None:
+        return public_address(value)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:
@@ -292,6 +313,8 @@ class Settings(BaseSettings):
             send_lease_seconds=self.send_lease_seconds,
             send_max_attempts=self.send_max_attempts,
             send_backoff_seconds=self.send_backoff_seconds,
+            public_url=self.public_url,
+            answer_days=self.answer_days,
         )
 
     @property
@@ -304,6 +327,35 @@ class Settings(BaseSettings):
             cron=self.cycle_cron,
             timezone=self.cycle_timezone,
         )
+
+
+#: What a public address may hold: no spaces, quotes, angle brackets or ampersands, so the link
+#: reads the same in a text message, an SMS and an HTML attribute.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/%+,;=@!$*()\[\]-]+")
+
+
+def public_address(value: str | None) -> str | None:
+    """``PANEL_PUBLIC_URL`` as links are built on it: an http(s) URL with a host, no user,
+    query or fragment, without its trailing slash; None when unset or empty. Raises
+    ``ValueError`` saying what is wrong, never the value."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    expected = "an http:// or https:// address with a host and no query or fragment"
+    if "?" in value or "#" in value:
+        raise ValueError(f"must be {expected}: links are made by adding /svar/<token> to it")
+    if not _URL_CHARACTERS.fullmatch(value):
+        raise ValueError(f"must be {expected}, without spaces, quotes, <, > or &")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise ValueError(f"must be {expected}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be {expected}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"must be {expected}, without a user or password")
+    return value.rstrip("/")
 
 
 class SettingsError(ConfigurationError):
