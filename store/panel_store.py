@@ -1,10 +1,10 @@
 """``PanelStore``: the store's handle, which opens connections to it.
 
 It owns the store's resources and nothing else: the engine, the keyed e-mail hasher
-(``hasher``), the raw archive (``archive``) and the staging folder (``staging``). Every store
-operation is a function in the store module that owns its tables, taking a connection the
-handle opens: ``reading()`` for a connection, ``writing()`` for a transaction (see
-``store/__init__.py``).
+(``hasher``), the key of invitations' answer links (``answer_links``), the raw archive
+(``archive``) and the staging folder (``staging``). Every store operation is a function in the
+store module that owns its tables, taking a connection the handle opens: ``reading()`` for a
+connection, ``writing()`` for a transaction (see ``store/__init__.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from configuration.settings import StoreSettings
+from store.answer_links import AnswerLinkKey
 from store.archive import RawArchive
 from store.database import create_panel_engine, migrate, writer_turn
 from store.pseudonyms import EmailHasher
@@ -26,24 +27,33 @@ class PanelStore:
     engine: Engine
     #: Keyed pseudonyms of e-mail addresses (``store.pseudonyms``): ingest hashes with it.
     hasher: EmailHasher
+    #: Derives each invitation's answer-link token (``store.answer_links``): outreach uses it.
+    answer_links: AnswerLinkKey
     #: The raw archive of every accepted export (``store.archive``): ingest keeps files in it.
     archive: RawArchive
     #: Where accepted files are staged while they are stored (``store.staging``).
     staging: Path
 
     def __init__(
-        self, engine: Engine, hasher: EmailHasher, archive: RawArchive, staging: Path
+        self,
+        engine: Engine,
+        hasher: EmailHasher,
+        archive: RawArchive,
+        staging: Path,
+        answer_links: AnswerLinkKey,
     ) -> None:
         self.engine, self.hasher, self.archive, self.staging = engine, hasher, archive, staging
+        self.answer_links = answer_links
 
     @classmethod
     def open(cls, settings: StoreSettings) -> PanelStore:
         """The store ``settings`` describe, migrated to the newest schema."""
         engine = create_panel_engine(settings.database_url)
         migrate(engine)
-        hasher = EmailHasher(settings.pseudonym_key_bytes())
+        key = settings.pseudonym_key_bytes()
+        hasher = EmailHasher(key)  # checks the key
         archive = RawArchive(settings.archive_dir, engine, hasher)
-        return cls(engine, hasher, archive, settings.staging_dir)
+        return cls(engine, hasher, archive, settings.staging_dir, AnswerLinkKey(key))
 
     def close(self) -> None:
         """Close the engine's pooled connections (a Dask task's store, when it is done)."""

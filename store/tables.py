@@ -548,6 +548,12 @@ class Invitation(Base):
     #: The absolute path of the copy a local folder channel (.eml, .sms.json) wrote, recorded
     #: before writing it: an erasure deletes it wherever the folders are configured by then.
     copy_path: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 (hex) of the token of the answer link the invitation carried, set when it is
+    #: marked sent (NULL: sent without a link, or not sent); never the token. An erasure
+    #: clears it, so the link cannot be used again (``store.answer_links``).
+    answer_token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    #: Until when that link works: sent time + ``PANEL_ANSWER_DAYS``.
+    answer_expires_at: Mapped[datetime | None]
 
 
 class InvitationRetry(Base):
