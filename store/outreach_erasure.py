@@ -4,7 +4,8 @@ The invitation and decision rows stay, as the audit trail of who decided, who wa
 and why: study, pseudonymous volunteer id, status, dates, Message-ID, channel, study version,
 who approved and who queued. What could identify the person goes: the submission (the form's
 id of their profile), and any text a mail server answered or a sender wrote about them (a
-server's answer often quotes the recipient's address).
+server's answer often quotes the recipient's address). The hash of each invitation's answer
+link goes too, so the link leads nowhere after the erasure (``store.answer_links``).
 
 The copies local folder channels wrote (``.eml``, ``.sms.json``) are deleted by the path each
 invitation recorded before its copy was written, wherever the folders are configured by then.
@@ -35,6 +36,7 @@ def scrub_audit_trail(connection: Connection, volunteer_id: str) -> None:
             submission_id=None,
             last_error=_removed(Invitation.last_error),
             cancel_reason=_removed(Invitation.cancel_reason),
+            answer_token_hash=None,
         )
     )
     # Coordinators' notes may repeat what they learned; the decisions themselves stay.
