@@ -10,6 +10,10 @@ Templates: ``invitation.subject.j2``, ``invitation.txt.j2``, ``invitation.html.j
 ``invitation.sms.j2``. With ``template_dir`` each is looked up in ``template_dir/<study_id>/``,
 then ``template_dir/``, then the packaged defaults, so a study may override only some of them.
 Only the HTML template is autoescaped.
+
+With an answer link in the context (``PANEL_PUBLIC_URL`` is set), every body, plain text, HTML
+and SMS, must show it: a template that leaves it out is refused when rendering, so no
+invitation goes out without its link.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from outreach.errors import MessageError
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 #: The four templates of an invitation, by part: ``invitation.<part>.j2``.
 PARTS = ("subject", "txt", "html", "sms")
+#: The parts that must show the answer link when there is one: every body.
+LINKED_PARTS = ("txt", "html", "sms")
 #: As ``StudyDefinition.id`` (schemas.study): also keeps an id a single, safe folder name.
 _STUDY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
@@ -60,6 +66,9 @@ class InvitationContext:
     reply_to: str  # e-mail address to reply to
     stop_contact: str  # how to stop all contact from the panel (e.g. reply STOP / a web address)
     panel_name: str = "Sundhedspanelet"
+    #: The volunteer's personal answer link (``PANEL_PUBLIC_URL/svar/<token>``: nothing about
+    #: the study or the person in it); None when the panel has no public address.
+    answer_link: str | None = None
 
 
 #: The only names a template may use (besides Jinja's harmless globals such as ``range``).
@@ -131,15 +140,27 @@ def render_invitation(
 ) -> RenderedInvitation:
     """The invitation's subject, plain text, HTML and SMS for one volunteer.
 
-    Raises ``MessageError`` (a ``ValueError``) for a malformed study id, or a template naming
+    Raises ``MessageError`` (a ``ValueError``) for a malformed study id, a template naming
     anything outside the context or reaching behind it (the message names the template and
-    what it used).
+    what it used), or, when the context has an answer link, a body template that leaves it out.
     """
     if not _STUDY_ID.fullmatch(study_id):
         raise MessageError(f"not a study id: {study_id!r}")
     env = _environment(template_dir)
     values = asdict(context)
     parts = {part: _render(env, study_id, part, values) for part in PARTS}
+    if context.answer_link is not None:
+        for part in LINKED_PARTS:
+            if context.answer_link not in parts[part]:
+                name = f"invitation.{part}.j2"
+                template = env.select_template([f"{study_id}/{name}", name])
+                raise MessageError(
+                    f"invitation template {template.name!r} ({template.filename}) for study "
+                    f"{study_id!r} does not show answer_link: with PANEL_PUBLIC_URL set, every "
+                    "invitation carries its answer link (write {{ answer_link }} in it)",
+                    template=template.name,
+                    study_id=study_id,
+                )
     return RenderedInvitation(
         subject=" ".join(parts["subject"].split()),
         text=parts["txt"],

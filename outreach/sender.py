@@ -7,6 +7,10 @@ later", the connection drops) puts it back in the queue with a growing wait; a p
 or too many attempts, marks it failed with the server's answer (without the addresses it may
 quote). An outcome counts only where this sender still held its claim: one whose lease ran
 out, taken over by another sender meanwhile, is reported apart.
+
+With ``PANEL_PUBLIC_URL`` set, each message carries the volunteer's answer link, its token
+derived from the Message-ID (so a resend carries the same link), and marking it sent records
+the token's hash and the link's expiry in the same commit (``store.answer_links``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from outreach.channels import Channels, DeliveryError, SmsMessage
 from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
 from store import outbox, studies
+from store.answer_links import SentLink, answer_link
 from store.outbox import Claimed
 from store.panel_store import PanelStore
 
@@ -80,7 +85,11 @@ def send_due(
                 else:
                     report.taken_over.append(claimed.message_id)
                 continue
-            message = _message(connection, claimed, settings, clock())
+            token, link = None, None
+            if settings.public_url is not None:
+                token = store.answer_links.token(claimed.message_id)
+                link = answer_link(settings.public_url, token)
+            message = _message(connection, claimed, settings, clock(), link)
         try:
             if not record_copy(store, channels, claimed):
                 report.taken_over.append(claimed.message_id)
@@ -90,7 +99,9 @@ def send_due(
             _record_failure(store, claimed, error, settings, clock(), report)
             continue
         with store.writing() as connection:
-            held = outbox.mark_sent(connection, claimed, clock())
+            now = clock()
+            sent = None if token is None else SentLink.of(token, now, settings.answer_days)
+            held = outbox.mark_sent(connection, claimed, now, sent)
         if held:
             report.sent += 1
         else:
@@ -99,7 +110,11 @@ def send_due(
 
 
 def _message(
-    connection: Connection, claimed: Claimed, settings: OutreachSettings, now: datetime
+    connection: Connection,
+    claimed: Claimed,
+    settings: OutreachSettings,
+    now: datetime,
+    link: str | None,
 ) -> EmailMessage | SmsMessage:
     person = outbox.recipient(connection, claimed.volunteer_id)
     definition = studies.definition_at(connection, claimed.study_id, claimed.study_version)
@@ -113,6 +128,7 @@ def _message(
         involves=contact.involves or DEFAULT_INVOLVES,
         reply_to=contact.reply_to,
         stop_contact=settings.stop_contact,
+        answer_link=link,
     )
     rendered = render_invitation(claimed.study_id, context, settings.template_dir)
     if claimed.channel == "sms":

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from schemas.review import ReviewState
 from schemas.study import StudyStatus
+from store.answer_links import SentLink
 from store.database import begin_as_writer
 from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
 from store.tables import (
@@ -184,8 +185,12 @@ def _finish(connection: Connection, claimed: Claimed, **values: object) -> bool:
     return done.rowcount == 1
 
 
-def mark_sent(connection: Connection, claimed: Claimed, now: datetime) -> bool:
-    return _finish(connection, claimed, status=SENT, sent_at=now, last_error=None)
+def mark_sent(
+    connection: Connection, claimed: Claimed, now: datetime, answer_link: SentLink | None = None
+) -> bool:
+    """Record the invitation sent, with what the store keeps of the answer link it carried."""
+    link = {} if answer_link is None else answer_link.values()
+    return _finish(connection, claimed, status=SENT, sent_at=now, last_error=None, **link)
 
 
 def cancel(connection: Connection, claimed: Claimed, reason: str) -> bool:
