@@ -204,6 +204,8 @@ def print_settings(out: Console, settings: Settings) -> None:
         "PANEL_UNSUBSCRIBE": settings.unsubscribe or "(none)",
         "PANEL_STOP_CONTACT": settings.stop_contact,
         "PANEL_TEMPLATE_DIR": str(settings.template_dir or "(the built-in templates)"),
+        "PANEL_PUBLIC_URL": settings.public_url or "(none: invitations carry no answer link)",
+        "PANEL_ANSWER_DAYS": str(settings.answer_days),
         **{
             f"PANEL_{name.upper()}": f"{getattr(settings, name):g}"
             for name in (
