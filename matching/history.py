@@ -13,8 +13,9 @@ panel's volunteers submitted after their latest withdrawal, the current one incl
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from matching import outcomes
 from matching.arrow_columns import arrow_column, local_days
 from matching.code_index import CodeIndex
+from matching.version_rows import grouped_versions, text_array
 from schemas.study import CodeCriterion
 
 #: What ``ProfileHistory.of`` reads, as ``store.match_runs.profile_history`` reads it (a
@@ -71,7 +73,7 @@ class VersionCodes:
         encoded = pc.dictionary_encode(column)
         lists = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         return cls(
-            lists.astype(np.int64)[order],
+            lists.astype(np.int32, copy=False)[order],
             CodeIndex.from_lists(encoded.dictionary.to_pandas(types_mapper=pd.ArrowDtype)),
         )
 
@@ -111,17 +113,22 @@ _OUTCOME = np.array(
 
 @dataclass(frozen=True)
 class ProfileHistory:
-    """Every version, sorted by panel row and then by time."""
+    """Every version of the panel's volunteers, each volunteer's together and in time order.
+
+    A version's Danish calendar day is never computed for all of them: Danish days never go
+    back as time goes on, so a version was submitted on or before a day exactly when its moment
+    comes before the first moment of the next day, which is found once per window."""
 
     #: The panel's size (rows of the outcomes).
     size: int
     #: Per version: the panel row of its volunteer.
     rows: np.ndarray
-    #: Per version: the Danish calendar day it was submitted (``datetime64[D]``).
-    days: np.ndarray
-    #: Per version: the day the volunteer's next version was submitted (the latest day
-    #: representable after their last): a version is current until then.
-    next_days: np.ndarray
+    #: Per version: when it was submitted, in ``unit`` since 1970-01-01 UTC.
+    moments: np.ndarray
+    #: Per version: when the volunteer's next version was submitted (for their last, the latest
+    #: moment there is): a version is current until then.
+    next_moments: np.ndarray
+    unit: str
     #: Where each panel row's versions begin (rows that have any), and which rows those are.
     starts: np.ndarray
     volunteers: np.ndarray
@@ -133,31 +140,30 @@ class ProfileHistory:
     ) -> ProfileHistory:
         """The versions of the panel whose rows hold ``volunteer_ids`` (versions of anyone
         else are left out)."""
-        panel_ids = _text(volunteer_ids)
+        panel_ids = text_array(volunteer_ids)
         moments = _moments(versions["submitted_at"])
-        rows = _rows_in(_text(versions["volunteer_id"]), panel_ids)
         instants = moments.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        if moments.null_count or (rows < 0).any():
-            kept = np.flatnonzero((rows >= 0) & moments.is_valid().to_numpy(zero_copy_only=False))
-            order = kept[_by_row_then_time(rows[kept], instants[kept])]
-        else:
-            order = _by_row_then_time(rows, instants)
-        rows = rows[order]
-        days = local_days(versions["submitted_at"]).to_numpy(zero_copy_only=False)
-        days = days.astype("datetime64[D]")[order]
+        order, rows = grouped_versions(
+            text_array(versions["volunteer_id"]),
+            panel_ids,
+            instants,
+            moments.is_valid().to_numpy(zero_copy_only=False),
+        )
+        instants = instants[order]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
-        next_days = np.empty_like(days)
-        next_days[:-1] = days[1:]
-        next_days[starts - 1] = np.datetime64(date.max, "D")  # starts[0] - 1 is the last
+        next_moments = np.empty_like(instants)
+        next_moments[:-1] = instants[1:]
+        next_moments[starts - 1] = np.iinfo(np.int64).max  # starts[0] - 1 is the last
         return cls(
             size=len(panel_ids),
             rows=rows,
-            days=days,
-            next_days=next_days,
+            moments=instants,
+            next_moments=next_moments,
+            unit=moments.type.unit,
             starts=starts,
             volunteers=rows[starts],
             codes={
-                system: VersionCodes.of(_text(versions[system]), order)
+                system: VersionCodes.of(text_array(versions[system]), order)
                 for system in ("diagnoses", "medicines")
             },
         )
@@ -166,14 +172,14 @@ class ProfileHistory:
         """Per version: whether it is in effect during the criterion's window."""
         window = criterion.window
         assert window is not None
-        through = self.days <= np.datetime64(as_of, "D")
+        through = self.moments < _first_moment(as_of + timedelta(days=1), self.unit)
         start = window.start(as_of)
         if start is None:
             return through
-        # In effect at some time from the first day on: submitted before the match date and
-        # not replaced before the first day (the one current when the window opened is the
-        # last submitted before its first day; a row's days ascend).
-        return through & (self.next_days >= np.datetime64(start, "D"))
+        # In effect at some time from the first day on: submitted by the match date and not
+        # replaced before the first day (the one current when the window opened is the last
+        # submitted before its first day).
+        return through & (self.next_moments >= _first_moment(start, self.unit))
 
     def outcomes(self, criterion: CodeCriterion, as_of: date) -> np.ndarray:
         """The criterion's outcome per panel row, over its window."""
@@ -205,7 +211,8 @@ class ProfileHistory:
         codes_found[found] = version_codes.codes_reported(
             cited[found], tuple(codes.any_of), tuple(codes.except_)
         )
-        days = np.where(found, self.days[np.maximum(cited, 0)].astype(np.int64), -1)
+        days = np.full(len(rows), -1, dtype=np.int64)
+        days[found] = _danish_days(self.moments[cited[found]], self.unit)
         versions = np.bincount(self.rows[in_effect], minlength=self.size)[rows]
         unanswered = in_effect & ~version_codes.answered
         return WindowEvidence(
@@ -216,12 +223,36 @@ class ProfileHistory:
         )
 
 
-def _text(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """As one Arrow string array (missing values null)."""
-    values = pa.array(column, from_pandas=True) if isinstance(column, pd.Series) else column
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values if values.type == pa.string() else values.cast(pa.string())
+_EPOCH = date(1970, 1, 1)
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _first_moment(day: date, unit: str) -> int:
+    """The first moment (in ``unit`` since 1970-01-01 UTC) whose Danish calendar day, as
+    ``local_days`` reads it, is ``day`` or later."""
+    # The least whole unit at or after that first microsecond.
+    return -(-_first_microsecond(day) * _PER_SECOND[unit] // 10**6)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_microsecond(day: date) -> int:
+    """``_first_moment`` in microseconds: searched for 1,024 moments at a time, from a day
+    before midnight UTC (certainly earlier) to a day after (certainly not)."""
+    wanted = (day - _EPOCH).days
+    per_day = 86_400 * 10**6
+    low, high = (wanted - 1) * per_day, (wanted + 1) * per_day
+    while high - low > 1:
+        moments = np.unique(low + (high - low) * np.arange(1025, dtype=np.int64) // 1024)
+        first = int(np.argmax(_danish_days(moments, "us") >= wanted))
+        low, high = int(moments[first - 1]), int(moments[first])
+    return high
+
+
+def _danish_days(moments: np.ndarray, unit: str) -> np.ndarray:
+    """The Danish calendar day (days since 1970-01-01) of moments in ``unit`` since then, UTC."""
+    values = pa.array(moments, pa.timestamp(unit, tz="UTC"))
+    days = local_days(pd.Series(pd.arrays.ArrowExtensionArray(values)))
+    return days.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _moments(column: pd.Series) -> pa.Array:
@@ -230,79 +261,3 @@ def _moments(column: pd.Series) -> pa.Array:
     if not pa.types.is_timestamp(values.type):
         values = pa.array(pd.to_datetime(column, utc=True), from_pandas=True)
     return values
-
-
-def _rows_in(ids: pa.Array, panel_ids: pa.Array) -> np.ndarray:
-    """Per id, its position in ``panel_ids`` (-1 where it is not there)."""
-    rows = _rows_by_number(ids, panel_ids)
-    if rows is None:
-        found = pc.index_in(ids, value_set=panel_ids)
-        rows = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return rows
-
-
-#: Odd multipliers that spread two 64-bit words over one (a multiplication by an odd number
-#: is one to one, so ids of at most 8 bytes never share a number).
-_SPREAD = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
-
-
-def _rows_by_number(ids: pa.Array, panel_ids: pa.Array) -> np.ndarray | None:
-    """``_rows_in`` by sorting numbers instead of hashing strings, for ids all of one width of
-    at most 16 bytes (the store's are 12 characters): each id becomes a 64-bit number, the
-    panel's are sorted and the ids looked up in ascending order. Twice as fast as a hash table
-    of a million strings. None (use the strings) for ids of other shapes, or where two ids
-    share a number; every id found is compared whole with the one it was found as."""
-    words, width = _words(ids)
-    panel_words, panel_width = _words(panel_ids)
-    if words is None or panel_words is None or width != panel_width:
-        return None
-    numbers = words[:, 0] * _SPREAD[0] ^ words[:, 1] * _SPREAD[1]
-    panel_numbers = panel_words[:, 0] * _SPREAD[0] ^ panel_words[:, 1] * _SPREAD[1]
-    by_number = np.argsort(panel_numbers)
-    known = panel_numbers[by_number]
-    if (known[1:] == known[:-1]).any():
-        return None
-    order = np.argsort(numbers)
-    wanted = numbers[order]
-    # In ascending order, each binary search starts where the last one ended.
-    place = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
-    hit = known[place] == wanted
-    rows = np.full(len(ids), -1, dtype=np.int64)
-    rows[order[hit]] = by_number[place[hit]]
-    same = (words[:, 0] == panel_words[rows, 0]) & (words[:, 1] == panel_words[rows, 1])
-    return rows if (same | (rows < 0)).all() else None
-
-
-def _words(text: pa.Array) -> tuple[np.ndarray | None, int]:
-    """Each value's bytes as two 64-bit words (zero padded), and their width, when every value
-    is present and all have one width of at most 16 bytes."""
-    if text.null_count or not len(text):
-        return None, 0
-    ends = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset :][: len(text) + 1]
-    width = (int(ends[-1]) - int(ends[0])) // len(text)
-    if not 0 < width <= 16 or (np.diff(ends) != width).any():
-        return None, 0
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[ends[0] : ends[-1]]
-    padded = np.zeros((len(text), 16), dtype=np.uint8)
-    padded[:, :width] = data.reshape(len(text), width)
-    return padded.view(np.uint64), width
-
-
-def _by_row_then_time(rows: np.ndarray, instants: np.ndarray) -> np.ndarray:
-    """The order of versions by row, then time, ties in the order given (a stable sort).
-
-    Both go into one 63-bit key, time shifted right as far as needed to fit, so one unstable
-    numeric sort does it (several times faster than sorting by two keys); where two keys are
-    equal, that coarser time cannot tell them apart and the exact, stable sort does."""
-    if len(rows) < 2:
-        return np.arange(len(rows))
-    offsets = instants - instants.min()
-    time_bits = int(offsets.max()).bit_length()
-    row_bits = int(rows.max()).bit_length()
-    coarser = max(0, time_bits + row_bits - 63)
-    keys = (rows << (time_bits - coarser)) | (offsets >> coarser)
-    order = np.argsort(keys)
-    ordered = keys[order]
-    if (ordered[1:] == ordered[:-1]).any():
-        return np.lexsort((instants, rows))
-    return order
