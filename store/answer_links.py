@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -60,6 +60,23 @@ def answer_link(public_url: str, token: str) -> str:
 def token_hash(token: str) -> str:
     """What the store keeps of a token: its SHA-256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SentLink:
+    """What the store keeps of the answer link an invitation carried when it is marked sent."""
+
+    token_hash: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, token: str, sent_at: datetime, days: int) -> SentLink:
+        """A link sent at ``sent_at`` that works for ``days`` days."""
+        return cls(token_hash(token), sent_at + timedelta(days=days))
+
+    def values(self) -> dict[str, object]:
+        """The invitation's columns."""
+        return {"answer_token_hash": self.token_hash, "answer_expires_at": self.expires_at}
 
 
 @dataclass(frozen=True)
