@@ -3,7 +3,9 @@
 SQL's NULL logic is Kleene's three-valued logic (``NULL AND FALSE`` is ``FALSE``, ``NULL OR
 TRUE`` is ``TRUE``), so a criterion that is unknown is ``NULL`` and ``all``/``any``/``not``
 translate word for word. The derived fields are computed in SQL too, once per run, from the same
-profiles the engine gets (``panel_sql``), as the engine's ``prepare_panel`` does.
+profiles the engine gets (``panel_sql``), as the engine's ``prepare_panel`` does; so is each
+profile version's Danish calendar day, from the same versions (``versions_sql``), for criteria
+with a window.
 """
 
 from __future__ import annotations
@@ -68,30 +70,59 @@ def panel_sql(as_of: date) -> str:
     """
 
 
-def status_counts_sql(study: StudyDefinition) -> str:
-    """Eligible (the whole definition true) and needs screening (it is NULL), over ``panel``."""
-    sql = _Sql()
+def versions_sql() -> str:
+    """``CREATE TABLE versions`` from ``history`` (every profile version, the current one
+    included: ``matching.history.HISTORY_COLUMNS``), with the Danish day each was submitted."""
+    return """
+        CREATE OR REPLACE TABLE versions AS
+        SELECT
+            volunteer_id,
+            submitted_at,
+            CAST(timezone('Europe/Copenhagen', submitted_at) AS DATE) AS submitted_on,
+            list_filter(string_split(diagnoses, '|'), lambda c: c <> '') AS diagnoses,
+            list_filter(string_split(medicines, '|'), lambda c: c <> '') AS medicines
+        FROM history
+    """
+
+
+def status_counts_sql(study: StudyDefinition, as_of: date | None = None) -> str:
+    """Eligible (the whole definition true) and needs screening (it is NULL), over ``panel``
+    (and ``versions``, for criteria with a window ending on ``as_of``)."""
+    sql = _Sql(as_of)
     overall = " AND ".join(
         [*(sql(c) for c in study.inclusion), *(f"NOT {sql(c)}" for c in study.exclusion)]
     )
+    windows = ", ".join(f"{name} AS ({query})" for name, query in sql.windows)
+    joins = " ".join(f"LEFT JOIN {name} USING (volunteer_id)" for name, _ in sql.windows)
     return f"""
+        {f"WITH {windows}" if windows else ""}
         SELECT count(*) FILTER (WHERE fits) AS eligible,
                count(*) FILTER (WHERE fits IS NULL) AS needs_screening
-        FROM (SELECT {overall} AS fits FROM panel)
+        FROM (SELECT {overall} AS fits FROM panel {joins})
     """
 
 
 class _Sql(ThreeValued[str]):
-    """Each criterion as a SQL expression over ``panel``: TRUE, FALSE, or NULL for unknown."""
+    """Each criterion as a SQL expression over ``panel``: TRUE, FALSE, or NULL for unknown. A
+    criterion with a window is a column of its own query over ``versions`` (``windows``, by
+    name), joined to ``panel``."""
 
-    def __init__(self) -> None:
+    def __init__(self, as_of: date | None = None) -> None:
         super().__init__(_SqlLogic())
+        self.as_of = as_of
+        self.windows: list[tuple[str, str]] = []
 
     def on_field(self, criterion: FieldComparison) -> str:
         return _comparison(criterion)
 
     def on_codes(self, criterion: CodeCriterion) -> str:
-        return _codes(criterion)
+        if criterion.window is None:
+            return _codes(criterion)
+        if self.as_of is None:
+            raise ValueError(f"{criterion.id} has a window: the SQL needs the match date")
+        name = f"window_{len(self.windows)}"
+        self.windows.append((name, _window(criterion, self.as_of)))
+        return f"{name}.outcome"
 
 
 class _SqlLogic:
@@ -149,6 +180,40 @@ def _codes(criterion: CodeCriterion) -> str:
         counted = f"({counted}) AND NOT ({' OR '.join(_covers(e) for e in codes.except_)})"
     # A list that was not answered is NULL, and len(list_filter(NULL, ...)) > 0 is NULL.
     return f"(len(list_filter({criterion.system}, lambda c: {counted})) > 0)"
+
+
+def _window(criterion: CodeCriterion, as_of: date) -> str:
+    """Per volunteer who has a profile version in effect during the window: TRUE when one
+    reports a code of the set, FALSE when every one answered and none does, NULL otherwise (a
+    volunteer without a row is unknown too: no version was in effect)."""
+    window = criterion.window
+    assert window is not None
+    last_day = f"DATE '{as_of.isoformat()}'"
+    start = window.start(as_of)
+    if start is None:  # ever: every version up to the match date
+        in_effect = f"SELECT * FROM versions WHERE submitted_on <= {last_day}"
+    else:
+        # The one current when the window opened (the latest submitted before its first day)
+        # and every one submitted from its first day to the match date.
+        first_day = f"DATE '{start.isoformat()}'"
+        in_effect = f"""
+            SELECT version.* FROM versions AS version
+            LEFT JOIN (
+                SELECT volunteer_id, max(submitted_at) AS submitted_at FROM versions
+                WHERE submitted_on < {first_day} GROUP BY volunteer_id
+            ) AS opened USING (volunteer_id)
+            WHERE version.submitted_on <= {last_day}
+              AND (version.submitted_on >= {first_day}
+                   OR version.submitted_at = opened.submitted_at)
+        """
+    return f"""
+        SELECT volunteer_id,
+               CASE WHEN bool_or({_codes(criterion)}) THEN TRUE
+                    WHEN bool_and({criterion.system} IS NOT NULL) THEN FALSE
+               END AS outcome
+        FROM ({in_effect})
+        GROUP BY volunteer_id
+    """
 
 
 def _covers(pattern: str) -> str:

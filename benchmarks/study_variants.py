@@ -25,6 +25,8 @@ EXTRA_EXCLUSIONS = (
     ("ppi", "Takes a proton pump inhibitor (A02BC)", "medicines", "A02BC"),
 )
 REGIONS = [region.value for region in Region]
+#: The criteria of the restless-legs trial that look back in ``window_study``, and how far.
+WINDOWS = {"rls-diagnosed": "2y", "takes-magnesium": "3m"}
 
 
 def study_variants(count: int) -> list[StudyDefinition]:
@@ -37,6 +39,22 @@ def study_variants(count: int) -> list[StudyDefinition]:
             _vary(document, number)
         studies.append(StudyDefinition.model_validate(document))
     return studies
+
+
+def window_study() -> tuple[StudyDefinition, StudyDefinition]:
+    """The restless-legs trial looking back (a diagnosis ``within: 2y`` among the inclusion
+    criteria, a medicine ``within: 3m`` among the exclusions), and its twin: the same criteria
+    without windows."""
+    document = yaml.safe_load((STUDIES / "rls-magnesium.yaml").read_text())
+    twin = copy.deepcopy(document)
+    document["id"] = "rls-magnesium-lookback"
+    twin["id"] = "rls-magnesium-lookback-twin"
+    for criterion in _walk([*twin["inclusion"], *twin.get("exclusion", [])]):
+        criterion.pop("within", None)
+    for criterion in _walk([*document["inclusion"], *document.get("exclusion", [])]):
+        if criterion.get("id") in WINDOWS:
+            criterion["within"] = WINDOWS[criterion["id"]]
+    return StudyDefinition.model_validate(document), StudyDefinition.model_validate(twin)
 
 
 def _vary(document: dict[str, Any], number: int) -> None:
