@@ -16,7 +16,8 @@ profile version in effect during the window instead of the current profile alone
 
 Every criterion has an ``id`` and a ``label``; ``if_unknown: met`` or ``not_met`` says how to
 count a volunteer whose answer is missing (the default: unknown, they need screening);
-``if_met: screen`` counts a met criterion as unknown, so the study team asks about it.
+``if_met: screen`` counts a met criterion as unknown, so the study team asks about it;
+``question:`` is what a volunteer for whom the criterion is unknown is asked, in Danish.
 ``StudyDefinition.json_schema()`` is published as ``schemas/study-definition.schema.json``.
 
 The six kinds are declared here once (``CRITERION_MODELS``, the ``Criterion`` union), and told
@@ -81,6 +82,57 @@ class IfMet(StrEnum):
     SCREEN = "screen"
 
 
+class AnswerOption(BaseModel):
+    """One answer a volunteer may give to a screening question, and what it means for the
+    criterion (met, not met, or still unknown: the study team screens it)."""
+
+    model_config = _STRICT
+
+    text: str = Field(min_length=1, max_length=120, description="The answer, in Danish.")
+    means: Literal["met", "not_met", "unknown"]
+
+
+#: The answers a question has unless it lists its own.
+YES_NO_DONT_KNOW = (
+    AnswerOption(text="Ja", means="met"),
+    AnswerOption(text="Nej", means="not_met"),
+    AnswerOption(text="Ved ikke", means="unknown"),
+)
+
+
+def _as_question(value: Any) -> Any:
+    """``question: Er du gravid?`` is short for ``{text: ..., answers: Ja/Nej/Ved ikke}``."""
+    return {"text": value} if isinstance(value, str) else value
+
+
+class ScreeningQuestion(BaseModel):
+    """What a volunteer who said yes is asked when this criterion is unknown for them: in
+    Danish, plain words, no codes. Their answer is evaluated with the study's own criteria."""
+
+    model_config = _STRICT
+
+    text: str = Field(min_length=1, max_length=300, description="The question, in Danish.")
+    answers: tuple[AnswerOption, ...] = Field(
+        YES_NO_DONT_KNOW,
+        min_length=2,
+        description="The answers offered, each with what it means for the criterion. "
+        "Default: Ja (met), Nej (not met), Ved ikke (unknown).",
+    )
+
+    @model_validator(mode="after")
+    def _answers_that_can_decide(self) -> Self:
+        texts = [answer.text for answer in self.answers]
+        if len(set(texts)) != len(texts):
+            raise PydanticCustomError("question", "a question offers each answer once")
+        if not {"met", "not_met"} <= {answer.means for answer in self.answers}:
+            raise PydanticCustomError(
+                "question",
+                "a question needs an answer that means met and one that means not_met, or "
+                "no answer can decide the criterion",
+            )
+        return self
+
+
 class CriterionBase(BaseModel):
     model_config = _STRICT
 
@@ -95,6 +147,11 @@ class CriterionBase(BaseModel):
         IfMet.MET,
         description="How to count a volunteer who meets it: met, or screen (counted as "
         "unknown: the study team asks about it before deciding).",
+    )
+    question: Annotated[ScreeningQuestion, BeforeValidator(_as_question)] | None = Field(
+        None,
+        description="The screening question, in Danish, for a volunteer for whom this "
+        "criterion is unknown (a text, or {text, answers}).",
     )
 
 
@@ -440,7 +497,7 @@ class StudyDefinition(BaseModel):
 
 
 _ADDED_LATER = {"invitation_title": None, "involves": None, "approve_needs_screening": False}
-_ADDED_LATER_TO_CRITERIA = {"if_met": IfMet.MET.value, "within": None}
+_ADDED_LATER_TO_CRITERIA = {"if_met": IfMet.MET.value, "within": None, "question": None}
 
 
 def _dumped_criteria(dumped: Any) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Warnings about a valid study definition, or a criterion valid on its own, that cannot mean
 what its author wants: empty ranges, criteria no volunteer can meet, codes both included and
-excluded."""
+excluded; and criteria that can be unknown with no screening question to ask."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from schemas.study import (
     CodeCriterion,
     CriterionBase,
     FieldComparison,
+    IfMet,
+    IfUnknown,
     StudyDefinition,
     children,
 )
@@ -29,7 +31,38 @@ def contradictions(study: StudyDefinition) -> list[tuple[str, str]]:
 def criterion_contradictions(criterion: CriterionBase) -> list[tuple[str, str]]:
     """(criterion id, what is wrong) for ``criterion`` and every criterion under it: what one
     criterion says wrong on its own, whatever the rest of its study."""
-    return [(each.id, message) for each in subtree(criterion) for message in _dead(each)]
+    return [
+        (each.id, message)
+        for each in subtree(criterion)
+        for message in [*_dead(each), *_unasked(each)]
+    ]
+
+
+def can_be_unknown(criterion: CriterionBase) -> bool:
+    """Whether a single test can be unknown for a volunteer (a code list can always be left
+    unanswered; a field unless it is always known), before ``if_met``."""
+    if criterion.if_unknown is not IfUnknown.UNKNOWN:
+        return False
+    if isinstance(criterion, FieldComparison):
+        return not FIELDS[criterion.field].always_known
+    return isinstance(criterion, CodeCriterion)
+
+
+def _unasked(criterion: CriterionBase) -> list[str]:
+    """A criterion a volunteer may be asked about on the answer page without a question for
+    it, or a question that is never asked."""
+    screened = criterion.if_met is IfMet.SCREEN
+    group = bool(children(criterion))
+    if criterion.question is not None:
+        if group and not screened:
+            return ["a group's question is never asked (its parts are asked): move it to them"]
+        return []
+    later = "a volunteer who says yes cannot be asked it, so the study team must (add question:)"
+    if screened:
+        return [f"if_met: screen without a question: {later}"]
+    if not group and can_be_unknown(criterion):
+        return [f"can be unknown and has no question: {later}"]
+    return []
 
 
 def subtree(criterion: CriterionBase) -> list[CriterionBase]:

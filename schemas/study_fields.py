@@ -57,6 +57,9 @@ class ProfileField:
     unit: str = ""
     #: Computed at match time rather than answered on the form.
     derived: bool = False
+    #: Known for every volunteer: answered on every valid signup (or derived from what is),
+    #: so a criterion on it is never unknown and needs no screening question.
+    always_known: bool = False
     #: The form asks it only of volunteers of these sexes (stored values); empty: everyone.
     asked_of: tuple[str, ...] = ()
     #: For a volunteer the form did not ask, what the missing answer means, by sex; a sex
@@ -79,6 +82,7 @@ FIELDS: dict[str, ProfileField] = {
             18,
             110,
             derived=True,
+            always_known=True,
             unit="years",
         ),
         ProfileField(
@@ -104,10 +108,15 @@ FIELDS: dict[str, ProfileField] = {
             0,
             1200,
             derived=True,
+            always_known=True,
             unit="months",
         ),
-        ProfileField("sex", FieldKind.CHOICE, "sex", choices=stored_choices(Sex)),
-        ProfileField("postcode", FieldKind.NUMBER, "postcode, as a number", 1000, 9990),
+        ProfileField(
+            "sex", FieldKind.CHOICE, "sex", choices=stored_choices(Sex), always_known=True
+        ),
+        ProfileField(
+            "postcode", FieldKind.NUMBER, "postcode, as a number", 1000, 9990, always_known=True
+        ),
         ProfileField("height_cm", FieldKind.NUMBER, "height", 120, 230, unit="cm"),
         ProfileField("weight_kg", FieldKind.NUMBER, "weight", 30, 300, unit="kg"),
         ProfileField(

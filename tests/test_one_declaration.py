@@ -140,6 +140,15 @@ def test_a_field_asked_of_some_is_refused_from_the_others_by_the_row_model(name:
     )
 
 
+@pytest.mark.parametrize("name", [n for n, f in FIELDS.items() if f.always_known])
+def test_a_field_always_known_is_required_on_the_form_or_derived_from_what_is(name: str) -> None:
+    """``always_known`` spares a criterion its screening question: it must never be missing."""
+    field = FIELDS[name]
+    sources = {"age": ["birth_date"], "months_since_update": ["submitted_at"]}
+    for source in sources[name] if field.derived else [name]:
+        assert SignupRow.model_fields[source].is_required(), source
+
+
 def test_evidence_words_every_criterion_field() -> None:
     assert set(evidence._SAYS) == set(FIELDS)
     assert set(evidence._MISSING) <= set(FIELDS)
