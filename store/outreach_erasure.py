@@ -5,7 +5,8 @@ and why: study, pseudonymous volunteer id, status, dates, Message-ID, channel, s
 who approved and who queued. What could identify the person goes: the submission (the form's
 id of their profile), and any text a mail server answered or a sender wrote about them (a
 server's answer often quotes the recipient's address). The hash of each invitation's answer
-link goes too, so the link leads nowhere after the erasure (``store.answer_links``).
+link goes too, so the link leads nowhere after the erasure (``store.answer_links``), and
+the answers given by it (``store.answers``).
 
 The copies local folder channels wrote (``.eml``, ``.sms.json``) are deleted by the path each
 invitation recorded before its copy was written, wherever the folders are configured by then.
@@ -16,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from store.panel_store import PanelStore
-from store.tables import Decision, Invitation, Volunteer
+from store.tables import Decision, Invitation, InvitationAnswer, Volunteer
 
 #: What is left of a server's answer or a cancellation's reason after an erasure.
 REMOVED_AT_ERASURE = "(removed at erasure)"
@@ -37,6 +38,14 @@ def scrub_audit_trail(connection: Connection, volunteer_id: str) -> None:
             last_error=_removed(Invitation.last_error),
             cancel_reason=_removed(Invitation.cancel_reason),
             answer_token_hash=None,
+        )
+    )
+    # Their answers on the answer page (yes, no, stop) go with them.
+    connection.execute(
+        delete(InvitationAnswer).where(
+            InvitationAnswer.invitation_id.in_(
+                select(Invitation.invitation_id).where(Invitation.volunteer_id == volunteer_id)
+            )
         )
     )
     # Coordinators' notes may repeat what they learned; the decisions themselves stay.

@@ -569,6 +569,20 @@ class InvitationRetry(Base):
     outcome: Mapped[str] = mapped_column(String(64))
 
 
+class InvitationAnswer(Base):
+    """A volunteer's answer on the answer page (``respond/``), one row each time they answer:
+    the latest is their answer, the earlier ones how it changed. yes, no, or stop ("Kontakt
+    mig ikke igen", which withdraws them too). Erased with the person."""
+
+    __tablename__ = "invitation_answer"
+
+    answer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.invitation_id"), index=True)
+    #: yes, no or stop
+    answer: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[datetime]
+
+
 #: A volunteer's current profile: how ``Volunteer`` and ``Profile`` join.
 CURRENT_PROFILE = Profile.submission_id == Volunteer.current_submission_id
 
