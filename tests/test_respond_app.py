@@ -7,6 +7,12 @@ are rate-limited per address; the review app's security headers. SQLite and Post
 from __future__ import annotations
 
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
 from configuration.settings import Settings, load_settings
+from panelmatch.cli import app
 from respond.app import SECURITY_HEADERS, create_app
 from respond.limits import RateLimit
 from review.app import SECURITY_HEADERS as REVIEW_HEADERS
@@ -283,3 +291,45 @@ def test_every_response_carries_the_review_apps_security_headers(
             assert response.headers[name] == value
         assert response.headers["Cache-Control"] == "no-store"
         assert "set-cookie" not in response.headers
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_panel_respond_serves_the_page_and_a_taken_port_is_one_line(
+    store: PanelStore, tokens: dict[int, str]
+) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("serving is the same on both databases")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "panelmatch.cli", "respond", "--port", str(port)]
+    server = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/svar/{tokens[1]}") as page:
+                    assert page.status == 200 and "Nej tak" in page.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the answer page did not start"
+                time.sleep(0.2)
+        taken = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert taken.returncode == 1 and "cannot listen on 127.0.0.1" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        server.terminate()
+        # uvicorn shuts down, then re-raises the signal it caught (a single process).
+        assert server.wait(30) in (0, -signal.SIGTERM)
+
+
+def test_panel_status_shows_a_stop_among_the_latest_runs(
+    store: PanelStore, tokens: dict[int, str], client: TestClient
+) -> None:
+    answer_with(client, tokens[1], "stop")
+    shown = CliRunner().invoke(app, ["status"])
+    assert shown.exit_code == 0, shown.output
+    assert answers.ANSWER_PAGE in shown.output
