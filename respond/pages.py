@@ -105,7 +105,10 @@ def answer(
     if not _form_tokens(request).valid(token, form_token):
         raise FormRefused
     chosen = Answer(answer) if answer in set(Answer) else None
-    with _store(request).writing() as connection:
+    store = _store(request)
+    # On SQLite, in its turn among the writers: an ingest storing a big file lets it in
+    # between two of its parts (``store.database.writer_turn``).
+    with store.writer_turn(), store.writing() as connection:
         found = find_invitation(connection, token, _now())
         invited = _invited(connection, found)
         if found is None or invited is None:
