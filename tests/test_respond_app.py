@@ -19,12 +19,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from configuration.settings import Settings, load_settings
 from panelmatch.cli import app
 from respond.app import SECURITY_HEADERS, create_app
+from respond.errors import TooManyRequests
 from respond.limits import RateLimit
 from review.app import SECURITY_HEADERS as REVIEW_HEADERS
 from store import answers
@@ -333,3 +336,30 @@ def test_panel_status_shows_a_stop_among_the_latest_runs(
     shown = CliRunner().invoke(app, ["status"])
     assert shown.exit_code == 0, shown.output
     assert answers.ANSWER_PAGE in shown.output
+
+
+@given(
+    gaps=st.lists(st.floats(min_value=0, max_value=5, allow_nan=False), max_size=60),
+    burst=st.integers(min_value=1, max_value=10),
+    per_minute=st.integers(min_value=1, max_value=120),
+)
+def test_an_address_never_gets_more_than_its_burst_and_rate(
+    gaps: list[float], burst: int, per_minute: int
+) -> None:
+    clock = [0.0]
+    limit = RateLimit(burst=burst, per_minute=per_minute, clock=lambda: clock[0])
+    allowed = []
+    for gap in gaps:
+        clock[0] += gap
+        try:
+            limit.take("a")
+        except TooManyRequests:
+            continue
+        allowed.append(clock[0])
+    # In any stretch of time, at most the burst plus what the rate refilled meanwhile.
+    for i, start in enumerate(allowed):
+        for j in range(i, len(allowed)):
+            assert j - i + 1 <= burst + (allowed[j] - start) * per_minute / 60 + 1e-9
+    # And a request after a full refill is always let in.
+    clock[0] += burst * 60 / per_minute + 0.001
+    limit.take("a")
