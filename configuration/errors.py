@@ -28,9 +28,10 @@ One base, one family per package, each declared in the package's ``errors.py``::
     │                                   (store/review_users.py)
     ├── OutreachError                   outreach/errors.py: DeliveryError (Transient...,
     │                                   Permanent...), MessageError (ValueError), NothingToRetry
+    ├── RespondError                    respond/errors.py: FormRefused, TooManyRequests
     └── FlowError                       flows/errors.py: CycleStopped
 
-``matching`` (pure functions), ``ingest`` and ``review`` raise no domain errors of their own.
+``matching`` (pure functions) and ``ingest`` raise no domain errors of their own.
 
 Each exception keeps what happened and where as attributes (file, line, study, invitation...)
 besides its message. ``exit_code`` is what the CLI exits with (``panelmatch.command_base``).
