@@ -25,11 +25,11 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from configuration.settings import Settings, load_settings
+from http_security.headers import SECURITY_HEADERS
 from panelmatch.cli import app
-from respond.app import SECURITY_HEADERS, create_app
+from respond.app import create_app
 from respond.errors import TooManyRequests
 from respond.limits import RateLimit
-from review.app import SECURITY_HEADERS as REVIEW_HEADERS
 from store import answers
 from store.answers import STOP_REASON, Answer
 from store.match_runs import contactable_profiles
@@ -282,10 +282,9 @@ def test_a_rate_limit_refills_with_time() -> None:
     limit.take("a")
 
 
-def test_every_response_carries_the_review_apps_security_headers(
+def test_every_response_carries_the_panels_security_headers(
     tokens: dict[int, str], client: TestClient
 ) -> None:
-    assert SECURITY_HEADERS == REVIEW_HEADERS
     page = client.get(f"/svar/{tokens[1]}")
     neutral = client.get("/svar/" + "A" * 43)
     refused = client.post(f"/svar/{tokens[1]}", data={"answer": "yes"})
