@@ -6,7 +6,9 @@ who approved and who queued. What could identify the person goes: the submission
 id of their profile), and any text a mail server answered or a sender wrote about them (a
 server's answer often quotes the recipient's address). The hash of each invitation's answer
 link goes too, so the link leads nowhere after the erasure (``store.answer_links``), and
-the answers given by it (``store.answers``).
+the answers given by it (``store.answers``) and to the screening questions. Their referrals
+stay, as the decisions do, as pseudonymous steps without the study team's notes; the study
+team's list shows nobody erased.
 
 The copies local folder channels wrote (``.eml``, ``.sms.json``) are deleted by the path each
 invitation recorded before its copy was written, wherever the folders are configured by then.
@@ -21,7 +23,14 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, selec
 from sqlalchemy.orm import InstrumentedAttribute
 
 from store.panel_store import PanelStore
-from store.tables import Decision, Invitation, InvitationAnswer, Volunteer
+from store.tables import (
+    Decision,
+    Invitation,
+    InvitationAnswer,
+    ReferralOutcome,
+    ScreeningAnswer,
+    Volunteer,
+)
 
 #: What is left of a server's answer or a cancellation's reason after an erasure.
 REMOVED_AT_ERASURE = "(removed at erasure)"
@@ -40,13 +49,13 @@ def scrub_audit_trail(connection: Connection, volunteer_id: str) -> None:
             answer_token_hash=None,
         )
     )
-    # Their answers on the answer page (yes, no, stop) go with them.
+    # Their answers on the answer page (yes, no, stop, and to the screening questions) go
+    # with them; their referrals stay as pseudonymous steps, without the study team's notes.
+    theirs = select(Invitation.invitation_id).where(Invitation.volunteer_id == volunteer_id)
+    for answers in (InvitationAnswer, ScreeningAnswer):
+        connection.execute(delete(answers).where(answers.invitation_id.in_(theirs)))
     connection.execute(
-        delete(InvitationAnswer).where(
-            InvitationAnswer.invitation_id.in_(
-                select(Invitation.invitation_id).where(Invitation.volunteer_id == volunteer_id)
-            )
-        )
+        update(ReferralOutcome).where(ReferralOutcome.invitation_id.in_(theirs)).values(note=None)
     )
     # Coordinators' notes may repeat what they learned; the decisions themselves stay.
     connection.execute(

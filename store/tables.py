@@ -554,6 +554,8 @@ class Invitation(Base):
     answer_token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     #: Until when that link works: sent time + ``PANEL_ANSWER_DAYS``.
     answer_expires_at: Mapped[datetime | None]
+    #: When the volunteer first opened the answer page (the funnel's "opened the page").
+    answer_opened_at: Mapped[datetime | None]
 
 
 class InvitationRetry(Base):
@@ -581,6 +583,63 @@ class InvitationAnswer(Base):
     #: yes, no or stop
     answer: Mapped[str] = mapped_column(String(8))
     answered_at: Mapped[datetime]
+
+
+class ScreeningAnswer(Base):
+    """A volunteer's answer to a screening question (a criterion's ``question:``) on the
+    answer page, one row each time they answer it, the latest counting. An answer to this
+    study only: never written into the panel profile. Erased with the person."""
+
+    __tablename__ = "screening_answer"
+
+    screening_answer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.invitation_id"), index=True)
+    criterion_id: Mapped[str] = mapped_column(String(64))
+    #: The option chosen, as the page showed it.
+    option: Mapped[str] = mapped_column(Text)
+    #: What it means for the criterion: met, not_met or unknown.
+    means: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[datetime]
+
+
+class Referral(Base):
+    """A yes on the answer page, one per invitation (``schemas.referral``): where it stands
+    with the screening questions, when it reached the study team, and when the team took it
+    (from then on the answer cannot be changed). A later no or stop before it was taken
+    removes the row. Kept at erasure, as the decisions are, with nothing but pseudonymous ids
+    and times; the study team's list never shows a withdrawn or erased volunteer."""
+
+    __tablename__ = "referral"
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.invitation_id"), primary_key=True
+    )
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.study_id"), index=True)
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteer.volunteer_id"), index=True)
+    #: ``schemas.referral.Screening``
+    screening: Mapped[str] = mapped_column(String(12))
+    #: When the yes said (after the questions, if any) made it a referral; NULL while the
+    #: questions are not all answered, or when the answers ruled them out.
+    referred_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    taken_by: Mapped[str | None]
+
+
+class ReferralOutcome(Base):
+    """What happened next, as the study team records it: one row per step, the latest being
+    where the referral stands. The note goes at erasure; the steps stay, for the counts."""
+
+    __tablename__ = "referral_outcome"
+
+    outcome_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("referral.invitation_id"), index=True)
+    #: ``schemas.referral.ReferralStep``
+    step: Mapped[str] = mapped_column(String(16))
+    #: For not_eligible: ``schemas.referral.NotEligibleReason``.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str]
+    recorded_at: Mapped[datetime]
 
 
 #: A volunteer's current profile: how ``Volunteer`` and ``Profile`` join.
