@@ -16,7 +16,7 @@ from store.tables import Referral, ReferralOutcome, Volunteer
 _CLOSING = [step.value for step in ReferralStep if step.closes]
 
 
-def latest_steps() -> Select[tuple[int, int]]:
+def latest_steps() -> Select[int, int]:
     """Per referral with a step recorded: its invitation id and its latest step's outcome id
     (notes change nothing, so they are not steps here)."""
     return (
