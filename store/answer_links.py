@@ -14,7 +14,6 @@ as it is.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
+from configuration.keyed_tokens import KeyedTokens
 from store.tables import Invitation, Volunteer
 
 #: Domain separation: the answer-link key is HMAC(pseudonym key, this label).
@@ -37,19 +37,12 @@ _TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}")
 _NO_TOKEN = "-" * 64
 
 
-class AnswerLinkKey:
-    """Makes each invitation's answer-link token from its Message-ID."""
+class AnswerLinkKey(KeyedTokens):
+    """Makes each invitation's answer-link token from its Message-ID (``token``: the same
+    for the same Message-ID, every time)."""
 
     def __init__(self, pseudonym_key: bytes) -> None:
-        self._key = hmac.new(pseudonym_key, KEY_LABEL, hashlib.sha256).digest()
-
-    def __repr__(self) -> str:
-        return "AnswerLinkKey(...)"  # never the key
-
-    def token(self, message_id: str) -> str:
-        """The invitation's token: the same for the same Message-ID, every time."""
-        mac = hmac.new(self._key, message_id.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+        super().__init__(pseudonym_key, KEY_LABEL)
 
 
 def answer_link(public_url: str, token: str) -> str:
