@@ -1,0 +1,107 @@
+"""The recruitment funnel (issue 22, step 5): what happened to a study's candidates, counted
+from the store as kept, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from configuration.settings import Settings
+from store.panel_store import PanelStore
+from store.recruitment_funnel import (
+    AnswerTimes,
+    RecruitmentFunnel,
+    duration_words,
+    recruitment_funnels,
+)
+from tests.helpers import RLS, STUDIES, match_and_record, publish
+from tests.recruitment_history import DAY, HOUR, make_history
+from tests.test_outreach_erasure import erase
+
+#: The history's funnel (tests/recruitment_history.py says who did what).
+EXPECTED = RecruitmentFunnel(
+    RLS,
+    matched=12,
+    approved=10,
+    invited=10,
+    opened=9,
+    yes=5,
+    no=2,
+    stop=1,
+    passed=3,
+    ruled_out=1,
+    answering=1,
+    enrolled=1,
+    not_eligible=1,
+    declined=0,
+    # First answers: 2 h, 5 h, 6 h, 1 d, 1 d (p6's yes, not its later no), 3 d, 4 d, 10 d.
+    times=AnswerTimes(8, median=DAY, p90=10 * DAY),
+)
+
+
+def funnels(store: PanelStore, study_id: str | None = None) -> dict[str, RecruitmentFunnel]:
+    with store.reading() as connection:
+        return recruitment_funnels(connection, study_id)
+
+
+def test_each_step_counts_what_the_volunteers_did(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    make_history(store, settings, tmp_path)
+    found = funnels(store)
+    assert found == {RLS: EXPECTED}
+    funnel = found[RLS]
+    assert (funnel.answered, funnel.no_answer, funnel.with_study_team) == (8, 2, 1)
+    assert funnel.answer_rate == 0.8
+
+
+def test_studies_are_counted_apart_and_one_study_alone_is_the_same(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    make_history(store, settings, tmp_path)
+    publish(store, STUDIES / "sleep-healthy.yaml")
+    match_and_record(store, "sleep-healthy")
+    every = funnels(store)
+    assert every[RLS] == EXPECTED
+    assert funnels(store, RLS) == {RLS: EXPECTED}
+    if "sleep-healthy" in every:  # a study with candidates and nobody invited yet
+        other = every["sleep-healthy"]
+        assert other.invited == other.answered == 0 and other.answer_rate is None
+        assert other.times is None
+    assert funnels(store, "no-such-study") == {}
+
+
+def test_an_erasure_takes_the_person_off_the_list_and_keeps_what_followed_the_invitation(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    """p1 (enrolled) and p4 (said no) are erased: their answers go with them. p1's referral
+    stays and stands for their yes; p4's no can no longer be told from no answer."""
+    make_history(store, settings, tmp_path)
+    erase(store, tmp_path, 1, 4)
+    (funnel,) = funnels(store).values()
+    assert (funnel.matched, funnel.approved, funnel.invited) == (10, 8, 10)
+    assert (funnel.yes, funnel.no, funnel.stop, funnel.no_answer) == (5, 1, 1, 3)
+    assert (funnel.passed, funnel.enrolled) == (3, 1)
+    assert funnel.opened == 9  # p4's page was opened, and that time is kept
+    assert funnel.times == AnswerTimes(6, median=DAY + (3 * DAY - DAY) / 2, p90=10 * DAY)
+
+
+def test_nobody_on_any_list_gives_no_funnel(store: PanelStore) -> None:
+    assert funnels(store) == {}
+
+
+def test_the_times_are_the_median_and_the_nearest_rank_90th_percentile() -> None:
+    assert AnswerTimes.of([]) is None
+    assert AnswerTimes.of([HOUR]) == AnswerTimes(1, HOUR, HOUR)
+    waits = [timedelta(hours=n) for n in range(1, 11)]  # 1 to 10 hours
+    assert AnswerTimes.of(waits) == AnswerTimes(10, timedelta(hours=5.5), timedelta(hours=9))
+    assert AnswerTimes.of([*waits, timedelta(hours=11)]) == AnswerTimes(
+        11, timedelta(hours=6), timedelta(hours=10)
+    )
+
+
+def test_waits_read_as_minutes_hours_or_days() -> None:
+    assert duration_words(timedelta(minutes=40)) == "40 minutes"
+    assert duration_words(timedelta(hours=5, minutes=30)) == "5.5 hours"
+    assert duration_words(timedelta(hours=47)) == "47.0 hours"
+    assert duration_words(timedelta(days=3, hours=4, minutes=48)) == "3.2 days"
