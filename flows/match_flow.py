@@ -57,11 +57,11 @@ def prepare(profiles: pd.DataFrame, versions: pd.DataFrame | None, as_of: date) 
     return prepare_panel(profiles, as_of, versions)
 
 
-@panel_task("match study", task_run_name="match {study_id}")
+@panel_task("match study", task_run_name="match {study.id}")
 def match_one(
-    store: PanelStore, panel: PreparedPanel, study_id: str, actor: str
+    store: PanelStore, panel: PreparedPanel, study: StudyDefinition, actor: str
 ) -> StudyMatchSummary:
-    match = match_study(_definition(store, study_id), panel)
+    match = match_study(study, panel)
     return _keep(store, attrition_funnel(match), candidate_records(match), panel.as_of, actor)
 
 
@@ -113,11 +113,12 @@ def match_studies(
             return []
     settings = load_settings()
     who = actor or settings.actor
+    definitions = [_definition(store, study_id) for study_id in ids]
     if settings.matching.partitions > 1:
-        return _match_partitioned(store, ids, as_of, who)
-    profiles, versions = load_panel(store, looks_back(_definition(store, i) for i in ids))
+        return _match_partitioned(store, definitions, as_of, who)
+    profiles, versions = load_panel(store, looks_back(definitions))
     panel = prepare(profiles, versions, as_of)
-    return [match_one(store, panel, study_id, who) for study_id in ids]
+    return [match_one(store, panel, study, who) for study in definitions]
 
 
 def _is_current(store: PanelStore, study_id: str, as_of: date) -> bool:
@@ -126,9 +127,8 @@ def _is_current(store: PanelStore, study_id: str, as_of: date) -> bool:
 
 
 def _match_partitioned(
-    store: PanelStore, study_ids: list[str], as_of: date, actor: str
+    store: PanelStore, definitions: list[StudyDefinition], as_of: date, actor: str
 ) -> list[StudyMatchSummary]:
-    definitions = [_definition(store, study_id) for study_id in study_ids]
     with store.reading() as connection:
         parts = partitions(connection, load_settings().matching.partitions)
     matched = match_in_partitions(parts, definitions, as_of)
