@@ -113,6 +113,25 @@ def snapshot(store: PanelStore) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def study_mapping(
+    inclusion: list[dict[str, Any]],
+    exclusion: Sequence[dict[str, Any]] = (),
+    *,
+    study_id: str = "case",
+    status: str = "draft",
+) -> dict[str, Any]:
+    """A study as a study file writes it, of these criteria, the rest filled in."""
+    return {
+        "id": study_id,
+        "title": study_id,
+        "status": status,
+        "recruitment_target": 1,
+        "contact": {"organiser": "x", "reply_to": "x@example.dk"},
+        "inclusion": inclusion,
+        "exclusion": list(exclusion),
+    }
+
+
 def study_of(
     inclusion: list[dict[str, Any]],
     exclusion: Sequence[dict[str, Any]] = (),
@@ -122,15 +141,7 @@ def study_of(
 ) -> StudyDefinition:
     """A study of these criteria (dicts as a study file writes them), the rest filled in."""
     return StudyDefinition.model_validate(
-        {
-            "id": study_id,
-            "title": study_id,
-            "status": status,
-            "recruitment_target": 1,
-            "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-            "inclusion": inclusion,
-            "exclusion": list(exclusion),
-        }
+        study_mapping(inclusion, exclusion, study_id=study_id, status=status)
     )
 
 

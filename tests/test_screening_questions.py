@@ -10,24 +10,20 @@ import pytest
 import yaml
 
 from schemas.study import YES_NO_DONT_KNOW, StudyDefinition
-from schemas.study_file import load_study
-from tests.helpers import study_of
+from schemas.study_file import LoadedStudy, load_study
+from tests.helpers import study_mapping, study_of
 
 QUESTION_WARNING = "has no question"
 
 
-def _warnings(tmp_path: Path, inclusion: list[dict[str, Any]]) -> list[str]:
-    study = {
-        "id": "questions",
-        "title": "Questions",
-        "status": "draft",
-        "recruitment_target": 1,
-        "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-        "inclusion": inclusion,
-    }
+def _loaded(tmp_path: Path, inclusion: list[dict[str, Any]]) -> LoadedStudy:
     path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(study, allow_unicode=True), encoding="utf-8")
-    loaded = load_study(path)
+    path.write_text(yaml.safe_dump(study_mapping(inclusion), allow_unicode=True), "utf-8")
+    return load_study(path)
+
+
+def _warnings(tmp_path: Path, inclusion: list[dict[str, Any]]) -> list[str]:
+    loaded = _loaded(tmp_path, inclusion)
     assert not loaded.errors, loaded.errors
     return [f"{p.key}: {p.message}" for p in loaded.problems]
 
@@ -80,17 +76,7 @@ def test_a_question_whose_answers_cannot_decide_is_an_error(
         "diagnoses": ["G47.3"],
         "question": {"text": "Bliver din søvnapnø behandlet?", "answers": answers},
     }
-    study = {
-        "id": "questions",
-        "title": "Questions",
-        "status": "draft",
-        "recruitment_target": 1,
-        "contact": {"organiser": "x", "reply_to": "x@example.dk"},
-        "inclusion": [criterion],
-    }
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(study, allow_unicode=True), encoding="utf-8")
-    loaded = load_study(path)
+    loaded = _loaded(tmp_path, [criterion])
     assert loaded.definition is None
     assert any(says in p.message and "question" in p.key for p in loaded.errors), loaded.errors
 
