@@ -131,6 +131,7 @@ def status() -> None:
     from store.audit import recent_ingests  # deferred: the store's modules (see above)
     from store.delivery_status import delivery_status
     from store.overview import overview, unknown_diagnoses
+    from store.recruitment_funnel import recruitment_funnels
 
     store = open_store()
     with store.reading() as connection:
@@ -142,6 +143,7 @@ def status() -> None:
             outbox,
             recent_ingests(connection),
             unknown_diagnoses(connection),
+            list(recruitment_funnels(connection).values()),
         )
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from configuration.errors import SmtpUrlError
 from outreach.channels import SmtpChannel
+from panelmatch.recruitment_report import print_recruitment
 
 if TYPE_CHECKING:
     from datetime import date
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from store.audit import IngestRecord
     from store.delivery_status import StudyOutbox
     from store.overview import PanelOverview
+    from store.recruitment_funnel import RecruitmentFunnel
     from store.studies import StudySummary
 
 #: Quarantined rows listed per file on the terminal (``--json`` lists up to 1,000).
@@ -103,6 +105,7 @@ def print_overview(
     outbox: Sequence[StudyOutbox],
     ingests: list[IngestRecord],
     unknown_diagnoses: Mapping[str, int] | None = None,
+    recruitment: Sequence[RecruitmentFunnel] = (),
 ) -> None:
     out.print(
         f"[bold]panel[/]: {overview.volunteers:,} volunteers ({overview.contactable:,} may be "
@@ -116,6 +119,7 @@ def print_overview(
             f"{escape(_most_frequent(unknown_diagnoses, 'volunteer', 'volunteers'))}"
         )
     print_outbox(out, outbox)
+    print_recruitment(out, recruitment)
     if not ingests:
         return
     out.print("latest ingests (audit log):")

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from configuration.settings import Settings
+from panelmatch.cli import app
 from store.panel_store import PanelStore
 from store.recruitment_funnel import (
     AnswerTimes,
@@ -105,3 +108,23 @@ def test_waits_read_as_minutes_hours_or_days() -> None:
     assert duration_words(timedelta(hours=5, minutes=30)) == "5.5 hours"
     assert duration_words(timedelta(hours=47)) == "47.0 hours"
     assert duration_words(timedelta(days=3, hours=4, minutes=48)) == "3.2 days"
+
+
+def test_panel_status_shows_each_studys_funnel_with_counts_only(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    make_history(store, settings, tmp_path)
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("recruitment by study (docs/recruitment.md):")
+    assert lines[start + 1 : start + 6] == [
+        f"  {RLS}: 12 matched → 10 approved → 10 invited → 9 opened the answer page",
+        "    answered 8 of 10 invited (80 %): 5 yes, 2 no, 1 stop; 2 no answer",
+        "    of the 5 yes: 3 passed the screening questions, 1 ruled out by them, 1 still"
+        " answering",
+        "    of the 3 passed: 1 enrolled, 1 not eligible at screening, 0 declined, 1 with the"
+        " study team",
+        "    time to a first answer: median 24.0 hours, 90 % within 10.0 days (8 answers)",
+    ]
+    assert "example.dk" not in result.stdout and "ringer igen" not in result.stdout
