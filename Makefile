@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench bench-matching lock
+.PHONY: demo test bench bench-matching bench-answers lock
 
 # The browser tests drive Debian's chromium (never a browser downloaded at run time).
 # Defined before the test rule, because make expands a rule's prerequisites as it reads it.
@@ -42,6 +42,9 @@ bench: $(INSTALLED)
 
 bench-matching: $(INSTALLED)
 	$(BIN)/python -m benchmarks.matching_benchmark
+
+bench-answers: $(INSTALLED)
+	$(BIN)/python -m benchmarks.bench_answers
 
 # After changing dependencies in pyproject.toml: pin them again.
 lock:
