@@ -1,8 +1,9 @@
 """The contract of candidate review: who may do what, and what a decision can say.
 
-Coordinators decide who is invited; researchers see funnels and counts only; admins may do
-everything, on every study. A decision is kept for good, with who made it, when, and the
-study and profile versions it was made on.
+Coordinators decide who is invited; researchers see funnels and counts only; a study team
+sees only its study's referrals, the volunteers who said yes, by name (and nothing else of the
+panel); admins may do everything, on every study. A decision is kept for good, with who made
+it, when, and the study and profile versions it was made on.
 """
 
 from __future__ import annotations
@@ -19,10 +20,23 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     RESEARCHER = "researcher"
     ADMIN = "admin"
+    #: Per study: the volunteers who said yes, by name (``schemas.referral``), and nothing else.
+    STUDY_TEAM = "study_team"
 
     @property
     def sees_candidates(self) -> bool:
-        return self is not Role.RESEARCHER
+        """Pseudonymous candidate lists, candidates and their criteria."""
+        return self in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def sees_overviews(self) -> bool:
+        """The studies' overviews: counts and funnels."""
+        return self is not Role.STUDY_TEAM
+
+    @property
+    def sees_names(self) -> bool:
+        """The referrals of a study: who said yes, with name and contact details."""
+        return self in (Role.STUDY_TEAM, Role.ADMIN)
 
 
 class ReviewState(StrEnum):

@@ -58,10 +58,15 @@ class User:
     studies: frozenset[str]
 
     def may_see(self, study_id: str) -> bool:
-        return self.role is Role.ADMIN or study_id in self.studies
+        """The study's overview (a study team sees its referrals only)."""
+        return self.role is Role.ADMIN or (self.role.sees_overviews and study_id in self.studies)
 
     def may_review(self, study_id: str) -> bool:
         return self.role.sees_candidates and self.may_see(study_id)
+
+    def may_see_referrals(self, study_id: str) -> bool:
+        """The study's referrals, by name: its study team, and admins."""
+        return self.role is Role.ADMIN or (self.role.sees_names and study_id in self.studies)
 
 
 @dataclass(frozen=True)
