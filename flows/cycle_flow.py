@@ -4,7 +4,7 @@ nightly and `panel cycle` runs now.
     [ingest lock: pick up the inbox -> ingest (subflow) -> file the exports away]
       -> stop here if any export was set aside (refused, or failed to ingest)
       -> match every recruiting study (subflow; only those whose match is not current)
-      -> invite who is due (subflow) -> overview artifact
+      -> invite who is due (subflow) -> overview artifact -> recruitment funnel artifact
 
 Withdrawals arrive as exports like the signups, so they are applied before anything is
 matched. An export set aside moves to the rejected folder with its reason and stops this
@@ -29,6 +29,7 @@ from flows.errors import CycleStopped
 from flows.ingest_flow import ingest_exports, summary_markdown
 from flows.match_flow import StudyMatchSummary
 from flows.notify import report_failure
+from flows.recruitment_artifact import count_recruitment, publish_recruitment
 from flows.task_options import panel_flow, panel_task, retried_io
 from ingest import inbox, progress
 from ingest.summary import FileSummary, IngestSummary
@@ -100,6 +101,7 @@ def panel_cycle(
     cycle.up_to_date = [study_id for study_id in recruiting if study_id not in matched]
     cycle.contact = contact_volunteers(None, day, actor=who)
     _publish(cycle)
+    publish_recruitment(count_recruitment(store))
     return cycle
 
 

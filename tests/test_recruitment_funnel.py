@@ -3,12 +3,15 @@ from the store as kept, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from configuration.settings import Settings
+from flows.recruitment_artifact import KEY
 from panelmatch.cli import app
 from store.panel_store import PanelStore
 from store.recruitment_funnel import (
@@ -17,7 +20,7 @@ from store.recruitment_funnel import (
     duration_words,
     recruitment_funnels,
 )
-from tests.helpers import RLS, STUDIES, match_and_record, publish
+from tests.helpers import AS_OF, RLS, STUDIES, match_and_record, publish
 from tests.recruitment_history import DAY, HOUR, make_history
 from tests.test_outreach_erasure import erase
 
@@ -128,3 +131,49 @@ def test_panel_status_shows_each_studys_funnel_with_counts_only(
         "    time to a first answer: median 24.0 hours, 90 % within 10.0 days (8 answers)",
     ]
     assert "example.dk" not in result.stdout and "ringer igen" not in result.stdout
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.xdist_group("prefect")
+def test_each_cycle_publishes_the_funnels_as_a_table_of_counts(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    make_history(store, settings, tmp_path)
+    settings.cycle.inbox_dir.mkdir(parents=True)
+    result = CliRunner().invoke(app, ["cycle", "--as-of", AS_OF.strftime("%d-%m-%Y")])
+    assert result.exit_code == 0, result.stderr
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[KEY])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    table = artifact.data if isinstance(artifact.data, list) else json.loads(str(artifact.data))
+    (row,) = [row for row in table if row["study"] == RLS]
+    assert row == {
+        "study": RLS,
+        "matched": 12,
+        "approved": 10,
+        "invited": 10,
+        "opened the page": 9,
+        "yes": 5,
+        "no": 2,
+        "stop": 1,
+        "no answer": 2,
+        "answered of invited": "8 of 10 (80 %)",
+        "passed the questions": 3,
+        "ruled out by them": 1,
+        "still answering": 1,
+        "enrolled": 1,
+        "not eligible at screening": 1,
+        "declined": 0,
+        "with the study team": 1,
+        "answers timed": 8,
+        "median time to answer": "24.0 hours",
+        "90 % answered within": "10.0 days",
+    }
+    assert "@" not in str(artifact.data) and "ringer" not in str(artifact.data)
