@@ -4,7 +4,9 @@ The store gathers, for each study, a ``Prospect`` per candidate: the facts as th
 (approval, a fresh re-evaluation of the current profile against the study's current version,
 consent, withdrawal, erasure, earlier invitations). ``plan_contact_run`` then decides, for
 every prospect, either an invitation or the one rule that holds them back, so the counts of
-a run always add up to its prospects.
+a run always add up to its prospects. Of those every rule lets in, the study's wave
+(``outreach.waves``) takes as many as it needs now, its quotas allowing; the others are held
+back as the study being full, their group's quota, the wave or the budget says.
 
 Order. Studies are taken by id; within a study, prospects by ``invitation_order``: a keyed
 hash of the study, its seed and the volunteer id. It is reproducible (the same inputs give
@@ -22,6 +24,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from configuration.settings import ContactPolicy
+from outreach.waves import Wave, WaveHold, choose_wave
+from store.wave_facts import GroupFacts
 
 
 class HeldBack(StrEnum):
@@ -38,7 +42,11 @@ class HeldBack(StrEnum):
     NO_ADDRESS = "no address for their channel"
     INVITED_RECENTLY = "invited recently"
     YEARLY_LIMIT = "yearly limit reached"
-    BUDGET_SPENT = "study's invitation budget spent"
+    # The wave (``outreach.waves``): whom the study invites now of those the rules let in.
+    STUDY_FULL = WaveHold.STUDY_FULL.value
+    QUOTA_FULL = WaveHold.QUOTA_FULL.value
+    WAVE_FULL = WaveHold.WAVE_FULL.value
+    BUDGET_SPENT = WaveHold.BUDGET_SPENT.value
 
 
 class Fit(StrEnum):
@@ -64,6 +72,8 @@ class Prospect:
     invited_to_this_study: bool = False
     #: When they were invited before, to any study (queued or sent).
     earlier_invitations: tuple[datetime, ...] = ()
+    #: What the study's quotas group them by.
+    traits: GroupFacts = field(default_factory=GroupFacts)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,8 @@ class StudyProspects:
     budget_left: int
     prospects: Sequence[Prospect]
     seed: str = ""
+    #: How many the study invites now, and its quotas' room (None: the budget alone).
+    wave: Wave | None = None
 
 
 @dataclass
@@ -83,6 +95,8 @@ class ContactPlan:
     #: In the order they are to be sent.
     invite: list[str] = field(default_factory=list)
     held_back: dict[HeldBack, list[str]] = field(default_factory=dict)
+    #: The wave it was sized as (counts and rates only).
+    wave: Wave | None = None
 
     def counts(self) -> dict[str, int]:
         return {"invite": len(self.invite)} | {
@@ -108,21 +122,24 @@ def plan_contact_run(
     planned: dict[str, list[datetime]] = {}
     plans = []
     for study in sorted(studies, key=lambda s: s.study_id):
-        plan = ContactPlan(study.study_id)
+        wave = study.wave or Wave.budget_only(study.budget_left)
+        plan = ContactPlan(study.study_id, wave=wave)
         by_id = {p.volunteer_id: p for p in study.prospects}
-        budget = study.budget_left
+        passing = []
         for volunteer_id in invitation_order(study.study_id, study.seed, by_id):
             prospect = by_id[volunteer_id]
             history = [*prospect.earlier_invitations, *planned.get(volunteer_id, [])]
             rule = _held_back(study, prospect, history, policy, now)
-            if rule is None and budget <= 0:
-                rule = HeldBack.BUDGET_SPENT
             if rule is not None:
                 plan.held_back.setdefault(rule, []).append(volunteer_id)
-                continue
-            plan.invite.append(volunteer_id)
+            else:
+                passing.append((volunteer_id, prospect.traits))
+        chosen = choose_wave(wave, passing)
+        plan.invite = chosen.invite
+        for why, held in chosen.held_back.items():
+            plan.held_back[HeldBack(why.value)] = held
+        for volunteer_id in plan.invite:
             planned.setdefault(volunteer_id, []).append(now)
-            budget -= 1
         plans.append(plan)
     return plans
 

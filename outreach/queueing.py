@@ -1,7 +1,8 @@
 """Deciding who is invited now, and writing those invitations to the outbox.
 
 For every study: each candidate on its list becomes a ``Prospect`` (the facts as they are
-now, with the study evaluated afresh on their current profile), ``plan_contact_run`` decides
+now, with the study evaluated afresh on their current profile), the study's wave is sized
+from its answers so far (``outreach.waves``: read afresh each run), ``plan_contact_run`` decides
 who is invited and who is held back by which rule, and, unless it is a dry run, the
 invitations are queued in the same transaction, under the store's queueing lock. Approved
 candidates whose changed profile no longer fits, or needs screening again, are not invited,
@@ -32,9 +33,11 @@ from outreach.contact_rules import (
 )
 from outreach.errors import NothingToRetry
 from outreach.reevaluation import FreshFit, fresh_fits
+from outreach.waves import Recruitment, plan_wave, standing
 from schemas.review import ReviewState
 from schemas.study import StudyDefinition, StudyStatus
-from store import decisions, invitations, studies
+from schemas.study_quotas import group_bounds
+from store import decisions, invitations, studies, wave_facts
 from store.errors import UnknownStudy
 from store.invitations import (
     AUTO_APPROVED,
@@ -45,6 +48,7 @@ from store.invitations import (
     NewInvitation,
 )
 from store.match_runs import matching_panel
+from store.wave_facts import GroupFacts
 
 
 def _definition(connection: Connection, study_id: str) -> StudyDefinition:
@@ -86,7 +90,7 @@ def plan_invitations(
     gathered: dict[str, _Study] = {}
     prospects = []
     for study_id, definition in zip(ids, definitions, strict=True):
-        study, listed = _gather(connection, definition, panel, history)
+        study, listed = _gather(connection, definition, panel, history, now)
         gathered[study_id] = study
         prospects.append(listed)
     plans = plan_contact_run(prospects, policy, now)
@@ -119,7 +123,7 @@ def plan_retry(
         raise NothingToRetry(study_id, missing)
     panel = cache(lambda: matching_panel(connection, as_of, [definition]))
     history = invitations.contact_history(connection)
-    study, prospects = _gather(connection, definition, panel, history, frozenset(chosen))
+    study, prospects = _gather(connection, definition, panel, history, now, frozenset(chosen))
     (plan,) = plan_contact_run([prospects], policy, now)
     _write(connection, plan, study, as_of, now, actor, message_domain)
     outcomes = {failed[v]: "queued" for v in plan.invite}
@@ -134,6 +138,7 @@ def _gather(
     definition: StudyDefinition,
     panel: Callable[[], PreparedPanel],
     history: dict[str, list[datetime]],
+    now: datetime,
     retrying: frozenset[str] | None = None,
 ) -> tuple[_Study, StudyProspects]:
     """The study's candidates as prospects; with ``retrying``, only those volunteers, whose
@@ -159,11 +164,13 @@ def _gather(
         )
     ]
     fresh = fresh_fits(definition, panel(), to_evaluate) if to_evaluate else {}
+    groups = wave_facts.group_facts(connection, definition.id)
     listed = [
         replace(
             _prospect(f, fresh.get(f.volunteer_id), approved.get(f.volunteer_id), definition),
             invited_to_this_study=f.volunteer_id in invited and f.volunteer_id not in requeue,
             earlier_invitations=tuple(history.get(f.volunteer_id, ())),
+            traits=groups.get(f.volunteer_id, GroupFacts()),
         )
         for f in facts.values()
     ]
@@ -179,8 +186,30 @@ def _gather(
         recruiting=definition.status is StudyStatus.RECRUITING,
         budget_left=max(0, budget - spent),
         prospects=listed,
+        wave=plan_wave(_recruitment(connection, definition, groups, now), budget - spent),
     )
     return _Study(definition, facts, approved, fresh, requeue), prospects
+
+
+def _recruitment(
+    connection: Connection,
+    definition: StudyDefinition,
+    groups: dict[str, GroupFacts],
+    now: datetime,
+) -> Recruitment:
+    """Where the study's recruitment stands now: who counts toward its target, and how far
+    each of its invitations got (answers are read afresh every run)."""
+    unknown = GroupFacts()
+    answers = [
+        (where, groups.get(facts.volunteer_id, unknown))
+        for facts in wave_facts.invitation_facts(connection, definition.id)
+        if (where := standing(facts, now)) is not None
+    ]
+    counting = [
+        groups.get(v, unknown) for v in wave_facts.counting_volunteers(connection, definition.id)
+    ]
+    target = definition.recruitment_target
+    return Recruitment(target, counting, answers, group_bounds(definition.quotas, target))
 
 
 def _prospect(

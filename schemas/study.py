@@ -18,6 +18,7 @@ Every criterion has an ``id`` and a ``label``; ``if_unknown: met`` or ``not_met`
 count a volunteer whose answer is missing (the default: unknown, they need screening);
 ``if_met: screen`` counts a met criterion as unknown, so the study team asks about it;
 ``question:`` is what a volunteer for whom the criterion is unknown is asked, in Danish.
+``quotas:`` spread the participants over sex, age bands and regions (``schemas.study_quotas``).
 ``StudyDefinition.json_schema()`` is published as ``schemas/study-definition.schema.json``.
 
 The six kinds are declared here once (``CRITERION_MODELS``, the ``Criterion`` union), and told
@@ -44,6 +45,8 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -51,6 +54,7 @@ from pydantic_core import PydanticCustomError
 from schemas import code_lists
 from schemas.codes import CodeSystem, normalise_code
 from schemas.study_fields import FIELDS, FieldKind
+from schemas.study_quotas import Quota, impossible_quotas
 from schemas.time_window import Window, WindowText
 
 
@@ -449,6 +453,22 @@ class StudyDefinition(BaseModel):
     contact: ContactSettings
     inclusion: list[Criterion] = Field(min_length=1, description="All must be met.")
     exclusion: list[Criterion] = Field(default_factory=list, description="None may be met.")
+    quotas: list[Quota] = Field(
+        default_factory=list,
+        description="How the participants should spread over sex, age bands and regions "
+        "(schemas/study_quotas.py); the waves of invitations fill them.",
+    )
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas_that_can_be_met(cls, quotas: list[Quota], info: ValidationInfo) -> list[Quota]:
+        target = info.data.get("recruitment_target")
+        problems = impossible_quotas(quotas, target) if isinstance(target, int) else []
+        if problems:
+            raise PydanticCustomError(
+                "quota", "impossible quotas: {problems}", {"problems": "; ".join(problems)}
+            )
+        return quotas
 
     @model_validator(mode="after")
     def _unique_criterion_ids(self) -> Self:
@@ -482,6 +502,8 @@ class StudyDefinition(BaseModel):
         for name, default in _ADDED_LATER.items():
             if dumped["contact"][name] == default:
                 del dumped["contact"][name]
+        if not dumped["quotas"]:
+            del dumped["quotas"]
         for criterion in _dumped_criteria(dumped):
             for added, unset in _ADDED_LATER_TO_CRITERIA.items():
                 if criterion.get(added, unset) == unset:

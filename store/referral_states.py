@@ -38,10 +38,17 @@ def still_reachable() -> ColumnElement[bool]:
 def counting_toward_target(connection: Connection) -> dict[str, int]:
     """Study id -> its referrals counting toward its recruitment target: enrolled, or
     referred and still open (studies with none are left out)."""
+    counted = counting_referrals().subquery()
+    per_study = select(counted.c.study_id, func.count()).group_by(counted.c.study_id)
+    return {study_id: count for study_id, count in connection.execute(per_study)}
+
+
+def counting_referrals() -> Select[str, str]:
+    """Study id and volunteer id of each referral counting toward its study's target."""
     last = latest_steps().subquery()
     step = ReferralOutcome.step
-    counted = (
-        select(Referral.study_id, func.count())
+    return (
+        select(Referral.study_id, Referral.volunteer_id)
         .join(Volunteer, Volunteer.volunteer_id == Referral.volunteer_id)
         .outerjoin(last, last.c.invitation_id == Referral.invitation_id)
         .outerjoin(ReferralOutcome, ReferralOutcome.outcome_id == last.c.last)
@@ -55,6 +62,4 @@ def counting_toward_target(connection: Connection) -> dict[str, int]:
                 ),
             ),
         )
-        .group_by(Referral.study_id)
     )
-    return {study_id: count for study_id, count in connection.execute(counted)}
