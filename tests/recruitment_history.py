@@ -12,9 +12,6 @@ twelve volunteers on the list, ten approved and invited, and what each did next.
     p9  opened the page, no answer
     p10 nothing
     p11, p12 on the list, not approved
-
-The study team's steps are inserted here as rows: the module that records them belongs to
-the study team's side (``store.referral_list``), which is being built apart.
 """
 
 from __future__ import annotations
@@ -22,16 +19,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from configuration.settings import Settings
+from schemas.act import Act
 from schemas.referral import NotEligibleReason, ReferralStep, Screening
-from store import referrals
+from store import referral_list, referrals
 from store.answer_links import AnsweringInvitation
 from store.answers import Answer, record_answer
 from store.panel_store import PanelStore
-from store.tables import Invitation, ReferralOutcome
-from tests.helpers import NOW
+from store.tables import Invitation
+from tests.helpers import NOW, RLS
 from tests.test_contact_run import approve, panel_of, queue, send, volunteer
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
@@ -115,15 +113,11 @@ def make_history(store: PanelStore, settings: Settings, tmp_path: Path) -> None:
 
 
 def record_step(store: PanelStore, invitation_id: int, step: ReferralStep, at: datetime) -> None:
-    reason = NotEligibleReason.PRACTICAL.value if step is ReferralStep.NOT_ELIGIBLE else None
+    """The study team records ``step`` (taking the referral first, if nobody had)."""
+    reason = NotEligibleReason.PRACTICAL if step is ReferralStep.NOT_ELIGIBLE else None
+    note = "ringer igen" if step is ReferralStep.NOTE else None
     with store.writing() as connection:
-        connection.execute(
-            insert(ReferralOutcome).values(
-                invitation_id=invitation_id,
-                step=step.value,
-                reason=reason,
-                note="ringer igen" if step is ReferralStep.NOTE else None,
-                recorded_by="team@example.org",
-                recorded_at=at,
-            )
-        )
+        referral_list.record_step(
+            connection, RLS, invitation_id, step, Act("team@example.org", at),
+            reason=reason, note=note,
+        )  # fmt: skip
