@@ -1,6 +1,7 @@
 """The answer page's app: ``create_app`` wires the store, the one page, rate limiting and the
-security headers. It has no login and no route but ``/svar/<token>`` (and its stylesheet): no
-coordinator page is reachable from it.
+security headers. It has no login and no route but ``/svar/<token>``, the form of its
+screening questions (``/svar/<token>/spoergsmaal``) and its stylesheet: no coordinator page
+is reachable from it.
 
 Its security headers are the review app's, from ``http_security.headers``.
 """
@@ -14,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from configuration.settings import load_settings
 from http_security.headers import SecurityHeaders
-from respond import errors_pages, pages
+from respond import errors_pages, pages, questions
 from respond.form_tokens import FormTokens
 from respond.limits import RateLimit
 from store.panel_store import PanelStore
@@ -41,5 +42,6 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(questions.router)
     errors_pages.install(app)
     return app

@@ -79,7 +79,8 @@ def client(store: PanelStore) -> TestClient:
 
 
 def form_token(page: Response) -> str:
-    (found,) = FORM_TOKEN.findall(page.text)
+    """The page's form token (every form of a page carries the same one)."""
+    (found,) = set(FORM_TOKEN.findall(page.text))
     return found
 
 
