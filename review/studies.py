@@ -1,7 +1,8 @@
 """The studies a user is granted (with what waits for review), and one study's overview:
-status, target, counts per candidate state, the attrition funnel as a chart, and when the last
-match ran. Counts only: researchers see these pages too, with small counts suppressed and the
-rest rounded (``Counts``; docs/review.md, "Counts researchers see")."""
+status, target, counts per candidate state, the recruitment funnel, the attrition funnel as a
+chart, and when the last match ran. Counts only: researchers see these pages too, with small
+counts suppressed and the rest rounded (``Counts``; docs/review.md, "Counts researchers
+see")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from review.auth import LoggedIn, Reads
+from review.recruitment_view import recruitment_view
 from review.templating import templates
 from schemas.review import ReviewState
 from store import candidate_list, review_counts
@@ -120,6 +122,7 @@ async def study_overview(
             "bars": _bars(run.evaluated, run.funnel, counts.value) if run else [],
             "states": [s.value for s in ReviewState],
             "state_counts": candidate_list.state_counts(connection, study_id),
+            "recruitment": recruitment_view(connection, study_id, counts, SMALLEST_SHOWN),
             "counts": counts,
             "may_review": session.user.may_review(study_id),
         },
