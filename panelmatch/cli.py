@@ -35,6 +35,7 @@ from panelmatch.command_base import (
 from panelmatch.console import err, out
 from panelmatch.contact_cli import contact_app
 from panelmatch.cycle_cli import cycle, serve
+from panelmatch.referrals_cli import referrals_app
 from panelmatch.respond_cli import respond
 from panelmatch.review_cli import decide, review, users_app
 from panelmatch.study_cli import candidates_app, match, study_app
@@ -162,6 +163,7 @@ candidates_app.command("decide")(decide)
 app.add_typer(users_app, name="users")
 app.command("review")(review)
 app.command("respond")(respond)
+app.add_typer(referrals_app, name="referrals")
 app.add_typer(contact_app, name="contact")
 app.command("cycle")(cycle)
 app.command("serve")(serve)

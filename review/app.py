@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from configuration.settings import load_settings
 from http_security.headers import SecurityHeaders
-from review import auth, candidates, deciding, errors, studies
+from review import auth, candidates, deciding, errors, referrals, studies
 from store.panel_store import PanelStore
 
 HERE = Path(__file__).parent
@@ -32,6 +32,7 @@ def create_app(store: PanelStore | None = None, *, secure_cookies: bool = True) 
     app.include_router(studies.router)
     app.include_router(candidates.router)
     app.include_router(deciding.router)
+    app.include_router(referrals.router)
 
     errors.install(app)
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
 from review.auth import LoggedIn, Reads
 from review.recruitment_view import recruitment_view
 from review.templating import templates
-from schemas.review import ReviewState
+from schemas.review import ReviewState, Role
 from store import candidate_list, review_counts
 from store.match_runs import latest_match
 from store.review_users import User
@@ -90,6 +90,8 @@ def visible_study(connection: Connection, user: User, study_id: str) -> StudySum
 
 @router.get("/")
 async def study_list(request: Request, session: LoggedIn, connection: Reads) -> Response:
+    if session.user.role is Role.STUDY_TEAM:  # sees its referrals, nothing else
+        return RedirectResponse("/referrals", status_code=303)
     studies = [s for s in summaries(connection) if session.user.may_see(s.study_id)]
     pending = review_counts.pending(connection) if studies else {}
     return templates.TemplateResponse(

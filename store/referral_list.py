@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 
@@ -48,9 +49,21 @@ class NoSuchReferral(StoreError):
     referred): nothing was recorded."""
 
 
+class StepProblem(StrEnum):
+    """Why a step cannot be recorded as given."""
+
+    NEEDS_REASON = "not eligible needs a reason from the list"
+    REASON_NOT_HERE = "only not eligible takes a reason"
+    NEEDS_NOTE = "a note needs its text"
+    NOTE_TOO_LONG = f"a note is at most {NOTE_MAX_LENGTH} characters"
+
+
 class StepRefused(StoreError):
-    """A step that cannot be recorded as given (a reason only with not eligible, and always
-    with it; a note needs its text); the message says which, never what was typed."""
+    """A step that cannot be recorded as given; ``problem`` says why (never what was typed)."""
+
+    def __init__(self, problem: StepProblem) -> None:
+        self.problem = problem
+        super().__init__(problem.value)
 
 
 @dataclass(frozen=True)
@@ -263,13 +276,13 @@ def record_step(
     carry a note."""
     note = (note or "").strip() or None
     if step is ReferralStep.NOT_ELIGIBLE and reason is None:
-        raise StepRefused("not eligible needs a reason from the list")
+        raise StepRefused(StepProblem.NEEDS_REASON)
     if step is not ReferralStep.NOT_ELIGIBLE and reason is not None:
-        raise StepRefused("only not eligible takes a reason")
+        raise StepRefused(StepProblem.REASON_NOT_HERE)
     if step is ReferralStep.NOTE and note is None:
-        raise StepRefused("a note needs its text")
+        raise StepRefused(StepProblem.NEEDS_NOTE)
     if note is not None and len(note) > NOTE_MAX_LENGTH:
-        raise StepRefused(f"a note is at most {NOTE_MAX_LENGTH} characters")
+        raise StepRefused(StepProblem.NOTE_TOO_LONG)
     take(connection, study_id, invitation_id, act)
     connection.execute(
         insert(ReferralOutcome).values(
