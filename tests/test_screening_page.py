@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select, update
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, select, update
 
 from configuration.settings import Settings
 from schemas.act import Act
@@ -430,3 +432,57 @@ def test_a_token_cannot_be_replayed_after_erasure(
         for answers in (InvitationAnswer, ScreeningAnswer):
             left = select(answers.invitation_id).where(answers.invitation_id == theirs)
             assert connection.execute(left).all() == []
+
+
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(guess=st.text(alphabet=BASE64URL, min_size=43, max_size=43))
+def test_a_token_cannot_be_guessed(invited: dict[int, str], client: TestClient, guess: str) -> None:
+    assume(guess not in invited.values())
+    neutral = client.get("/svar/" + "A" * 43)
+    # Even a form carrying the guess's own form token (which only the panel can make).
+    made = client.app.state.form_tokens.for_page(guess)  # type: ignore[attr-defined]
+    for tried in (
+        client.get(f"/svar/{guess}"),
+        client.post(f"/svar/{guess}", data={"answer": "yes", "form_token": made}),
+        client.post(f"/svar/{guess}/spoergsmaal", data={"form_token": made, **P2_ALL_NO}),
+    ):
+        assert (tried.status_code, tried.content) == (404, neutral.content)
+
+
+def test_a_token_that_leads_nowhere_costs_the_queries_of_one_that_works(
+    store: PanelStore, invited: dict[int, str], client: TestClient, tmp_path: Path
+) -> None:
+    """Whatever failed, the same statements as a working link's page (once opened: the first
+    opening adds its one write, which a failing token never reaches)."""
+
+    def statements(token: str) -> list[str]:
+        seen: list[str] = []
+
+        def record(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            client.get(f"/svar/{token}")
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+        return seen
+
+    first = statements(invited[1])
+    working = statements(invited[1])
+    assert len(first) == len(working) + 1 and any("UPDATE" in s for s in first)
+    with store.writing() as connection:  # p2's link expired
+        connection.execute(
+            update(Invitation)
+            .where(Invitation.volunteer_id == volunteer(store, 2))
+            .values(answer_expires_at=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    erase(store, tmp_path, 3)
+    mangled = invited[1][:-1] + ("A" if invited[1][-1] != "A" else "B")
+    for failing in ("A" * 43, mangled, "short", invited[2], invited[3]):
+        assert statements(failing) == working, failing
