@@ -52,6 +52,7 @@ def _row(funnel: RecruitmentFunnel) -> dict[str, object]:
         "enrolled": funnel.enrolled,
         "not eligible at screening": funnel.not_eligible,
         "declined": funnel.declined,
+        "withdrawn or erased since": funnel.left,
         "with the study team": funnel.with_study_team,
         "answers timed": times.answers if times else 0,
         "median time to answer": duration_words(times.median) if times else "-",

@@ -41,7 +41,8 @@ def recruitment_lines(funnel: RecruitmentFunnel) -> list[str]:
         f" {funnel.ruled_out:,} ruled out by them, {funnel.answering:,} still answering",
         f"    of the {funnel.passed:,} passed: {funnel.enrolled:,} enrolled,"
         f" {funnel.not_eligible:,} not eligible at screening, {funnel.declined:,} declined,"
-        f" {funnel.with_study_team:,} with the study team",
+        f" {funnel.left:,} withdrawn or erased since, {funnel.with_study_team:,} with the"
+        " study team",
     ]
     if funnel.times is not None:
         times = funnel.times

@@ -87,6 +87,7 @@ def funnel_view(funnel: RecruitmentFunnel, counts: Counts, smallest_shown: int) 
         FunnelStep("Enrolled", show(funnel.enrolled), of(funnel.passed, "passed")),
         FunnelStep("Not eligible at screening", show(funnel.not_eligible), detail=True),
         FunnelStep("Declined", show(funnel.declined), detail=True),
+        FunnelStep("Withdrawn or erased since", show(funnel.left), detail=True),
         FunnelStep("With the study team", show(funnel.with_study_team), detail=True),
     ]
     return RecruitmentView(steps, _times(funnel, counts, smallest_shown))

@@ -25,14 +25,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, not_, or_, select
 
 from schemas.referral import ReferralStep, Screening
 from schemas.review import ReviewState
 from store.answers import Answer
 from store.invitations import SENT
-from store.referral_states import latest_steps
-from store.tables import Candidate, Invitation, InvitationAnswer, Referral, ReferralOutcome
+from store.referral_states import latest_steps, still_reachable
+from store.tables import (
+    Candidate,
+    Invitation,
+    InvitationAnswer,
+    Referral,
+    ReferralOutcome,
+    Volunteer,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,9 @@ class RecruitmentFunnel:
     enrolled: int = 0
     not_eligible: int = 0
     declined: int = 0
+    #: Referrals neither enrolled nor closed whose volunteer has since withdrawn or been
+    #: erased: off the study team's list (``store.referral_states.still_reachable``).
+    left: int = 0
     times: AnswerTimes | None = None
 
     @property
@@ -99,8 +109,8 @@ class RecruitmentFunnel:
 
     @property
     def with_study_team(self) -> int:
-        """Referrals the study team has not closed yet (neither enrolled nor closed)."""
-        return self.passed - self.enrolled - self.not_eligible - self.declined
+        """Referrals on the study team's list, neither enrolled nor closed yet."""
+        return self.passed - self.enrolled - self.not_eligible - self.declined - self.left
 
 
 def recruitment_funnels(
@@ -177,6 +187,9 @@ def _latest_answers() -> Any:
     )
 
 
+#: The steps that end a referral's time with the study team, each counted.
+_ENDS = (ReferralStep.ENROLLED, ReferralStep.NOT_ELIGIBLE, ReferralStep.DECLINED)
+_END_VALUES = [step.value for step in _ENDS]
 _ANSWER = _latest_answers().subquery("answer")
 _LAST_STEP = latest_steps().subquery("last_step")
 #: A referral stands for a yes whose answers went with an erased volunteer.
@@ -203,8 +216,15 @@ _INVITATION_COUNTS = [
         _count_if(
             and_(Referral.referred_at.is_not(None), ReferralOutcome.step == step.value)
         ).label(step.value)
-        for step in (ReferralStep.ENROLLED, ReferralStep.NOT_ELIGIBLE, ReferralStep.DECLINED)
+        for step in _ENDS
     ),
+    _count_if(
+        and_(
+            Referral.referred_at.is_not(None),
+            or_(ReferralOutcome.step.is_(None), ReferralOutcome.step.not_in(_END_VALUES)),
+            not_(still_reachable()),
+        )
+    ).label("left"),
 ]
 
 
@@ -215,6 +235,7 @@ def _invitations() -> Select[Any]:
         .outerjoin(Referral, Referral.invitation_id == Invitation.invitation_id)
         .outerjoin(_LAST_STEP, _LAST_STEP.c.invitation_id == Invitation.invitation_id)
         .outerjoin(ReferralOutcome, ReferralOutcome.outcome_id == _LAST_STEP.c.last)
+        .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
         .where(Invitation.status == SENT)
         .group_by(Invitation.study_id)
     )

@@ -4,6 +4,7 @@ from the store as kept, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,15 @@ from store.recruitment_funnel import (
     duration_words,
     recruitment_funnels,
 )
-from tests.helpers import AS_OF, RLS, STUDIES, match_and_record, publish
+from tests.helpers import (
+    AS_OF,
+    RLS,
+    STUDIES,
+    ingest,
+    match_and_record,
+    publish,
+    write_withdrawals,
+)
 from tests.recruitment_history import DAY, HOUR, make_history
 from tests.test_outreach_erasure import erase
 
@@ -43,6 +52,8 @@ EXPECTED = RecruitmentFunnel(
     # First answers: 2 h, 5 h, 6 h, 1 d, 1 d (p6's yes, not its later no), 3 d, 4 d, 10 d.
     times=AnswerTimes(8, median=DAY, p90=10 * DAY),
 )
+#: After p3 was referred (three days after the invitations, sent on 28-11-2026).
+AFTER_REFERRAL = "05-12-2026 10:00:00"
 
 
 def funnels(store: PanelStore, study_id: str | None = None) -> dict[str, RecruitmentFunnel]:
@@ -80,16 +91,30 @@ def test_studies_are_counted_apart_and_one_study_alone_is_the_same(
 def test_an_erasure_takes_the_person_off_the_list_and_keeps_what_followed_the_invitation(
     store: PanelStore, settings: Settings, tmp_path: Path
 ) -> None:
-    """p1 (enrolled) and p4 (said no) are erased: their answers go with them. p1's referral
-    stays and stands for their yes; p4's no can no longer be told from no answer."""
+    """p1 (enrolled), p3 (with the study team) and p4 (said no) are erased: their answers go
+    with them. p1's and p3's referrals stay and stand for their yes; p3 has left the study
+    team's list; p4's no can no longer be told from no answer."""
     make_history(store, settings, tmp_path)
-    erase(store, tmp_path, 1, 4)
+    erase(store, tmp_path, 1, 3, 4)
     (funnel,) = funnels(store).values()
-    assert (funnel.matched, funnel.approved, funnel.invited) == (10, 8, 10)
+    assert (funnel.matched, funnel.approved, funnel.invited) == (9, 7, 10)
     assert (funnel.yes, funnel.no, funnel.stop, funnel.no_answer) == (5, 1, 1, 3)
-    assert (funnel.passed, funnel.enrolled) == (3, 1)
+    assert (funnel.passed, funnel.enrolled, funnel.left, funnel.with_study_team) == (3, 1, 1, 0)
     assert funnel.opened == 9  # p4's page was opened, and that time is kept
-    assert funnel.times == AnswerTimes(6, median=DAY + (3 * DAY - DAY) / 2, p90=10 * DAY)
+    # Left: 6 h, 1 d, 1 d (p6), 4 d, 10 d.
+    assert funnel.times == AnswerTimes(5, median=DAY, p90=10 * DAY)
+
+
+def test_a_referred_volunteer_who_withdraws_leaves_the_study_teams_list_and_stays_counted(
+    store: PanelStore, settings: Settings, tmp_path: Path
+) -> None:
+    make_history(store, settings, tmp_path)
+    ingest(
+        store, write_withdrawals(tmp_path / "w.csv", [("p3@example.dk", AFTER_REFERRAL, "afmeld")])
+    )
+    (funnel,) = funnels(store).values()
+    assert funnel == replace(EXPECTED, left=1)
+    assert funnel.with_study_team == 0
 
 
 def test_nobody_on_any_list_gives_no_funnel(store: PanelStore) -> None:
@@ -126,8 +151,8 @@ def test_panel_status_shows_each_studys_funnel_with_counts_only(
         "    answered 8 of 10 invited (80 %): 5 yes, 2 no, 1 stop; 2 no answer",
         "    of the 5 yes: 3 passed the screening questions, 1 ruled out by them, 1 still"
         " answering",
-        "    of the 3 passed: 1 enrolled, 1 not eligible at screening, 0 declined, 1 with the"
-        " study team",
+        "    of the 3 passed: 1 enrolled, 1 not eligible at screening, 0 declined, 0 withdrawn"
+        " or erased since, 1 with the study team",
         "    time to a first answer: median 24.0 hours, 90 % within 10.0 days (8 answers)",
     ]
     assert "example.dk" not in result.stdout and "ringer igen" not in result.stdout
@@ -171,6 +196,7 @@ def test_each_cycle_publishes_the_funnels_as_a_table_of_counts(
         "enrolled": 1,
         "not eligible at screening": 1,
         "declined": 0,
+        "withdrawn or erased since": 0,
         "with the study team": 1,
         "answers timed": 8,
         "median time to answer": "24.0 hours",

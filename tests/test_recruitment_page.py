@@ -78,6 +78,7 @@ def test_a_coordinator_sees_every_step_exactly_with_the_answer_rate(
         "Enrolled": ("1", "of 3 passed"),
         "Not eligible at screening": ("1", ""),
         "Declined": ("0", ""),
+        "Withdrawn or erased since": ("0", ""),
         "With the study team": ("1", ""),
     }
     assert times == (
