@@ -11,8 +11,9 @@ needed, counting the invitations still waiting for an answer as part of it::
 
 ``referred`` are the study's invitations whose yes reached the study team, ``settled`` those
 answered otherwise, or whose answer link no longer works (expired, erased) without a yes:
-each has had its chance. ``awaiting`` are those that still may be answered: queued, or sent
-with a working link and no answer yet, or a yes still answering the screening questions.
+each has had its chance, as has one unanswered for ``ANSWER_WINDOW`` (three weeks).
+``awaiting`` are those that still may be answered: queued, or sent within the window with a
+working link and no answer yet, or a yes still answering the screening questions.
 Invitations sent without an answer link (no ``PANEL_PUBLIC_URL``) can never be answered where
 the panel sees it: they are neither (``SILENT``). The rate is the mean of a Beta prior
 (``PRIOR_YES_RATE``, worth ``PRIOR_WEIGHT`` invitations) updated by the answers: before any
@@ -32,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
@@ -44,6 +45,12 @@ from store.wave_facts import GroupFacts, InvitationFacts
 PRIOR_YES_RATE = Fraction(15, 100)
 #: How many answered invitations the prior is worth.
 PRIOR_WEIGHT = 20
+#: How long an unanswered invitation counts as awaiting its answer; after it, as having had
+#: its chance (a later answer still counts as it comes). Most answers come within days of the
+#: invitation or of its reminder (after ``PANEL_REMINDER_DAYS``, 10): waiting for every link
+#: to expire (``PANEL_ANSWER_DAYS``, 60) would stall a study for two months on the silence
+#: of those who never answer, and count only the quick answers, mostly yeses, meanwhile.
+ANSWER_WINDOW = timedelta(days=21)
 
 
 class Standing(StrEnum):
@@ -72,9 +79,12 @@ def standing(invitation: InvitationFacts, now: datetime) -> Standing | None:
     if invitation.link_expires_at is None:
         return Standing.SETTLED if invitation.answered else Standing.SILENT
     works = invitation.link_alive and now < invitation.link_expires_at
-    if invitation.answered and not (invitation.answering_questions and works):
+    if not works:
         return Standing.SETTLED
-    return Standing.AWAITING if works else Standing.SETTLED
+    if invitation.answered:
+        return Standing.AWAITING if invitation.answering_questions else Standing.SETTLED
+    sent_at = invitation.sent_at or now
+    return Standing.AWAITING if now < sent_at + ANSWER_WINDOW else Standing.SETTLED
 
 
 @dataclass(frozen=True)

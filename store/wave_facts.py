@@ -31,6 +31,8 @@ class InvitationFacts:
     link_expires_at: datetime | None
     #: The link's hash is still kept (an erasure clears it: the link leads nowhere).
     link_alive: bool
+    #: When it was sent (None: not yet).
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def invitation_facts(connection: Connection, study_id: str) -> list[InvitationFa
             Referral.screening == Screening.ASKED.value,
             Invitation.answer_expires_at,
             Invitation.answer_token_hash.is_not(None),
+            Invitation.sent_at,
         )
         .outerjoin(Referral, Referral.invitation_id == Invitation.invitation_id)
         .where(Invitation.study_id == study_id)
@@ -67,8 +70,9 @@ def invitation_facts(connection: Connection, study_id: str) -> list[InvitationFa
             answering_questions=bool(asking),
             link_expires_at=expires_at,
             link_alive=bool(alive),
+            sent_at=sent_at,
         )
-        for volunteer_id, status, referred, was_answered, asking, expires_at, alive in rows
+        for volunteer_id, status, referred, was_answered, asking, expires_at, alive, sent_at in rows
     ]
 
 

@@ -103,12 +103,15 @@ def test_the_next_wave_follows_the_answers(
         HeldBack.BUDGET_SPENT.value: 2,
     }
 
-    # When the links expire unanswered, those two have had their chance too.
-    expired = run(store, linked, after=timedelta(days=61), dry_run=True)
-    assert expired.wave is not None and (expired.wave.awaiting, expired.wave.rate) == (
-        0,
-        Fraction(3, 27),
-    )
+    # Three weeks without an answer, those two have had their chance too (and once their
+    # links expire, still); a day before, they were still awaited.
+    for days, awaiting, rate in (
+        (20, 2, Fraction(3, 25)),
+        (21, 0, Fraction(3, 27)),
+        (61, 0, Fraction(3, 27)),
+    ):
+        later = run(store, linked, after=timedelta(days=days), dry_run=True)
+        assert later.wave is not None and (later.wave.awaiting, later.wave.rate) == (awaiting, rate)
 
     # One yes fills the study: nobody else is invited, and the plan says why.
     answer(store, first_wave[5], Answer.YES)

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.waves import (
+    ANSWER_WINDOW,
     PRIOR_WEIGHT,
     PRIOR_YES_RATE,
     Group,
@@ -262,6 +263,7 @@ def invitation(status: str = "sent", **facts: object) -> InvitationFacts:
         "answering_questions": False,
         "link_expires_at": NOW + timedelta(days=30),
         "link_alive": True,
+        "sent_at": NOW - timedelta(days=1),
     } | facts
     return InvitationFacts(**values)  # type: ignore[arg-type]
 
@@ -272,6 +274,18 @@ def test_where_an_invitation_stands() -> None:
         "queued": (invitation("queued", link_expires_at=None), Standing.AWAITING),
         "sending": (invitation("sending", link_expires_at=None), Standing.AWAITING),
         "sent, link works": (invitation(), Standing.AWAITING),
+        "unanswered, nearly three weeks": (
+            invitation(sent_at=NOW - ANSWER_WINDOW + timedelta(seconds=1)),
+            Standing.AWAITING,
+        ),
+        "unanswered for three weeks": (
+            invitation(sent_at=NOW - ANSWER_WINDOW),
+            Standing.SETTLED,
+        ),
+        "yes, questions open for long": (
+            invitation(answered=True, answering_questions=True, sent_at=NOW - timedelta(days=50)),
+            Standing.AWAITING,
+        ),
         "expired unanswered": (invitation(link_expires_at=expired), Standing.SETTLED),
         "erased (link gone)": (invitation(link_alive=False), Standing.SETTLED),
         "answered no": (invitation(answered=True), Standing.SETTLED),
