@@ -117,7 +117,15 @@ def test_a_study_team_sees_nothing_else_of_the_panel(
         answer = web.get(address, follow_redirects=False)
         assert answer.status_code == 404, address
         assert anyone not in answer.text and "Anna" not in answer.text
-    assert {what for _, what, _ in logged(team_store)} == {"denied"}
+    token = csrf(web, PAGE)
+    decision = {"csrf_token": token, "action": "approve"}
+    for address in (
+        f"/studies/{RLS}/candidates/{anyone}/decision",
+        f"/studies/{RLS}/candidates-bulk",
+    ):
+        assert web.post(address, data=decision).status_code == 404, address
+    assert [r.taken_at for r in listed(team_store)] == [None, None]
+    assert {what for _, what, _ in logged(team_store)} == {"denied", "referral list"}
 
 
 @pytest.mark.parametrize(
