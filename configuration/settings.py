@@ -111,6 +111,8 @@ class OutreachSettings:
     public_url: str | None = None
     #: An answer link works this many days after its invitation was sent.
     answer_days: int = 60
+    #: One reminder goes this many days after an invitation left unanswered.
+    reminder_days: int = 10
 
     @property
     def message_domain(self) -> str:
@@ -218,6 +220,12 @@ class Settings(BaseSettings):
     answer_days: int = Field(
         60, ge=1, description="An answer link works this many days after its invitation is sent."
     )
+    reminder_days: int = Field(
+        10,
+        ge=1,
+        description="One reminder, carrying the same answer link, goes this many days after an "
+        "invitation is sent if it has no answer (counted in the contact policy).",
+    )
 
     inbox_dir: Path | None = Field(
         None,
@@ -315,6 +323,7 @@ class Settings(BaseSettings):
             send_backoff_seconds=self.send_backoff_seconds,
             public_url=self.public_url,
             answer_days=self.answer_days,
+            reminder_days=self.reminder_days,
         )
 
     @property

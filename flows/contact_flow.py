@@ -2,6 +2,7 @@
 (``contact-volunteers``), and queue failed invitations again (``retry-invitations``).
 
     queue invitations (re-evaluate, apply the rules, write the outbox) -> send invitations
+    then queue the reminders of unanswered invitations                 -> send reminders
     queue failed invitations again (the same rules)                     -> send invitations
 
 Their artifacts hold counts per study and rule, each study's outbox, and the failures by
@@ -19,7 +20,13 @@ from prefect.artifacts import create_markdown_artifact
 from configuration.settings import load_settings
 from flows.task_options import panel_flow, panel_task, retried_io
 from outreach.contact_rules import ContactPlan
-from outreach.contact_run import queue_invitations, retry_failed, send_invitations
+from outreach.contact_run import (
+    queue_invitations,
+    retry_failed,
+    send_invitations,
+    send_reminders,
+)
+from outreach.reminders import ReminderPlan, queue_reminders
 from outreach.sender import SendReport
 from store.delivery_status import StudyOutbox, delivery_status
 from store.panel_store import PanelStore
@@ -32,6 +39,10 @@ class ContactRun:
     sent: SendReport | None
     #: Each study's invitations by step of delivery, after the run.
     outbox: list[StudyOutbox] = field(default_factory=list)
+    #: The reminders of unanswered invitations queued, held back, and delivered (None: not
+    #: looked at, or, for ``reminders_sent``, a dry run).
+    reminders: ReminderPlan | None = None
+    reminders_sent: SendReport | None = None
 
 
 @panel_task("queue invitations", **retried_io(600))
@@ -46,6 +57,19 @@ def queue(
 @panel_task("send invitations", **retried_io(3600))
 def send(store: PanelStore, as_of: date) -> SendReport:
     return send_invitations(store, load_settings().outreach, as_of)
+
+
+@panel_task("queue reminders", **retried_io(600))
+def queue_due_reminders(
+    store: PanelStore, study_ids: list[str] | None, actor: str, dry_run: bool
+) -> ReminderPlan:
+    settings = load_settings().outreach
+    return queue_reminders(store, settings, study_ids, actor, datetime.now(UTC), dry_run)
+
+
+@panel_task("send reminders", **retried_io(3600))
+def send_due(store: PanelStore) -> SendReport:
+    return send_reminders(store, load_settings().outreach)
 
 
 @panel_task("queue failed invitations again", timeout_seconds=600)
@@ -71,13 +95,16 @@ def contact_volunteers(
     """Queue the invitations due for the given studies (default: every recruiting one) and
     deliver everything due in the outbox; with ``dry_run`` only say what would happen."""
     store = PanelStore.open(load_settings().store)
-    plans = queue(store, study_ids, as_of, actor or load_settings().actor, dry_run)
+    who = actor or load_settings().actor
+    plans = queue(store, study_ids, as_of, who, dry_run)
+    # After the invitations: one queued now counts against a reminder to the same person.
+    reminders = queue_due_reminders(store, study_ids, who, dry_run)
     report = None if dry_run else send(store, as_of)
+    reminded = None if dry_run else send_due(store)
     outbox = outbox_status(store)
-    create_markdown_artifact(
-        key="contact-run", markdown=run_summary(plans, report, outbox), description="contact run"
-    )
-    return ContactRun(plans, report, outbox)
+    markdown = run_summary(plans, report, outbox) + reminder_summary(reminders, reminded)
+    create_markdown_artifact(key="contact-run", markdown=markdown, description="contact run")
+    return ContactRun(plans, report, outbox, reminders, reminded)
 
 
 @panel_flow("retry-invitations")
@@ -127,6 +154,21 @@ def run_summary(
         lines.append(f"- deleted from the outbox folders (erased since): {report.forgotten}")
     if report.not_forgotten:
         lines.append(f"- could not delete from the outbox folders: {report.not_forgotten}")
+    return "\n".join(lines)
+
+
+def reminder_summary(plan: ReminderPlan, report: SendReport | None) -> str:
+    """The reminders in Markdown: queued, held back by rule, delivered (counts and ids only)."""
+    held = ", ".join(f"{rule.value}: {len(ids)}" for rule, ids in plan.held_back.items())
+    lines = [f"\n\nReminders queued {len(plan.remind)}; held back: {held or '-'}."]
+    if report is not None:
+        lines.append(
+            f"Reminders sent {report.sent}; waiting to retry {report.retrying}; "
+            f"failed {len(report.failed)}."
+        )
+        lines += [f"- reminder stopped at sending, {r}: {n}" for r, n in report.cancelled.items()]
+        lines += [f"- failed: {failure}" for failure in report.failed]
+        lines += [f"- reminder taken over: {message_id}" for message_id in report.taken_over]
     return "\n".join(lines)
 
 

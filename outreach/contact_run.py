@@ -2,6 +2,8 @@
 
     plan (re-evaluate, apply the rules) -> queue (one transaction) -> send (one by one)
 
+The reminders of unanswered invitations go the same way (``outreach.reminders``).
+
 A retry is the same with the study's failed invitations in place of its candidates.
 
 The two halves are separate on purpose: whatever happens to the sender, the queued
@@ -17,6 +19,7 @@ from configuration.settings import OutreachSettings
 from outreach.channels import Channels, OutboxFolder, SmsFolder, mail_channel
 from outreach.contact_rules import ContactPlan
 from outreach.queueing import plan_invitations, plan_retry
+from outreach.reminders import send_due_reminders
 from outreach.sender import SendReport, send_due
 from store.panel_store import PanelStore
 
@@ -82,6 +85,16 @@ def configured_channels(settings: OutreachSettings) -> Channels:
         sms=SmsFolder(settings.sms_dir),
         outbox_folder=OutboxFolder(settings.outbox_dir),
     )
+
+
+def send_reminders(
+    store: PanelStore,
+    settings: OutreachSettings,
+    channels: Channels | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SendReport:
+    """Deliver the reminders due (``outreach.reminders``), on the same channels."""
+    return send_due_reminders(store, channels or configured_channels(settings), settings, clock)
 
 
 def send_invitations(

@@ -9,7 +9,11 @@ invitations written before paths were recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection
 
 from outreach.channels import Channels, TransientDeliveryError
 from store import outbox
@@ -18,12 +22,36 @@ from store.outreach_erasure import CopiesForgotten, delete_copy, forget_recorded
 from store.panel_store import PanelStore
 
 
+class _Copied(Protocol):
+    """A claimed message of an outbox table: an invitation or a reminder."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def copy_path(self) -> str | None: ...
+
+
+_C = TypeVar("_C", bound=_Copied)
+
+
 def record_copy(store: PanelStore, channels: Channels, claimed: Claimed) -> bool:
     """Record where the invitation's local copy is about to be written (nothing to record for a
     mail server); False if another sender has taken the invitation over meanwhile.
 
     One copy per message: a copy written elsewhere before (by a sender that died before
     marking it sent, with the folder moved since) is deleted first."""
+    return record_copy_of(store, channels, claimed, outbox.record_copy)
+
+
+def record_copy_of(
+    store: PanelStore,
+    channels: Channels,
+    claimed: _C,
+    record: Callable[[Connection, _C, str], bool],
+) -> bool:
+    """``record_copy`` for any claimed message, recorded by ``record`` (its table's)."""
     folder = channels.folder(claimed.channel)
     if folder is None:
         return True
@@ -35,7 +63,7 @@ def record_copy(store: PanelStore, channels: Channels, claimed: Claimed) -> bool
             f"cannot delete the copy written before to another folder ({claimed.copy_path})"
         )
     with store.writing() as connection:
-        return outbox.record_copy(connection, claimed, str(path))
+        return record(connection, claimed, str(path))
 
 
 def forget_erased(store: PanelStore, channels: Channels) -> CopiesForgotten:

@@ -7,8 +7,10 @@ branch that would not be taken), rendering is strict about undefined names, and 
 templates away from Python internals.
 
 Templates: ``invitation.subject.j2``, ``invitation.txt.j2``, ``invitation.html.j2`` and
-``invitation.sms.j2``. With ``template_dir`` each is looked up in ``template_dir/<study_id>/``,
-then ``template_dir/``, then the packaged defaults, so a study may override only some of them.
+``invitation.sms.j2``, and the same four ``reminder.*`` for the one reminder of an invitation
+left unanswered (``outreach.reminders``). With ``template_dir`` each is looked up in
+``template_dir/<study_id>/``, then ``template_dir/``, then the packaged defaults, so a study
+may override only some of them.
 Only the HTML template is autoescaped.
 
 With an answer link in the context (``PANEL_PUBLIC_URL`` is set), every body, plain text, HTML
@@ -47,6 +49,8 @@ from outreach.errors import MessageError
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 #: The four templates of an invitation, by part: ``invitation.<part>.j2``.
 PARTS = ("subject", "txt", "html", "sms")
+#: The kinds of message, each with its four templates: ``<kind>.<part>.j2``.
+KINDS = ("invitation", "reminder")
 #: The parts that must show the answer link when there is one: every body.
 LINKED_PARTS = ("txt", "html", "sms")
 #: As ``StudyDefinition.id`` (schemas.study): also keeps an id a single, safe folder name.
@@ -120,8 +124,8 @@ def _environment(template_dir: Path | None) -> Environment:
     )
 
 
-def _render(env: Environment, study_id: str, part: str, values: dict[str, Any]) -> str:
-    name = f"invitation.{part}.j2"
+def _render(env: Environment, study_id: str, part: str, values: dict[str, Any], kind: str) -> str:
+    name = f"{kind}.{part}.j2"
     template = env.select_template([f"{study_id}/{name}", name])
     try:
         return template.render(values)
@@ -136,9 +140,13 @@ def _render(env: Environment, study_id: str, part: str, values: dict[str, Any]) 
 
 
 def render_invitation(
-    study_id: str, context: InvitationContext, template_dir: Path | None = None
+    study_id: str,
+    context: InvitationContext,
+    template_dir: Path | None = None,
+    kind: str = "invitation",
 ) -> RenderedInvitation:
-    """The invitation's subject, plain text, HTML and SMS for one volunteer.
+    """The invitation's subject, plain text, HTML and SMS for one volunteer; with ``kind``
+    ``reminder``, its reminder's (``reminder.<part>.j2``, the same context and rules).
 
     Raises ``MessageError`` (a ``ValueError``) for a malformed study id, a template naming
     anything outside the context or reaching behind it (the message names the template and
@@ -148,11 +156,13 @@ def render_invitation(
         raise MessageError(f"not a study id: {study_id!r}")
     env = _environment(template_dir)
     values = asdict(context)
-    parts = {part: _render(env, study_id, part, values) for part in PARTS}
+    if kind not in KINDS:
+        raise MessageError(f"not a kind of message: {kind!r}")
+    parts = {part: _render(env, study_id, part, values, kind) for part in PARTS}
     if context.answer_link is not None:
         for part in LINKED_PARTS:
             if context.answer_link not in parts[part]:
-                name = f"invitation.{part}.j2"
+                name = f"{kind}.{part}.j2"
                 template = env.select_template([f"{study_id}/{name}", name])
                 raise MessageError(
                     f"invitation template {template.name!r} ({template.filename}) for study "

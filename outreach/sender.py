@@ -27,9 +27,10 @@ from configuration.settings import OutreachSettings
 from outreach.channels import Channels, DeliveryError, SmsMessage
 from outreach.local_copies import forget_erased, record_copy
 from outreach.messages import InvitationContext, build_email, render_invitation
+from schemas.study import ContactSettings
 from store import outbox, studies
 from store.answer_links import SentLink, answer_link
-from store.outbox import Claimed
+from store.outbox import Claimed, Recipient
 from store.panel_store import PanelStore
 
 #: What invitations say when a study has not written its own wording.
@@ -94,7 +95,7 @@ def send_due(
             if not record_copy(store, channels, claimed):
                 report.taken_over.append(claimed.message_id)
                 continue
-            _deliver(channels, message)
+            deliver(channels, message)
         except DeliveryError as error:
             _record_failure(store, claimed, error, settings, clock(), report)
             continue
@@ -120,7 +121,30 @@ def _message(
     definition = studies.definition_at(connection, claimed.study_id, claimed.study_version)
     if person is None or definition is None:  # erasure is checked first; defensive only
         raise LookupError(f"invitation {claimed.invitation_id}: no recipient or study")
-    contact = definition.contact
+    addressed = Addressed(claimed.study_id, claimed.channel, claimed.message_id, now)
+    return compose(addressed, person, definition.contact, settings, link)
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """Where a message goes and what identifies it."""
+
+    study_id: str
+    channel: str
+    message_id: str
+    date: datetime
+    #: The templates: ``invitation`` or ``reminder`` (``outreach.messages``).
+    kind: str = "invitation"
+
+
+def compose(
+    addressed: Addressed,
+    person: Recipient,
+    contact: ContactSettings,
+    settings: OutreachSettings,
+    link: str | None,
+) -> EmailMessage | SmsMessage:
+    """The message to ``person`` from the study's templates of its kind, on its channel."""
     context = InvitationContext(
         first_name=person.first_name,
         organiser=contact.organiser,
@@ -130,25 +154,35 @@ def _message(
         stop_contact=settings.stop_contact,
         answer_link=link,
     )
-    rendered = render_invitation(claimed.study_id, context, settings.template_dir)
-    if claimed.channel == "sms":
-        return SmsMessage(message_id=claimed.message_id, to=person.phone or "", body=rendered.sms)
+    rendered = render_invitation(addressed.study_id, context, settings.template_dir, addressed.kind)
+    if addressed.channel == "sms":
+        return SmsMessage(message_id=addressed.message_id, to=person.phone or "", body=rendered.sms)
     return build_email(
         rendered,
         to=person.email,
         sender=settings.mail_from,
         reply_to=contact.reply_to,
-        message_id=claimed.message_id,
-        date=now,
+        message_id=addressed.message_id,
+        date=addressed.date,
         unsubscribe=settings.unsubscribe,
     )
 
 
-def _deliver(channels: Channels, message: EmailMessage | SmsMessage) -> None:
+def deliver(channels: Channels, message: EmailMessage | SmsMessage) -> None:
     if isinstance(message, SmsMessage):
         channels.sms.send(message)
     else:
         channels.mail.send(message)
+
+
+def retry_at(
+    error: DeliveryError, attempts: int, settings: OutreachSettings, now: datetime
+) -> datetime | None:
+    """When to try a failed delivery again (a wait doubling each attempt); None to give up:
+    a permanent failure, or the last attempt."""
+    if not error.transient or attempts >= settings.send_max_attempts:
+        return None
+    return now + timedelta(seconds=settings.send_backoff_seconds * 2 ** (attempts - 1))
 
 
 def _record_failure(
@@ -161,9 +195,9 @@ def _record_failure(
 ) -> None:
     said = f"attempt {claimed.attempts}: {error}"  # a DeliveryError holds no contact details
     with store.writing() as connection:
-        if error.transient and claimed.attempts < settings.send_max_attempts:
-            wait = settings.send_backoff_seconds * 2 ** (claimed.attempts - 1)
-            held = outbox.retry_later(connection, claimed, said, now + timedelta(seconds=wait))
+        again = retry_at(error, claimed.attempts, settings, now)
+        if again is not None:
+            held = outbox.retry_later(connection, claimed, said, again)
             if held:
                 report.retrying += 1
         else:

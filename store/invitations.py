@@ -14,7 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, text, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    type_coerce,
+    union_all,
+    update,
+)
 
 from schemas.review import AUTOMATIC_APPROVER, Action, ReviewState
 from store.candidate_changes import NO_LONGER_ELIGIBLE
@@ -26,6 +37,7 @@ from store.tables import (
     Contact,
     Decision,
     Invitation,
+    InvitationReminder,
     InvitationRetry,
     Profile,
     UTCDateTime,
@@ -155,18 +167,28 @@ def study_invitations(connection: Connection, study_id: str) -> dict[str, str]:
 
 
 def contact_history(connection: Connection) -> dict[str, list[datetime]]:
-    """When each volunteer was invited (sent, or queued to be), to any study."""
+    """When each volunteer was contacted (sent, or queued to be), in any study, earliest
+    first: invitations, and the reminders of invitations left unanswered (``store.reminders``),
+    which count in the contact policy as invitations do."""
     history: dict[str, list[datetime]] = {}
-    rows = connection.execute(
-        select(
-            Invitation.volunteer_id,
-            type_coerce(func.coalesce(Invitation.sent_at, Invitation.queued_at), UTCDateTime()),
-        )
-        .where(Invitation.status.in_(COUNTED))
-        .order_by(Invitation.invitation_id)
+    moment = func.coalesce(Invitation.sent_at, Invitation.queued_at)
+    reminded = func.coalesce(InvitationReminder.sent_at, InvitationReminder.queued_at)
+    invited = select(Invitation.volunteer_id, moment.label("at")).where(
+        Invitation.status.in_(COUNTED)
     )
-    for volunteer_id, moment in rows:
-        history.setdefault(volunteer_id, []).append(moment)
+    reminders = (
+        select(Invitation.volunteer_id, reminded.label("at"))
+        .join(Invitation, Invitation.invitation_id == InvitationReminder.invitation_id)
+        .where(InvitationReminder.status.in_(COUNTED))
+    )
+    contacts = union_all(invited, reminders).subquery()
+    rows = connection.execute(
+        select(contacts.c.volunteer_id, type_coerce(contacts.c.at, UTCDateTime()))
+    )
+    for volunteer_id, at in rows:
+        history.setdefault(volunteer_id, []).append(at)
+    for moments in history.values():
+        moments.sort()
     return history
 
 
@@ -204,6 +226,11 @@ def record_retries(
                 for i, said in outcomes.items()
             ],
         )
+
+
+def new_message_id(message_domain: str) -> str:
+    """A random Message-ID, fixed when a message is queued and kept for its resends."""
+    return f"<{secrets.token_hex(16)}@{message_domain}>"
 
 
 @dataclass(frozen=True)
@@ -254,7 +281,7 @@ def queue(
         if new.requeued_from is not None:
             again.append((new.requeued_from, values))
         else:
-            fresh.append(values | {"message_id": f"<{secrets.token_hex(16)}@{message_domain}>"})
+            fresh.append(values | {"message_id": new_message_id(message_domain)})
     if fresh:
         connection.execute(insert(Invitation), fresh)
     for status, values in again:  # rare: cancelled ones that fit again, and retries

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, select
 
 from schemas.review import ReviewState
 from schemas.study import StudyStatus
+from store import delivery_claims
 from store.answer_links import SentLink
 from store.database import begin_as_writer
-from store.invitations import CANCELLED, FAILED, QUEUED, SENDING, SENT
+from store.invitations import CANCELLED, FAILED, QUEUED, SENT
 from store.tables import (
     CURRENT_PROFILE,
     Candidate,
@@ -75,38 +76,18 @@ def claim_next(
     """Take the next due invitation (queued and due, or abandoned by a dead sender) for this
     sender; None when there is none. The caller commits the claim before delivering."""
     begin_as_writer(connection)
-    abandoned = now - timedelta(seconds=lease_seconds)
-    due = (
+    candidates = (
         select(*_CLAIMED_COLUMNS)
-        .where(
-            or_(
-                and_(Invitation.status == QUEUED, Invitation.next_attempt_at <= now),
-                and_(Invitation.status == SENDING, Invitation.claimed_at < abandoned),
-            )
-        )
+        .where(delivery_claims.due(Invitation, now, lease_seconds))
         .order_by(Invitation.next_attempt_at, Invitation.invitation_id)
-        .limit(10)
     )
-    if skip:
-        due = due.where(Invitation.invitation_id.not_in(list(skip)))
-    for row in connection.execute(due).all():
-        # Compare-and-set: of two senders, exactly one changes the row.
-        taken = connection.execute(
-            update(Invitation)
-            .where(
-                Invitation.invitation_id == row.invitation_id,
-                Invitation.status == row.status,
-                Invitation.claims == row.claims,
-            )
-            .values(
-                status=SENDING, claimed_at=now, attempts=row.attempts + 1, claims=row.claims + 1
-            )
-        )
-        if taken.rowcount == 1:
-            fields = row._asdict()
-            del fields["status"], fields["claims"]
-            return Claimed(**fields | {"attempts": row.attempts + 1, "claim": row.claims + 1})
-    return None
+    taken = delivery_claims.take_first(connection, Invitation, candidates, now, skip)
+    if taken is None:
+        return None
+    row, attempts, claim = taken
+    fields = row._asdict()
+    del fields["status"], fields["claims"]
+    return Claimed(**fields | {"attempts": attempts, "claim": claim})
 
 
 def reason_to_stop(connection: Connection, claimed: Claimed, today: date) -> str | None:
@@ -173,16 +154,9 @@ def recipient(connection: Connection, volunteer_id: str) -> Recipient | None:
 def _finish(connection: Connection, claimed: Claimed, **values: object) -> bool:
     """Record this attempt's outcome, unless another sender has taken the invitation over
     (its claim ran out): False then, and nothing is recorded."""
-    done = connection.execute(
-        update(Invitation)
-        .where(
-            Invitation.invitation_id == claimed.invitation_id,
-            Invitation.status == SENDING,
-            Invitation.claims == claimed.claim,
-        )
-        .values(**values)
+    return delivery_claims.finish(
+        connection, Invitation, claimed.invitation_id, claimed.claim, **values
     )
-    return done.rowcount == 1
 
 
 def mark_sent(

@@ -11,7 +11,9 @@ stay, as the decisions do, as pseudonymous steps without the study team's notes;
 team's list shows nobody erased.
 
 The copies local folder channels wrote (``.eml``, ``.sms.json``) are deleted by the path each
-invitation recorded before its copy was written, wherever the folders are configured by then.
+invitation, and each reminder (``store.reminders``), recorded before its copy was written,
+wherever the folders are configured by then; a reminder's server answers go as an
+invitation's do.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from store.tables import (
     Decision,
     Invitation,
     InvitationAnswer,
+    InvitationReminder,
     ReferralOutcome,
     ScreeningAnswer,
     Volunteer,
@@ -49,9 +52,17 @@ def scrub_audit_trail(connection: Connection, volunteer_id: str) -> None:
             answer_token_hash=None,
         )
     )
+    theirs = select(Invitation.invitation_id).where(Invitation.volunteer_id == volunteer_id)
+    connection.execute(
+        update(InvitationReminder)
+        .where(InvitationReminder.invitation_id.in_(theirs))
+        .values(
+            last_error=_removed(InvitationReminder.last_error),
+            cancel_reason=_removed(InvitationReminder.cancel_reason),
+        )
+    )
     # Their answers on the answer page (yes, no, stop, and to the screening questions) go
     # with them; their referrals stay as pseudonymous steps, without the study team's notes.
-    theirs = select(Invitation.invitation_id).where(Invitation.volunteer_id == volunteer_id)
     for answers in (InvitationAnswer, ScreeningAnswer):
         connection.execute(delete(answers).where(answers.invitation_id.in_(theirs)))
     connection.execute(
@@ -80,14 +91,24 @@ class CopiesForgotten:
 
 
 def forget_recorded_copies(store: PanelStore) -> CopiesForgotten:
-    """Delete every local copy recorded for a volunteer erased since, and forget its path.
-    Safe to repeat: a copy already gone is fine; one that cannot be deleted keeps its path and
-    is tried again at the next erasure or contact run."""
+    """Delete every local copy recorded for a volunteer erased since, and forget its path:
+    of their invitations and of their reminders. Safe to repeat: a copy already gone is fine;
+    one that cannot be deleted keeps its path and is tried again at the next erasure or
+    contact run."""
+    return _forget_copies(store, Invitation) + _forget_copies(store, InvitationReminder)
+
+
+def _forget_copies(
+    store: PanelStore, table: type[Invitation] | type[InvitationReminder]
+) -> CopiesForgotten:
+    statement = select(table.invitation_id, table.copy_path)
+    if table is not Invitation:
+        statement = statement.join(Invitation, Invitation.invitation_id == table.invitation_id)
     with store.reading() as connection:
         rows = connection.execute(
-            select(Invitation.invitation_id, Invitation.copy_path)
-            .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
-            .where(Volunteer.erased_at.is_not(None), Invitation.copy_path.is_not(None))
+            statement.join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id).where(
+                Volunteer.erased_at.is_not(None), table.copy_path.is_not(None)
+            )
         ).all()
     recorded = [(invitation_id, path) for invitation_id, path in rows if path is not None]
     deleted, kept, done = 0, 0, []
@@ -101,10 +122,10 @@ def forget_recorded_copies(store: PanelStore) -> CopiesForgotten:
     if done:
         with store.writing() as connection:
             connection.execute(
-                update(Invitation)
+                update(table)
                 .where(
-                    Invitation.invitation_id == bindparam("b_id"),
-                    Invitation.copy_path == bindparam("b_path"),  # unless written again since
+                    table.invitation_id == bindparam("b_id"),
+                    table.copy_path == bindparam("b_path"),  # unless written again since
                 )
                 .values(copy_path=None),
                 done,

@@ -571,6 +571,35 @@ class InvitationRetry(Base):
     outcome: Mapped[str] = mapped_column(String(64))
 
 
+class InvitationReminder(Base):
+    """The one reminder of an invitation left unanswered (``outreach.reminders``): its own
+    Message-ID and delivery, as the invitation's (queued, sending, sent, failed, cancelled),
+    carrying the invitation's answer link. At most one per invitation, ever (its key)."""
+
+    __tablename__ = "invitation_reminder"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.invitation_id"), primary_key=True
+    )
+    #: Random and kept, as an invitation's: a resend after a crash carries the same one.
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: The invitation's channel (email or sms).
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12))
+    queued_at: Mapped[datetime]
+    queued_by: Mapped[str]
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    claims: Mapped[int] = mapped_column(server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: The absolute path of a local folder's copy, recorded before it is written (erasure).
+    copy_path: Mapped[str | None] = mapped_column(Text)
+
+
 class InvitationAnswer(Base):
     """A volunteer's answer on the answer page (``respond/``), one row each time they answer:
     the latest is their answer, the earlier ones how it changed. yes, no, or stop ("Kontakt

@@ -279,7 +279,7 @@ def test_a_naive_date_is_refused() -> None:
 
 
 def test_the_default_templates_fixed_wording_names_no_health_detail() -> None:
-    for path in sorted(DEFAULT_TEMPLATES.glob("invitation.*.j2")):
+    for path in sorted(DEFAULT_TEMPLATES.glob("*.j2")):  # invitations and reminders
         fixed = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", path.read_text(encoding="utf-8")).lower()
         for word in HEALTH_WORDS:
             assert word not in fixed, (path.name, word)
