@@ -173,6 +173,23 @@ def test_an_admin_may_see_the_names_and_it_is_logged(
     assert logged(team_store) == seen
 
 
+def test_a_study_team_of_two_studies_chooses_one_and_a_revoked_study_is_gone_at_once(
+    web: TestClient, team_store: PanelStore
+) -> None:
+    runner = CliRunner()
+    granted = runner.invoke(panel, ["users", "grant", "team@example.org", "--study", OTHER])
+    assert granted.exit_code == 0, granted.output
+    log_in(web, "team@example.org")
+    home = web.get("/")
+    assert str(home.url).endswith("/referrals")
+    assert PAGE in home.text and f"/studies/{OTHER}/referrals" in home.text
+    assert web.get(f"/studies/{OTHER}/referrals").status_code == 200
+    revoked = runner.invoke(panel, ["users", "revoke", "team@example.org", "--study", RLS])
+    assert revoked.exit_code == 0, revoked.output
+    assert web.get(PAGE).status_code == 404
+    assert str(web.get("/").url).endswith(f"/studies/{OTHER}/referrals")
+
+
 def test_users_of_the_other_roles_still_see_the_overview_and_no_referral_link(
     web: TestClient,
 ) -> None:
