@@ -22,13 +22,16 @@ answered criterion takes the truth its option ``means``, the rest as found.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from threading import Lock
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Row, func, insert, or_, select
 
 from matching import outcomes
 from matching.answered import MEANS, with_answers
@@ -96,6 +99,17 @@ class InvitedScreening:
         return _SCREENING[int(overall[0])]
 
 
+#: Evaluations kept, per store (its engine) and per (study, study version, profile version,
+#: day): each is what those immutable rows say, so it never goes stale; the page asks for
+#: it on every view of a yes and twice on the yes itself.
+_EVALUATED: WeakKeyDictionary[Engine, OrderedDict[tuple[str, str, str, date], InvitedScreening]]
+_EVALUATED = WeakKeyDictionary()
+#: How many a store keeps (the latest used).
+KEPT = 4096
+#: The page's routes run in a thread pool.
+_KEEPING = Lock()
+
+
 def invited_screening(connection: Connection, invitation_id: int) -> InvitedScreening:
     """The study as it stood for the invitation's volunteer on the day they were invited."""
     invitation = connection.execute(
@@ -107,6 +121,30 @@ def invited_screening(connection: Connection, invitation_id: int) -> InvitedScre
             Invitation.volunteer_id,
         ).where(Invitation.invitation_id == invitation_id)
     ).one()
+    if invitation.submission_id is None:
+        raise InvitationNotEvaluable(invitation_id)
+    key = (
+        invitation.study_id,
+        invitation.study_version,
+        invitation.submission_id,
+        invitation.as_of,
+    )
+    with _KEEPING:
+        kept = _EVALUATED.setdefault(connection.engine, OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    evaluated = _evaluate(connection, invitation_id, invitation)
+    with _KEEPING:
+        kept[key] = evaluated
+        if len(kept) > KEPT:
+            kept.popitem(last=False)
+    return evaluated
+
+
+def _evaluate(
+    connection: Connection, invitation_id: int, invitation: Row[str, str, str | None, date, str]
+) -> InvitedScreening:
     study = definition_at(connection, invitation.study_id, invitation.study_version)
     if study is None or invitation.submission_id is None:
         raise InvitationNotEvaluable(invitation_id)
