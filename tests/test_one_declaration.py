@@ -24,6 +24,7 @@ from sqlalchemy import TypeDecorator
 
 from benchmarks.duckdb_matching import _Sql
 from matching import evidence
+from matching.answered import _Answered
 from matching.engine import _Evaluate
 from matching.evidence import _Evidence
 from matching.panel import PROFILE_SCHEMA
@@ -185,7 +186,7 @@ def test_dispatch_tells_every_kind_apart(kind: str) -> None:
     assert dispatch(criterion, _Recording()) == f"on_{kind}"
 
 
-EVALUATORS = [_Evaluate, _Criterion, _Sql, _Evidence, _Children, _Recombined, _TreeWords]
+EVALUATORS = [_Evaluate, _Criterion, _Sql, _Evidence, _Children, _Recombined, _TreeWords, _Answered]
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
