@@ -166,6 +166,8 @@ def _show(run: ContactRun, as_json: bool, verb: str, list_ids: bool) -> None:
         _print(run, verb, list_ids)
     if run.sent is not None and (run.sent.failed or run.sent.not_forgotten):
         raise typer.Exit(1)
+    if run.reminders_sent is not None and run.reminders_sent.failed:
+        raise typer.Exit(1)
 
 
 def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
@@ -179,6 +181,7 @@ def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
                 _ids(ids)
     if not run.plans:
         out.print("no recruiting studies")
+    _print_reminders(run)
     if run.sent is None:
         out.print("dry run: nothing was queued or sent")
         print_outbox(out, run.outbox)
@@ -206,6 +209,22 @@ def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
     for failure in report.failed:
         err.print(f"[red]failed:[/] {escape(failure)}")
     print_outbox(out, run.outbox)
+
+
+def _print_reminders(run: ContactRun) -> None:
+    """The reminders of unanswered invitations (``outreach.reminders``): counts only."""
+    if run.reminders is None:
+        return
+    out.print(f"reminders of unanswered invitations: {len(run.reminders.remind):,}")
+    for rule, ids in run.reminders.held_back.items():
+        out.print(f"  reminder held back, {rule.value}: {len(ids):,}")
+    sent = run.reminders_sent
+    if sent is not None:
+        out.print(f"reminders sent {sent.sent:,}; waiting to retry {sent.retrying:,}")
+        for reason, count in sent.cancelled.items():
+            out.print(f"reminder stopped at sending, {reason}: {count:,}")
+        for failure in sent.failed:
+            err.print(f"[red]failed:[/] {escape(failure)}")
 
 
 def _ids(ids: list[str]) -> None:
@@ -236,9 +255,25 @@ def _as_json(run: ContactRun, dry_run: bool | None = None) -> dict[str, object]:
             "forgotten": run.sent.forgotten,
             "not_forgotten": run.sent.not_forgotten,
         }
-    return {
+    answer = {
         "dry_run": run.sent is None if dry_run is None else dry_run,
         "studies": studies,
         "delivery": sent,
         "outbox": outbox_as_json(run.outbox),
     }
+    if run.reminders is not None:
+        reminded = run.reminders_sent
+        answer["reminders"] = {
+            "remind": [invitation.volunteer_id for invitation in run.reminders.remind],
+            "held_back": {rule.value: ids for rule, ids in run.reminders.held_back.items()},
+            "delivery": None
+            if reminded is None
+            else {
+                "sent": reminded.sent,
+                "retrying": reminded.retrying,
+                "failed": reminded.failed,
+                "cancelled": dict(reminded.cancelled),
+                "taken_over": reminded.taken_over,
+            },
+        }
+    return answer

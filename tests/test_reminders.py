@@ -5,6 +5,7 @@ that it is delivered exactly once, also when its sender is killed."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import re
 from collections import Counter
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from configuration.settings import ContactPolicy, Settings, load_settings
 from outreach.contact_rules import HeldBack
@@ -359,6 +360,37 @@ def test_the_reminder_templates_show_the_link_in_every_body_and_own_ones_must_to
         render_invitation(RLS, context, tmp_path, kind="reminder")
     with pytest.raises(MessageError, match="not a kind of message"):
         render_invitation(RLS, context, kind="nudge")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.xdist_group("prefect")
+def test_panel_contact_sends_the_due_reminders_and_says_so(
+    store: PanelStore, linked: Settings, server: SmtpServer, tmp_path: Path
+) -> None:
+    from tests.test_match_flow import panel
+
+    panel_of(store, tmp_path, [1, 2])
+    approve(store, 1, 2)
+    assert panel("contact")[0] == 0 and len(server.received) == 2
+    assert panel("contact", "--json")[0] == 0  # sent today: nothing due
+    with store.writing() as connection:  # as if sent eleven days ago
+        sent = connection.execute(select(Invitation.invitation_id, Invitation.sent_at)).all()
+        for invitation_id, sent_at in sent:
+            connection.execute(
+                update(Invitation)
+                .where(Invitation.invitation_id == invitation_id)
+                .values(sent_at=sent_at - timedelta(days=11))
+            )
+
+    code, out, err = panel("contact")
+    assert code == 0, err
+    assert "reminders of unanswered invitations: 2" in out and "reminders sent 2" in out
+    assert len(reminders_received(server)) == 2
+    code, out, _ = panel("contact", "--json")
+    assert json.loads(out)["reminders"] == {
+        "remind": [], "held_back": {},
+        "delivery": {"sent": 0, "retrying": 0, "failed": [], "cancelled": {}, "taken_over": []},
+    }  # fmt: skip
 
 
 # --- exactly once, with faults ----------------------------------------------------------------
