@@ -47,9 +47,10 @@ def sent_wave(invitations: int, volunteers: int) -> list[str]:
         raise SystemExit("PANEL_PUBLIC_URL is not set: the invitations would carry no link")
     store = PanelStore.open(settings.store)
     now, today = datetime.now(UTC), today_in_denmark()
-    ingest_file(
-        store, generated_export(volunteers, 11, 0.0), "benchmark", settings.ingest, PLAIN_STEPS
-    )
+    export = generated_export(volunteers, 11, 0.0)
+    ingested = ingest_file(store, export, "benchmark", settings.ingest, PLAIN_STEPS)
+    if ingested.status != "accepted":
+        raise SystemExit(f"the generated panel was {ingested.status}: {ingested.refusal}")
     study = StudyDefinition.model_validate(
         {
             "id": STUDY_ID,

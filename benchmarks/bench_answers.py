@@ -3,7 +3,8 @@ links and answer, many at once, against SQLite and PostgreSQL.
 
     python -m benchmarks.bench_answers [--invitations 5000] [--volunteers 20000]
                                        [--clients 50] [--seconds 15] [--think 1 0.1 0]
-                                       [--postgres URL] [--only sqlite|postgresql]
+                                       [--workers 2] [--postgres URL]
+                                       [--only sqlite|postgresql]
 
 For each database: a fresh store (SQLite in a temporary folder; on PostgreSQL a database of
 its own, dropped afterwards) with a panel of ``--volunteers`` generated signups, a study, and
@@ -21,16 +22,18 @@ whose turn comes again after all have answered changes their answer.
 Prints p50, p95 and p99 per request kind (the goal: p95 under 50 ms for the page and the
 answer) and the neutral page's median over the real page's: it must be near 1, or the time
 would tell a made-up token from a real one. In the same run, the alternatives: one volunteer
-at a time over HTTP (the same requests without waiting on each other), and one at a time in
+at a time over HTTP (the same requests without waiting on each other); one at a time in
 process (the same app through httpx's ASGI transport: no server, no network), so the
-server's share and the concurrency's show apart. The load generator runs on the same cores
-as the app (and PostgreSQL).
+server's share and the concurrency's show apart; and the app in ``--workers`` uvicorn worker
+processes (``panel respond`` runs one) at every pace. Also the CPU each request cost the app
+and the load generator, which runs on the same cores as the app (and PostgreSQL).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -60,6 +63,14 @@ PAGE, POST, NEUTRAL = "answer page", "answer POST", "neutral page"
 #: screening questions.
 EXPECTED = {PAGE: {200}, POST: {200, 303}, NEUTRAL: {404}}
 
+#: The answer page as it is run for real.
+PANEL_RESPOND = [sys.executable, "-m", "panelmatch.cli", "respond"]
+#: The same app as ``panel respond`` starts it, but in several worker processes (``--workers``
+#: added), each with its own limits per address.
+UVICORN = [
+    sys.executable, "-m", "uvicorn", "respond.app:create_app", "--factory",
+    "--log-level", "warning", "--no-access-log",
+]  # fmt: skip
 #: Opens a browser (an HTTP client) coming from the given address.
 Browsers = Callable[[str], httpx.AsyncClient]
 
@@ -80,6 +91,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.1, 0.0])
     parser.add_argument("--port", type=int, default=8741)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the alternative (0: none)"
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -123,25 +137,37 @@ def _benchmark(name: str, server: str | None, options: argparse.Namespace) -> No
 
 def _measure(options: argparse.Namespace, volunteers: Volunteers) -> None:
     clients, seconds = options.clients, options.seconds
-    with _server(options.port) as base:
+    with _server(PANEL_RESPOND, options.port) as (base, pid):
         over_http = _over_http(base)
-        asyncio.run(_load(clients, WARM_UP, 0.0, volunteers, over_http))
+        asyncio.run(_load(clients, WARM_UP, 0.0, volunteers, over_http, pid))
         for think in options.think:
-            pace = f"pausing {think:g} s on average" if think else "without pause"
-            run = asyncio.run(_load(clients, seconds, think, volunteers, over_http))
-            _report(f"panel respond, {clients} volunteers at once, {pace}", run)
-        one = asyncio.run(_load(1, seconds, 0.0, volunteers, over_http))
+            run = asyncio.run(_load(clients, seconds, think, volunteers, over_http, pid))
+            _report(f"panel respond, {clients} volunteers at once, {_pace(think)}", run)
+        one = asyncio.run(_load(1, seconds, 0.0, volunteers, over_http, pid))
         _report("alternative: one volunteer at a time, over HTTP", one)
+    if options.workers:
+        workers = [*UVICORN, "--workers", str(options.workers)]
+        with _server(workers, options.port) as (base, pid):
+            over_http = _over_http(base)
+            asyncio.run(_load(clients, WARM_UP, 0.0, volunteers, over_http, pid))
+            for think in options.think:
+                run = asyncio.run(_load(clients, seconds, think, volunteers, over_http, pid))
+                title = f"alternative: {options.workers} worker processes, {clients} at once"
+                _report(f"{title}, {_pace(think)}", run)
     in_process, close = _in_process()
     try:
-        asyncio.run(_load(1, WARM_UP, 0.0, volunteers, in_process))
-        alone = asyncio.run(_load(1, seconds, 0.0, volunteers, in_process))
+        asyncio.run(_load(1, WARM_UP, 0.0, volunteers, in_process, os.getpid()))
+        alone = asyncio.run(_load(1, seconds, 0.0, volunteers, in_process, os.getpid()))
     finally:
         close()
     _report("alternative: one volunteer at a time, the same app in process", alone)
     for kind in (PAGE, POST):
         http, app = statistics.median(one.latencies[kind]), statistics.median(alone.latencies[kind])
         print(f"    {kind}: over HTTP / in process, medians: {http / app:.2f}x")
+
+
+def _pace(think: float) -> str:
+    return f"pausing {think:g} s on average" if think else "without pause"
 
 
 def _analysed(url: str) -> None:
@@ -202,18 +228,26 @@ def _in_process() -> tuple[Browsers, Callable[[], None]]:
 
 
 @contextmanager
-def _server(port: int) -> Iterator[str]:
-    """``panel respond`` on loopback, in a process group of its own, until the block ends."""
-    command = [sys.executable, "-m", "panelmatch.cli", "respond", "--port", str(port)]
+def _server(command: list[str], port: int) -> Iterator[tuple[str, int]]:
+    """The app on loopback, in a process group of its own (workers included), until the
+    block ends: its address and process id."""
+    command = [*command, "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         _started(base, process)
-        yield base
+        yield base, process.pid
     finally:
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # it may have ended already
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the workers too, so the port is free again
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
 
 
 def _started(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -237,13 +271,22 @@ class Run:
     )
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    #: CPU seconds spent meanwhile by the app and by this load generator (the same process
+    #: when the app runs in it).
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def _load(
-    clients: int, seconds: float, think: float, volunteers: Volunteers, browsers: Browsers
+    clients: int,
+    seconds: float,
+    think: float,
+    volunteers: Volunteers,
+    browsers: Browsers,
+    app_pid: int,
 ) -> Run:
     """``clients`` visitors at a time for ``seconds``, each client one visitor after another."""
     run = Run(seconds)
+    app, generator = cpu_seconds(app_pid), time.process_time()
     deadline = time.perf_counter() + seconds
     await asyncio.gather(
         *(
@@ -251,7 +294,30 @@ async def _load(
             for n in range(clients)
         )
     )
+    if app_pid == os.getpid():
+        run.cpu["app and load generator"] = time.process_time() - generator
+    else:
+        run.cpu["app"] = cpu_seconds(app_pid) - app
+        run.cpu["load generator"] = time.process_time() - generator
     return run
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` and its children have spent, user and system."""
+    ticks = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{each}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(child) for child in found.stdout.split()]
 
 
 async def _client(
@@ -315,6 +381,9 @@ def _report(title: str, run: Run) -> None:
         if status.startswith(POST)
     )
     print(f"    answers by status: {answers}")
+    requests = sum(len(values) for values in run.latencies.values())
+    cpu = ", ".join(f"{name} {spent / requests * 1000:.1f}" for name, spent in run.cpu.items())
+    print(f"    CPU ms a request: {cpu}; {sum(run.cpu.values()) / run.seconds:.2f} cores busy")
     if run.errors:
         print(f"    errors: {sum(run.errors.values())} ({', '.join(sorted(run.errors))})")
 
