@@ -38,10 +38,11 @@ from enum import StrEnum
 from fractions import Fraction
 
 from schemas.study_quotas import GroupBounds, QuotaGroup
+from store.invitations import QUEUED, SENDING, SENT
 from store.wave_facts import GroupFacts, InvitationFacts
 
 #: The yes rate assumed before a study has answers: a yes that reaches the study team per
-#: invitation (docs/outreach.md, "Waves", says why 15 %).
+#: invitation (docs/outreach.md, "Waves and quotas", says why 15 % and 20).
 PRIOR_YES_RATE = Fraction(15, 100)
 #: How many answered invitations the prior is worth.
 PRIOR_WEIGHT = 20
@@ -49,7 +50,7 @@ PRIOR_WEIGHT = 20
 #: its chance (a later answer still counts as it comes). Most answers come within days of the
 #: invitation or of its reminder (after ``PANEL_REMINDER_DAYS``, 10): waiting for every link
 #: to expire (``PANEL_ANSWER_DAYS``, 60) would stall a study for two months on the silence
-#: of those who never answer, and count only the quick answers, mostly yeses, meanwhile.
+#: of those who never answer, and count meanwhile only the quick answers, likelier yeses.
 ANSWER_WINDOW = timedelta(days=21)
 
 
@@ -59,10 +60,10 @@ class Standing(StrEnum):
     #: The volunteer said yes, and it reached the study team (a referral).
     REFERRED = "referred"
     #: Had its chance: answered no or stop, or yes and ruled out by the screening questions,
-    #: or its link stopped working without an answer.
+    #: or its link stopped working, or ``ANSWER_WINDOW`` passed, without an answer.
     SETTLED = "settled"
-    #: May still be answered: queued or being sent, or sent with a working link and no final
-    #: answer yet.
+    #: May still be answered: queued or being sent, or sent within ``ANSWER_WINDOW`` with a
+    #: working link and no answer yet, or a yes whose screening questions are still open.
     AWAITING = "awaiting"
     #: Sent without an answer link: its answer can never be counted.
     SILENT = "silent"
@@ -72,9 +73,9 @@ def standing(invitation: InvitationFacts, now: datetime) -> Standing | None:
     """Where the invitation stands (None: failed or cancelled, it counts for nothing)."""
     if invitation.referred:
         return Standing.REFERRED
-    if invitation.status in ("queued", "sending"):
+    if invitation.status in (QUEUED, SENDING):
         return Standing.AWAITING
-    if invitation.status != "sent":
+    if invitation.status != SENT:
         return None
     if invitation.link_expires_at is None:
         return Standing.SETTLED if invitation.answered else Standing.SILENT
