@@ -22,10 +22,21 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+)
 
 from schemas.referral import ReferralStep, Screening
 from schemas.review import ReviewState
@@ -119,14 +130,16 @@ def recruitment_funnels(
     """Study id -> its recruitment funnel, for every study with a candidate or a sent
     invitation (or only ``study_id``), in the order of study ids."""
     found: dict[str, dict[str, Any]] = {}
-    for study, matched, approved in connection.execute(_only(_candidates(), study_id)):
+    for study, matched, approved in connection.execute(_candidates(study_id)):
         found.setdefault(study, {}).update(matched=matched, approved=approved)
-    invitation_columns = [c.name for c in _INVITATION_COUNTS]
-    for row in connection.execute(_only(_invitations(), study_id)):
-        found.setdefault(row[0], {}).update(zip(invitation_columns, row[1:], strict=True))
+    for row in connection.execute(_invitations(study_id)).mappings():
+        found.setdefault(row["study_id"], {}).update(
+            (name, value) for name, value in row.items() if name != "study_id"
+        )
     waits: dict[str, list[timedelta]] = {}
-    for study, sent_at, first_answer in connection.execute(_only(_first_answers(), study_id)):
-        waits.setdefault(study, []).append(max(first_answer - sent_at, timedelta()))
+    for study, sent_at, first_answer in connection.execute(_first_answers(study_id)):
+        if sent_at is not None:  # always, when sent
+            waits.setdefault(study, []).append(max(first_answer - sent_at, timedelta()))
     return {
         study: RecruitmentFunnel(
             study,
@@ -147,28 +160,29 @@ def duration_words(span: timedelta) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def _only(query: Select[Any], study_id: str | None) -> Select[Any]:
-    """``query`` (whose first column is the study id) for one study, or for every study."""
-    if study_id is None:
-        return query
-    return query.where(query.selected_columns[0] == study_id)
-
-
 def _count_if(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _candidates() -> Select[Any]:
+def _candidates(study_id: str | None) -> Select[Any]:
     # Study and review state only: read from the candidate list's index by state.
-    return select(
+    query = select(
         Candidate.study_id,
         func.count(),
         _count_if(Candidate.review_state == ReviewState.APPROVED.value),
     ).group_by(Candidate.study_id)
+    return query if study_id is None else query.where(Candidate.study_id == study_id)
 
 
-def _latest_answers() -> Any:
-    """Per answered invitation: its latest answer (the answer) and its first answer's time."""
+def _sent(study_id: str | None) -> list[ColumnElement[bool]]:
+    """The sent invitations (of one study, or of every study)."""
+    sent = [Invitation.status == SENT]
+    return sent if study_id is None else [*sent, Invitation.study_id == study_id]
+
+
+def _latest_answers(study_id: str | None) -> Subquery:
+    """Per answered invitation: its latest answer (the answer, as ``store.answers`` orders
+    them); only the study's answers are ranked when it is one study."""
     ranked = select(
         InvitationAnswer.invitation_id,
         InvitationAnswer.answer,
@@ -178,72 +192,80 @@ def _latest_answers() -> Any:
             order_by=(InvitationAnswer.answered_at.desc(), InvitationAnswer.answer_id.desc()),
         )
         .label("rank"),
-        func.min(InvitationAnswer.answered_at)
-        .over(partition_by=InvitationAnswer.invitation_id)
-        .label("first_at"),
-    ).subquery()
-    return select(ranked.c.invitation_id, ranked.c.answer, ranked.c.first_at).where(
-        ranked.c.rank == 1
     )
+    if study_id is not None:
+        ranked = ranked.join(
+            Invitation, Invitation.invitation_id == InvitationAnswer.invitation_id
+        ).where(Invitation.study_id == study_id)
+    inner = ranked.subquery("ranked")
+    latest = select(inner.c.invitation_id, inner.c.answer).where(inner.c.rank == 1)
+    return latest.subquery("answer")
 
 
 #: The steps that end a referral's time with the study team, each counted.
 _ENDS = (ReferralStep.ENROLLED, ReferralStep.NOT_ELIGIBLE, ReferralStep.DECLINED)
 _END_VALUES = [step.value for step in _ENDS]
-_ANSWER = _latest_answers().subquery("answer")
-_LAST_STEP = latest_steps().subquery("last_step")
-#: A referral stands for a yes whose answers went with an erased volunteer.
-_IS_YES = or_(
-    _ANSWER.c.answer == Answer.YES.value,
-    and_(_ANSWER.c.answer.is_(None), Referral.invitation_id.is_not(None)),
-)
-_INVITATION_COUNTS = [
-    func.count().label("invited"),
-    _count_if(
-        or_(
-            Invitation.answer_opened_at.is_not(None),
-            _ANSWER.c.answer.is_not(None),
-            Referral.invitation_id.is_not(None),
-        )
-    ).label("opened"),
-    _count_if(_IS_YES).label("yes"),
-    _count_if(_ANSWER.c.answer == Answer.NO.value).label("no"),
-    _count_if(_ANSWER.c.answer == Answer.STOP.value).label("stop"),
-    _count_if(Referral.referred_at.is_not(None)).label("passed"),
-    _count_if(Referral.screening == Screening.NOT_MET.value).label("ruled_out"),
-    _count_if(Referral.screening == Screening.ASKED.value).label("answering"),
-    *(
+
+
+def _invitations(study_id: str | None) -> Select[Any]:
+    answer = _latest_answers(study_id).c.answer
+    last_step = latest_steps().subquery("last_step")
+    referred = Referral.referred_at.is_not(None)
+    step = ReferralOutcome.step
+    counts = [
+        func.count().label("invited"),
         _count_if(
-            and_(Referral.referred_at.is_not(None), ReferralOutcome.step == step.value)
-        ).label(step.value)
-        for step in _ENDS
-    ),
-    _count_if(
-        and_(
-            Referral.referred_at.is_not(None),
-            or_(ReferralOutcome.step.is_(None), ReferralOutcome.step.not_in(_END_VALUES)),
-            not_(still_reachable()),
-        )
-    ).label("left"),
-]
-
-
-def _invitations() -> Select[Any]:
+            or_(
+                Invitation.answer_opened_at.is_not(None),
+                answer.is_not(None),
+                Referral.invitation_id.is_not(None),
+            )
+        ).label("opened"),
+        # A referral stands for a yes whose answers went with an erased volunteer.
+        _count_if(
+            or_(
+                answer == Answer.YES.value,
+                and_(answer.is_(None), Referral.invitation_id.is_not(None)),
+            )
+        ).label("yes"),
+        _count_if(answer == Answer.NO.value).label("no"),
+        _count_if(answer == Answer.STOP.value).label("stop"),
+        _count_if(referred).label("passed"),
+        _count_if(Referral.screening == Screening.NOT_MET.value).label("ruled_out"),
+        _count_if(Referral.screening == Screening.ASKED.value).label("answering"),
+        *(_count_if(and_(referred, step == end.value)).label(end.value) for end in _ENDS),
+        _count_if(
+            and_(
+                referred,
+                or_(step.is_(None), step.not_in(_END_VALUES)),
+                not_(still_reachable()),
+            )
+        ).label("left"),
+    ]
     return (
-        select(Invitation.study_id, *_INVITATION_COUNTS)
-        .outerjoin(_ANSWER, _ANSWER.c.invitation_id == Invitation.invitation_id)
+        select(Invitation.study_id, *counts)
+        .outerjoin(answer.table, answer.table.c.invitation_id == Invitation.invitation_id)
         .outerjoin(Referral, Referral.invitation_id == Invitation.invitation_id)
-        .outerjoin(_LAST_STEP, _LAST_STEP.c.invitation_id == Invitation.invitation_id)
-        .outerjoin(ReferralOutcome, ReferralOutcome.outcome_id == _LAST_STEP.c.last)
+        .outerjoin(last_step, last_step.c.invitation_id == Invitation.invitation_id)
+        .outerjoin(ReferralOutcome, ReferralOutcome.outcome_id == last_step.c.last)
         .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
-        .where(Invitation.status == SENT)
+        .where(*_sent(study_id))
         .group_by(Invitation.study_id)
     )
 
 
-def _first_answers() -> Select[Any]:
+def _first_answers(study_id: str | None) -> Select[str, datetime | None, datetime]:
+    """Per answered sent invitation: its study, when it was sent, and its first answer."""
+    first = select(
+        InvitationAnswer.invitation_id, func.min(InvitationAnswer.answered_at).label("at")
+    ).group_by(InvitationAnswer.invitation_id)
+    if study_id is not None:
+        first = first.join(
+            Invitation, Invitation.invitation_id == InvitationAnswer.invitation_id
+        ).where(Invitation.study_id == study_id)
+    answers = first.subquery("first_answer")
     return (
-        select(Invitation.study_id, Invitation.sent_at, _ANSWER.c.first_at)
-        .join(_ANSWER, _ANSWER.c.invitation_id == Invitation.invitation_id)
-        .where(Invitation.status == SENT, Invitation.sent_at.is_not(None))
+        select(Invitation.study_id, Invitation.sent_at, answers.c.at)
+        .join(answers, answers.c.invitation_id == Invitation.invitation_id)
+        .where(*_sent(study_id))
     )
