@@ -1,5 +1,7 @@
 """A small, realistic recruitment history of the RLS trial, made with the store's own functions:
-twelve volunteers on the list, ten approved and invited, and what each did next.
+twelve volunteers on the list, ten approved and invited, and what each did next. The answers
+and referrals are made with the functions under ``store.answers.give_answer`` (which decides
+the screening from the study's questions; here it is given, to have every kind).
 
     p1  yes after 2 hours, nothing to ask; reached, then enrolled
     p2  yes after 1 day, the questions answered met; reached, screened, not eligible
@@ -19,14 +21,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from configuration.settings import Settings
 from schemas.act import Act
 from schemas.referral import NotEligibleReason, ReferralStep, Screening
 from store import referral_list, referrals
 from store.answer_links import AnsweringInvitation
-from store.answers import Answer, record_answer
+from store.answers import Answer, mark_opened, record_answer
 from store.panel_store import PanelStore
 from store.tables import Invitation
 from tests.helpers import NOW, RLS
@@ -87,11 +89,7 @@ def make_history(store: PanelStore, settings: Settings, tmp_path: Path) -> None:
         for after, answer in answers:
             at = NOW + after
             with store.writing() as connection:
-                opened = update(Invitation).where(
-                    Invitation.invitation_id == invitation.invitation_id,
-                    Invitation.answer_opened_at.is_(None),
-                )
-                connection.execute(opened.values(answer_opened_at=at - 5 * MINUTE))
+                mark_opened(connection, invitation.invitation_id, at - 5 * MINUTE)
                 record_answer(connection, invitation, answer, at)
                 if answer is Answer.YES:
                     referrals.refer(connection, invitation, next(screenings), at)
@@ -105,11 +103,7 @@ def make_history(store: PanelStore, settings: Settings, tmp_path: Path) -> None:
         for later, step in enumerate(STEPS.get(number, []), start=1):
             record_step(store, invitation.invitation_id, step, NOW + 20 * DAY + later * DAY)
     with store.writing() as connection:
-        connection.execute(
-            update(Invitation)
-            .where(Invitation.invitation_id == invitation_of(store, OPENED_ONLY).invitation_id)
-            .values(answer_opened_at=NOW + 3 * HOUR)
-        )
+        mark_opened(connection, invitation_of(store, OPENED_ONLY).invitation_id, NOW + 3 * HOUR)
 
 
 def record_step(store: PanelStore, invitation_id: int, step: ReferralStep, at: datetime) -> None:
