@@ -119,6 +119,7 @@ def test_a_referred_volunteer_who_withdraws_leaves_the_study_teams_list_and_stay
 
 def test_nobody_on_any_list_gives_no_funnel(store: PanelStore) -> None:
     assert funnels(store) == {}
+    assert "recruitment" not in CliRunner().invoke(app, ["status"]).stdout
 
 
 def test_the_times_are_the_median_and_the_nearest_rank_90th_percentile() -> None:
