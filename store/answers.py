@@ -161,6 +161,7 @@ def give_answer(
     (recording nothing) for a yes or a no once the study team has taken the referral; a stop
     is recorded all the same, and withdraws the volunteer."""
     invitation_id = invitation.invitation_id
+    _one_at_a_time(connection, invitation_id)
     if answer is not Answer.STOP and referrals.taken(connection, invitation_id):
         raise AnswerIsFinal(invitation_id)
     record_answer(connection, invitation, answer, now)
@@ -192,9 +193,20 @@ def answer_questions(
     chosen) and move the yes's screening to where they leave it; return it. Raises
     ``AnswerIsFinal`` once the study team has taken the referral."""
     invitation_id = invitation.invitation_id
+    _one_at_a_time(connection, invitation_id)
     if referrals.taken(connection, invitation_id):
         raise AnswerIsFinal(invitation_id)
     record_answers(connection, invitation_id, given, now)
     screening = invited.screening(given)
     referrals.screen(connection, invitation_id, screening, now)
     return screening
+
+
+def _one_at_a_time(connection: Connection, invitation_id: int) -> None:
+    """Answers to one invitation in turn (a double click sends two): on PostgreSQL its row
+    is locked to the end of the transaction; SQLite has one writer at a time anyway."""
+    connection.execute(
+        select(Invitation.invitation_id)
+        .where(Invitation.invitation_id == invitation_id)
+        .with_for_update()
+    )

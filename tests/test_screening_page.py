@@ -8,6 +8,7 @@ referral. A no or a stop after a yes withdraws it. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from configuration.settings import Settings
 from schemas.act import Act
 from schemas.referral import Screening
 from schemas.review import Action
-from store import decisions
+from store import answers, decisions
+from store.answer_links import find_invitation
 from store.answers import Answer
 from store.panel_store import PanelStore
 from store.tables import (
@@ -486,3 +488,27 @@ def test_a_token_that_leads_nowhere_costs_the_queries_of_one_that_works(
     mangled = invited[1][:-1] + ("A" if invited[1][-1] != "A" else "B")
     for failing in ("A" * 43, mangled, "short", invited[2], invited[3]):
         assert statements(failing) == working, failing
+
+
+def test_two_yeses_at_once_make_one_referral(store: PanelStore, invited: dict[int, str]) -> None:
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the answer page's writes take turns")
+    now = datetime.now(UTC)
+    with store.reading() as connection:
+        found = find_invitation(connection, invited[1], now)
+    assert found is not None
+    second: list[Screening | None] = []
+
+    def yes_again() -> None:
+        with store.writing() as connection:
+            second.append(answers.give_answer(connection, found, Answer.YES, now))
+
+    with store.writing() as connection:
+        assert answers.give_answer(connection, found, Answer.YES, now) is Screening.NOT_NEEDED
+        thread = threading.Thread(target=yes_again)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive()  # waiting for the first to finish
+    thread.join(10)
+    assert second == [Screening.NOT_NEEDED] and referral(store, 1) == (Screening.NOT_NEEDED, True)
+    assert history(store, 1) == [Answer.YES, Answer.YES]
