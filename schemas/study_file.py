@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.invitation_wording import contact_revealing_words
+from schemas.quota_checks import quotas_beyond_criteria
 from schemas.study import (
     CRITERION_KEYS,
     CRITERION_MODELS,
@@ -104,6 +105,8 @@ def load_study(path: Path) -> LoadedStudy:
             if detail["type"] != "duplicate_id"  # reported from the file, with its place
         ]
     problems += _warnings(path, root, _valid_parts(data, definition), written)
+    if definition is not None:
+        problems += _quota_problems(path, root, definition)
     if any(p.severity == "error" for p in problems):
         definition = None
     return LoadedStudy(path, text, definition, _unique(problems))
@@ -190,6 +193,22 @@ def _warnings(
         for field, message in contact_revealing_words(parts.contact, parts.title, criteria):
             found.append(((*_place(root, ["contact", field]), f"contact.{field}"), message))
     return [StudyProblem(path, *place, message, "warning") for place, message in found]
+
+
+def _quota_problems(path: Path, root: yaml.Node, study: StudyDefinition) -> list[StudyProblem]:
+    """Quotas on a group the study's own criteria leave out, each at its quota."""
+    found = []
+    quotas = next((v for k, v in root.value if k.value == "quotas"), root)
+    for index, message, error in quotas_beyond_criteria(study):
+        item = quotas.value[index] if isinstance(quotas, yaml.SequenceNode) else root
+        mark = item.start_mark
+        severity: Severity = "error" if error else "warning"
+        found.append(
+            StudyProblem(
+                path, mark.line + 1, mark.column + 1, f"quotas[{index}]", message, severity
+            )
+        )
+    return found
 
 
 def _place(root: yaml.Node, keys: list[str]) -> tuple[int, int]:

@@ -176,3 +176,52 @@ def test_quotas_change_the_version_and_a_study_without_them_keeps_its_own() -> N
 def test_a_quota_model_refuses_unknown_keys() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         Quota.model_validate({"by": "sex", "at_most": 3, "per": "value"})
+
+
+CRITERIA = """\
+  - id: midtjylland
+    label: Lives in Region Midtjylland
+    field: region
+    equals: midtjylland
+    question: Bor du i Region Midtjylland?
+  - id: under-76
+    label: Aged 75 at most
+    field: age
+    at_most: 75
+exclusion:
+  - id: men
+    label: Men
+    field: sex
+    one_of: [male]
+  - id: oldest
+    label: Aged 70 or more
+    field: age
+    at_least: 70
+quotas:
+"""
+
+
+def test_a_quota_on_a_group_the_criteria_leave_out_is_said_at_the_quota(tmp_path: Path) -> None:
+    path = study_file(tmp_path)
+    text = path.read_text().replace("quotas:\n", CRITERIA)
+    quotas = [
+        "{by: region, value: nordjylland, at_least: 0.1}",
+        "{by: sex, value: male, at_most: 10}",
+        "{by: age, value: 72+, at_most: 10}",
+        "{by: age, value: 80-90, at_least: 5}",
+        "{by: age, value: 60-75, at_most: 10}",  # 60 to 69 can be eligible
+        "{by: region, at_most: 60}",  # for each region: those left out are no mistake
+        "{by: sex, value: female, at_least: 0.5}",
+    ]
+    path.write_text(text + "".join(f"  - {q}\n" for q in quotas))
+    said = [f"{p.line}: {p.severity}: {p.key}: {p.message}" for p in load_study(path).problems]
+    assert said == [
+        "32: error: quotas[0]: region nordjylland: nobody of it can be eligible (inclusion "
+        "'midtjylland'): at least can never be met",
+        "33: warning: quotas[1]: sex male: nobody of it can be eligible (exclusion 'men'): the "
+        "quota does nothing",
+        "34: warning: quotas[2]: age 72+: nobody of it can be eligible (exclusion 'oldest'): the "
+        "quota does nothing",
+        "35: error: quotas[3]: age 80-90: nobody of it can be eligible (inclusion 'under-76'): "
+        "at least can never be met",
+    ]
