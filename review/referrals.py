@@ -53,10 +53,11 @@ EXPORTS = {
 def team_study(connection: Connection, user: User, study_id: str) -> StudySummary:
     """The study, if this user may see its referrals; 403 for its coordinators and
     researchers, 404 for everyone else (as for a study that does not exist)."""
-    study = summary(connection, study_id) if user.may_see_referrals(study_id) else None
-    if study is not None:
-        return study
-    if user.may_see(study_id):
+    if user.may_see_referrals(study_id):
+        study = summary(connection, study_id)
+        if study is not None:
+            return study
+    elif user.may_see(study_id):
         raise HTTPException(403, NAMES_FOR_THE_TEAM)
     raise HTTPException(404, NOT_GRANTED)
 

@@ -171,6 +171,7 @@ def test_an_admin_may_see_the_names_and_it_is_logged(
     assert page.status_code == 200 and "Anna Berg" in page.text
     seen = [("admin@example.org", "referral list", volunteer(team_store, n)) for n in (1, 3)]
     assert logged(team_store) == seen
+    assert web.get("/studies/no-such-study/referrals").status_code == 404
 
 
 def test_a_study_team_of_two_studies_chooses_one_and_a_revoked_study_is_gone_at_once(
@@ -277,6 +278,7 @@ def test_the_export_is_the_same_list_formula_safe_and_logged_per_person(
     answer = web.get(f"{PAGE}.csv")
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"] == f'attachment; filename="{RLS}-referrals.csv"'
+    assert answer.headers["Cache-Control"] == "no-store"
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert [(r["first_name"], r["email"], r["contact_form"]) for r in rows] == [
         ("Anna", "p1@example.dk", "email"),
