@@ -250,7 +250,17 @@ def log_shown(
 
 def take(connection: Connection, study_id: str, invitation_id: int, act: Act) -> bool:
     """The study team takes the referral: from now on the volunteer's answer is final. False
-    if it was taken already (who took it first stays)."""
+    if it was taken already (who took it first stays).
+
+    The invitation's row is locked first, as the answer page locks it for an answer
+    (``store.answers``): a volunteer changing their answer and the team taking it happen one
+    after the other, so either the change lands before (and a no leaves nothing to take) or
+    the answer page finds it taken and final, never a no recorded beside a taken yes."""
+    connection.execute(
+        select(Invitation.invitation_id)
+        .where(Invitation.invitation_id == invitation_id)
+        .with_for_update()
+    )
     _check_listed(connection, study_id, invitation_id)
     return bool(
         connection.execute(

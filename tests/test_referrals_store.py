@@ -6,6 +6,8 @@ functions. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from schemas.act import Act
 from schemas.referral import NotEligibleReason, ReferralStep, Screening
 from store import answers, referral_list, referrals
 from store.answer_links import AnsweringInvitation, find_invitation
-from store.answers import Answer
+from store.answers import Answer, AnswerIsFinal
+from store.errors import StoreError
 from store.panel_store import PanelStore
 from store.referral_list import ListedReferral, NoSuchReferral, StepRefused
 from store.referral_states import counting_toward_target
@@ -235,6 +238,55 @@ def test_taking_makes_the_answer_final_and_the_first_taker_stays(
         referrals.withdraw(connection, invited[1].invitation_id)  # a no now changes nothing
     (anna,) = listed(store)
     assert (anna.taken_at, anna.taken_by) == (TEAM.at, TEAM.who)
+
+
+def test_a_take_and_a_change_of_answer_happen_one_after_the_other(
+    store: PanelStore, invited: dict[int, AnsweringInvitation]
+) -> None:
+    """A no being given holds the take until it is in (nothing left to take); a take being
+    made holds the answer page until it is in (the answer is final)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time in anyway")
+    say_yes(store, invited[1])
+    say_yes(store, invited[2], at=timedelta(minutes=1))
+    later = YES_AT + timedelta(hours=1)
+
+    def in_the_meantime(act: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+        happened: list[object] = []
+
+        def run() -> None:
+            try:
+                happened.append(act())
+            except StoreError as error:
+                happened.append(type(error))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "it did not wait"
+        return thread, happened
+
+    with store.engine.connect() as answering:
+        answers.give_answer(answering, invited[1], Answer.NO, later)
+        thread, happened = in_the_meantime(lambda: take(store, invited[1]))
+        answering.commit()
+    thread.join(10)
+    assert happened == [NoSuchReferral]
+
+    with store.engine.connect() as team:
+        assert referral_list.take(team, RLS, invited[2].invitation_id, TEAM)
+
+        def change_of_mind() -> object:
+            with store.engine.begin() as connection:
+                return answers.give_answer(connection, invited[2], Answer.NO, later)
+
+        thread, happened = in_the_meantime(change_of_mind)
+        team.commit()
+    thread.join(10)
+    assert happened == [AnswerIsFinal]
+    assert names(store) == ["Bo"]
+    with store.reading() as connection:
+        assert answers.current_answer(connection, invited[2].invitation_id) is Answer.YES
 
 
 def test_steps_are_kept_in_order_with_who_and_when_and_the_latest_that_is_not_a_note_counts(
