@@ -24,7 +24,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from configuration.settings import load_settings
 from flows import match_flow
-from flows.contact_flow import ContactRun, contact_volunteers, run_summary
+from flows.contact_flow import ContactRun, contact_volunteers, reminder_summary, run_summary
 from flows.errors import CycleStopped
 from flows.ingest_flow import ingest_exports, summary_markdown
 from flows.match_flow import StudyMatchSummary
@@ -129,6 +129,9 @@ def _publish(cycle: CycleSummary) -> None:
     lines += [f"- {study_id}: up to date, not matched again" for study_id in cycle.up_to_date]
     if cycle.contact is not None:
         lines += ["", "## Invitations", run_summary(cycle.contact.plans, cycle.contact.sent)]
+        if cycle.contact.reminders is not None:
+            reminded = reminder_summary(cycle.contact.reminders, cycle.contact.reminders_sent)
+            lines.append(reminded)
     create_markdown_artifact(
         key="panel-cycle", markdown="\n".join(lines), description="panel cycle: overview"
     )

@@ -356,3 +356,6 @@ def print_cycle(out: Console, cycle: CycleSummary) -> None:
         out.print(
             f"  invitations: {queued:,} queued, {sent.sent:,} sent, {len(sent.failed)} failed"
         )
+    reminded = None if cycle.contact is None else cycle.contact.reminders_sent
+    if reminded is not None and (reminded.sent or reminded.failed):
+        out.print(f"  reminders: {reminded.sent:,} sent, {len(reminded.failed)} failed")
