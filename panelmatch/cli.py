@@ -23,7 +23,7 @@ from configuration.settings import load_settings
 from flows.prefect_api import start_prefect
 from ingest import gx_process
 from panelmatch import demo as walkthrough
-from panelmatch import reports
+from panelmatch import demo_answers, reports
 from panelmatch.command_base import (
     PanelGroup,
     notices,
@@ -106,7 +106,8 @@ def demo(
     Ingests a signup export, the same export again, a withdrawals file, a later full re-export
     and a damaged export; publishes the sample studies and matches them (the RLS trial's
     funnel); approves the RLS trial's eligible candidates and sends the invitations (.eml
-    files in the outbox folder); runs the nightly cycle on a new export in the inbox; then
+    files in the outbox folder); has the invited volunteers answer on the answer page and the
+    study team take the yeses; runs the nightly cycle on a new export in the inbox; then
     shows what the panel holds.
     """
     settings = load_settings()
@@ -120,8 +121,10 @@ def demo(
     walkthrough.narrate(out, err, files, summary)
     store = open_store()
     walkthrough.publish_and_match(out, err, store, today())
-    walkthrough.approve_and_contact(out, err, store, today())
-    walkthrough.nightly_cycle(out, err, today())
+    with demo_answers.answer_page_served():
+        walkthrough.approve_and_contact(out, err, store, today())
+        walkthrough.volunteers_answer(out, store, today())
+        walkthrough.nightly_cycle(out, err, today())
     status()
     walkthrough.how_to_review(out)
 

@@ -177,24 +177,53 @@ def _show_one(out: Console, path: Path) -> None:
     out.print(escape(text.replace("\r\n", "\n").strip()), soft_wrap=True)
 
 
+def volunteers_answer(out: Console, store: PanelStore, as_of: date) -> None:
+    """The invited volunteers follow their answer links; the study team gets the names of
+    those who said yes (``panelmatch.demo_answers``)."""
+    from panelmatch import demo_answers
+
+    out.rule("step 8: answers", align="left")
+    out.print(
+        "[italic]Each invitation carries its volunteer's own answer link to the answer page "
+        "(`panel respond`, served here on loopback). A coordinator approves one RLS candidate "
+        "who needs screening, and they are invited too. The volunteers follow their links: some "
+        "say yes, some no, one 'Kontakt mig ikke igen' (withdrawn from every study at once); "
+        "the one invited while some criteria were unknown says yes and is asked exactly those "
+        "questions. The study team then gets the names of those who said yes and passed, and "
+        "nobody else's.[/]"
+    )
+    demo_answers.approve_one_to_screen(out, store, as_of)
+    demo_answers.answer_invitations(out, store)
+    demo_answers.study_team_takes(out, store)
+
+
 def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
     """The next night: a new export lands in the inbox and one cycle (the flow `panel serve`
     runs at 02:00) takes it in, matches and invites; a second cycle finds nothing to do."""
     from flows.cycle_flow import panel_cycle
 
     settings = load_settings()
-    out.rule("step 8: the nightly cycle", align="left")
+    out.rule("step 9: the nightly cycle", align="left")
     out.print(
         "[italic]A new export arrives in the inbox. One cycle (`panel cycle`; `panel serve` "
         "runs it every night) ingests it, matches every recruiting study again and invites "
-        "whoever is now due; the export moves to the processed folder. A second cycle finds "
-        "nothing new and changes nothing.[/]"
+        "whoever is now due, in waves sized from the answers so far; the export moves to the "
+        "processed folder. A second cycle finds nothing new and changes nothing.[/]"
     )
     settings.cycle.inbox_dir.mkdir(parents=True, exist_ok=True)
     for export in sorted((SAMPLES / "inbox").glob("*.csv")):
         shutil.copy(export, settings.cycle.inbox_dir / export.name)
     for _ in (1, 2):
-        reports.print_cycle(out, panel_cycle(as_of))
+        cycle = panel_cycle(as_of)
+        reports.print_cycle(out, cycle)
+        for plan in cycle.contact.plans if cycle.contact else []:
+            if plan.wave is not None and plan.wave.needed is not None:
+                wave = plan.wave
+                out.print(
+                    f"    {plan.study_id}: wave of {wave.size:,} (still needed {wave.needed:,}, "
+                    f"expected yes rate {float(wave.rate):.0%}, {wave.awaiting:,} awaiting an "
+                    "answer)"
+                )
 
 
 def how_to_review(out: Console) -> None:

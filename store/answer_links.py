@@ -110,3 +110,21 @@ def find_invitation(
     return AnsweringInvitation(
         row.invitation_id, row.study_id, row.volunteer_id, row.status, row.answer_expires_at
     )
+
+
+def sent_copies(connection: Connection, study_id: str) -> list[str]:
+    """The copies local folder channels wrote of a study's invitations that carried an answer
+    link, in the order they were queued: where a demo's volunteers read their links."""
+    return [
+        path
+        for path in connection.execute(
+            select(Invitation.copy_path)
+            .where(
+                Invitation.study_id == study_id,
+                Invitation.answer_token_hash.is_not(None),
+                Invitation.copy_path.is_not(None),
+            )
+            .order_by(Invitation.invitation_id)
+        ).scalars()
+        if path is not None
+    ]

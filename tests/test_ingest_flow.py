@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
 import json
@@ -15,7 +16,14 @@ from typer.testing import CliRunner
 from panelmatch.cli import app
 from store.database import create_panel_engine
 from store.panel_store import PanelStore
-from store.tables import Candidate, Contact, Invitation
+from store.tables import (
+    Candidate,
+    Contact,
+    Invitation,
+    InvitationAnswer,
+    ScreeningAnswer,
+    Volunteer,
+)
 from tests.helpers import snapshot
 
 SAMPLES = Path(__file__).parent.parent / "data_samples"
@@ -96,7 +104,7 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     monkeypatch.delenv("PANEL_DATABASE_URL", raising=False)
     code, out, err = panel("demo", "--fresh")
     assert code == 0, err
-    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 8
+    assert len(re.findall(r"^step \d: ", out, flags=re.MULTILINE)) == 9
     assert "0 export(s) (nothing new)" in out and "rls-magnesium: up to date" in out
     assert "rows 441 = stored 432 + quarantined 9 + known 0" in out
     assert "rows 441 = stored 0 + quarantined 9 + known 432" in out
@@ -105,8 +113,42 @@ def test_the_demo_runs_end_to_end_on_the_samples(
     assert "Oral magnesium for restless legs syndrome (RLS-MAG)" in out  # the model study's funnel
     assert "rls-magnesium: " in out and " eligible, " in out
     assert_invited_exactly_the_approved_who_fit(tmp_path / "demo")
+    assert "rls-magnesium: of 8 invited, 4 yes, 2 no, 1 stop answered; " in out
+    assert_referred_exactly_those_who_said_yes(tmp_path / "demo")
     # Again: --fresh starts over from the same empty store.
     assert panel("demo", "--fresh")[1].count("stored 432") == 1
+
+
+def assert_referred_exactly_those_who_said_yes(data_dir: Path) -> None:
+    """The study team's export holds the RLS trial's volunteers whose answer is yes (the one
+    asked screening questions among them, having answered them), by name, and nobody else;
+    the one who answered stop is withdrawn."""
+    engine = create_panel_engine(f"sqlite:///{data_dir / 'panel.db'}")
+    with engine.connect() as connection:
+        latest = {
+            invitation_id: answer
+            for invitation_id, answer in connection.execute(
+                select(InvitationAnswer.invitation_id, InvitationAnswer.answer).order_by(
+                    InvitationAnswer.answered_at, InvitationAnswer.answer_id
+                )
+            )
+        }
+        invited = connection.execute(
+            select(Invitation.invitation_id, Contact.email, Volunteer.withdrawn_at)
+            .join(Contact, Contact.volunteer_id == Invitation.volunteer_id)
+            .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
+            .where(Invitation.study_id == "rls-magnesium")
+        ).all()
+        asked = connection.execute(select(ScreeningAnswer.invitation_id).distinct()).scalars()
+        asked_of = set(asked)
+    engine.dispose()
+    said_yes = {row.email for row in invited if latest.get(row.invitation_id) == "yes"}
+    with (data_dir / "referrals-rls-magnesium.csv").open(encoding="utf-8-sig") as exported:
+        assert {row["email"] for row in csv.DictReader(exported)} == said_yes
+    assert len(said_yes) == 4 and len(asked_of) == 1
+    assert asked_of <= {row.invitation_id for row in invited if row.email in said_yes}
+    stopped = [row for row in invited if latest.get(row.invitation_id) == "stop"]
+    assert len(stopped) == 1 and stopped[0].withdrawn_at is not None
 
 
 def assert_invited_exactly_the_approved_who_fit(data_dir: Path) -> None:
@@ -119,22 +161,27 @@ def assert_invited_exactly_the_approved_who_fit(data_dir: Path) -> None:
         eligible = set(
             connection.execute(
                 select(Candidate.volunteer_id).where(
-                    Candidate.status == "eligible",
                     (
                         (Candidate.study_id == "rls-magnesium")
                         & (Candidate.review_state == "approved")
+                        & Candidate.status.in_(["eligible", "needs_screening"])
                     )
-                    | (Candidate.study_id == "sleep-healthy"),
+                    | ((Candidate.study_id == "sleep-healthy") & (Candidate.status == "eligible")),
                 )
             ).scalars()
         )
         sent = connection.execute(
-            select(Invitation.volunteer_id, Invitation.channel, Contact.email)
+            select(
+                Invitation.volunteer_id, Invitation.channel, Contact.email, Volunteer.withdrawn_at
+            )
             .join(Contact, Contact.volunteer_id == Invitation.volunteer_id)
+            .join(Volunteer, Volunteer.volunteer_id == Invitation.volunteer_id)
             .where(Invitation.status == "sent")
         ).all()
     engine.dispose()
-    assert eligible and {row.volunteer_id for row in sent} == eligible
+    # Whoever answered stop on the answer page has withdrawn: off every list since.
+    still = {row.volunteer_id for row in sent if row.withdrawn_at is None}
+    assert eligible and still == eligible
     files = list((data_dir / "outbox").glob("*.eml"))
     addressed = [
         email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"] for f in files
