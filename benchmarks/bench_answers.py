@@ -110,7 +110,7 @@ def _benchmark(name: str, server: str | None, options: argparse.Namespace) -> No
     from benchmarks.login_timing import fresh_postgres_database
 
     with tempfile.TemporaryDirectory(prefix="bench-answers-") as folder:
-        url, drop = fresh_postgres_database(server) if server else ("", None)
+        url, drop = fresh_postgres_database(server, "bench_answers") if server else ("", None)
         env = {
             "PANEL_DATA_DIR": str(Path(folder) / "data"),
             "PANEL_DATABASE_URL": url,

@@ -61,9 +61,13 @@ def main() -> None:
                 drop()
 
 
-def fresh_postgres_database(server: str) -> tuple[str, Callable[[], None]]:
+def fresh_postgres_database(
+    server: str, prefix: str = "login_timing"
+) -> tuple[str, Callable[[], None]]:
+    """A new database on ``server``, named ``prefix`` and a random suffix: its URL, and what
+    drops it."""
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"login_timing_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
 
