@@ -1,6 +1,7 @@
 """The answer page's benchmark, in a tiny run so it cannot rot: a wave of a dozen sent
-invitations, three volunteers at once for a second (and the alternatives), and it reports p50, p95 and p99 of the
-page and of the answer for every run, the neutral page's ratio, and no request that failed."""
+invitations, three volunteers at once for a second (and the alternatives); it reports p50, p95
+and p99 of the page and of the answer for every run, the neutral page's ratio, and no request
+that failed."""
 
 from __future__ import annotations
 
