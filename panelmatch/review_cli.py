@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 users_app = typer.Typer(help="Who may use the review app.", no_args_is_help=True)
 
+#: How long uvicorn waits for a worker's health check before replacing it (see ``review``).
+WORKER_HEALTHCHECK_SECONDS = 60
+
 PasswordStdin = Annotated[
     bool,
     typer.Option(
@@ -314,9 +317,13 @@ def review(
         except OSError as error:
             _fail(f"cannot listen on {host}:{port}: {error.strerror}")
     out.print(f"review app on http://{host}:{port}/ (Ctrl+C stops it)")
+    # A worker importing the app on a busy machine may hold the GIL for seconds: uvicorn's
+    # default 5 s health check then kills it and starts another, over and over, and the app
+    # never comes up with several workers. A minute still replaces a hung worker.
     uvicorn.run(
         "review.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level="warning", access_log=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )  # fmt: skip
 
 
