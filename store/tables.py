@@ -4,7 +4,8 @@ Privacy by layout:
 
 * ``volunteer`` is the pseudonymous identity every later step joins on: a random id, a keyed
   hash of the e-mail address (never the address), status times, and the current profile.
-* ``contact`` holds who the volunteer is (name, e-mail, phone): only outreach reads it.
+* ``contact`` holds who the volunteer is (name, e-mail, phone): only outreach reads it, and
+  the study team's list of those who said yes (``store.referral_list``).
 * ``profile`` holds the health answers, one row per valid submission (versioned).
 * ``submission_note`` holds the free text, which may say anything; nothing downstream reads it.
 
@@ -139,7 +140,8 @@ class Volunteer(Base):
 
 
 class Contact(Base):
-    """Who the volunteer is, from their newest submission. Only outreach reads this."""
+    """Who the volunteer is, from their newest submission. Only outreach reads this, and the
+    study team's list of those who said yes (``store.referral_list``), which logs each look."""
 
     __tablename__ = "contact"
 
