@@ -4,16 +4,21 @@ End to end, with real commands, each a process of its own with Prefect's tempora
 a fresh PREFECT_HOME, as on a panel's machine: a cycle whose store write fails (a database
 trigger refuses it, quoting the row's values as PostgreSQL would), the same export again,
 quarantined rows, a match, invitations in folder mode (e-mail and SMS), then over SMTP (a
-real server on loopback, one of them refused with an answer quoting the address), and an
+real server on loopback, one of them refused with an answer quoting the address), a yes on
+the answer page by the link in the invitation (with its screening questions), and an
 erasure. Then every byte under PANEL_DATA_DIR and PREFECT_HOME (SQLite files and their logs
 included) and every PostgreSQL table is read for the erased people's names, e-mails, phones,
-birth dates and submission ids: zero hits, while the people kept are still found (the sweep
+birth dates, submission ids, answer-link tokens and their hashes: zero hits, while the people kept are still found (the sweep
 can see).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -22,10 +27,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from configuration.settings import Settings
+from respond.app import create_app
 from schemas.danish_formats import COPENHAGEN
 from store.panel_store import PanelStore
 from store.tables import Contact
@@ -289,9 +296,42 @@ def everywhere(machine: Machine, needles: list[str]) -> dict[str, list[str]]:
     return hits
 
 
+def answer_yes(store: PanelStore, settings: Settings, person: Person) -> list[str]:
+    """``person`` follows the answer link in the e-mail they were sent and says yes (and
+    answers any screening question with its first option), on the answer page. Returns what
+    the link left behind that would lead to them: the token, and its hash the store keeps."""
+    sent = [
+        message
+        for path in settings.outreach.outbox_dir.glob("*.eml")
+        if (message := email.message_from_bytes(path.read_bytes(), policy=email.policy.default))[
+            "To"
+        ]
+        == person.email
+    ]
+    body = sent[0].get_body(("plain",))
+    assert body is not None
+    found = re.search(r"/svar/([A-Za-z0-9_-]{43})", body.get_content())
+    assert found is not None
+    token = found.group(1)
+    app = create_app(store, pseudonym_key=settings.store.pseudonym_key_bytes())
+    with TestClient(app) as client:
+        page = client.get(f"/svar/{token}")
+        form_token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and form_token is not None
+        said = client.post(f"/svar/{token}", data={"answer": "yes", "form_token": form_token[1]})
+        assert said.status_code == 200
+        questions = set(re.findall(r'type="radio" name="(svar-[^"]+)"', said.text))
+        if questions:
+            fields = dict.fromkeys(questions, "0") | {"form_token": form_token[1]}
+            assert client.post(f"/svar/{token}/spoergsmaal", data=fields).status_code == 200
+    return [token, hashlib.sha256(token.encode()).hexdigest()]
+
+
 def test_an_erasure_leaves_no_byte_of_the_person_in_data_prefect_or_the_database(
-    machine: Machine, store: PanelStore, tmp_path: Path
+    machine: Machine, store: PanelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every invitation carries an answer link, as on a panel that has the answer page.
+    monkeypatch.setenv("PANEL_PUBLIC_URL", "https://panel.example.dk")
     export = write_signups(tmp_path / "2026-12-01-signups.csv", export_rows())
     refuse_profile_writes(store)
     machine.cycle_with(export, expect=1)  # the store write fails: set aside, nothing stored
@@ -315,7 +355,13 @@ def test_an_erasure_leaves_no_byte_of_the_person_in_data_prefect_or_the_database
     machine.panel("contact", smtp=True)
     assert len(machine.smtp.received) == 1
 
+    # One to be erased and one kept said yes on the answer page: their answers, referrals
+    # and links are in the store, the links in the copies of what they were sent.
+    links = {
+        person: answer_yes(store, machine.settings, person) for person in (FOLDER_MAIL, KEPT[0])
+    }
     everyone = [needle for person in [*ERASED, *KEPT] for needle in person.needles()]
+    everyone += [needle for found in links.values() for needle in found]
     assert set(everywhere(machine, everyone)) == set(everyone)  # the sweep sees them all
 
     now = datetime.now(COPENHAGEN) - timedelta(minutes=1)
@@ -325,10 +371,10 @@ def test_an_erasure_leaves_no_byte_of_the_person_in_data_prefect_or_the_database
     )
     machine.cycle_with(erasure, smtp=True)  # with SMTP configured, as the night runs it
 
-    erased = [needle for person in ERASED for needle in person.needles()]
+    erased = [needle for person in ERASED for needle in person.needles()] + links[FOLDER_MAIL]
     left = everywhere(machine, erased)
     assert not left, "\n".join(
         f"{needle} in {', '.join(places)}" for needle, places in left.items()
     )
-    kept = [needle for person in KEPT for needle in person.needles()]
+    kept = [needle for person in KEPT for needle in person.needles()] + links[KEPT[0]]
     assert set(everywhere(machine, kept)) == set(kept)
