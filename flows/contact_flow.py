@@ -130,10 +130,11 @@ def run_summary(
 ) -> str:
     """The run in Markdown: per study, invited and held back by rule; then delivery, and each
     study's outbox after the run."""
-    lines = ["| study | invited | held back, by rule |", "|---|---:|---|"]
+    lines = ["| study | invited | held back, by rule | wave |", "|---|---:|---|---|"]
     for plan in plans:
         held = ", ".join(f"{rule.value}: {len(ids)}" for rule, ids in plan.held_back.items())
-        lines.append(f"| {plan.study_id} | {len(plan.invite)} | {held or '-'} |")
+        wave = plan.wave.words() if plan.wave is not None else "-"
+        lines.append(f"| {plan.study_id} | {len(plan.invite)} | {held or '-'} | {wave} |")
     lines += _outbox_table(outbox or [])
     if report is None:
         lines.append("\nDry run: nothing was queued or sent.")

@@ -164,6 +164,16 @@ class Wave:
     def full(self) -> bool:
         return self.needed is not None and self.needed <= 0
 
+    def words(self) -> str:
+        """The wave as reports say it (counts and a rate only)."""
+        if self.needed is None:
+            return f"wave of {self.size:,}, limited by the invitation budget"
+        return (
+            f"wave of {self.size:,}: still needed {max(0, self.needed):,}, expected yes rate "
+            f"{float(self.rate):.0%}, {self.awaiting:,} awaiting an answer, "
+            f"{self.budget_left:,} left of the budget"
+        )
+
     @classmethod
     def budget_only(cls, budget_left: int) -> Wave:
         """A wave limited by the budget alone (no recruitment facts: the rules on their own)."""

@@ -173,6 +173,8 @@ def _show(run: ContactRun, as_json: bool, verb: str, list_ids: bool) -> None:
 def _print(run: ContactRun, verb: str, list_ids: bool) -> None:
     for plan in run.plans:
         out.print(f"[bold]{plan.study_id}[/]: {verb} {len(plan.invite):,}")
+        if plan.wave is not None:
+            out.print(f"  {plan.wave.words()}")
         if list_ids:
             _ids(plan.invite)
         for rule, ids in plan.held_back.items():
@@ -241,6 +243,7 @@ def _as_json(run: ContactRun, dry_run: bool | None = None) -> dict[str, object]:
             "invite": plan.invite,
             "held_back": {rule.value: ids for rule, ids in plan.held_back.items()},
             "counts": plan.counts(),
+            "wave": None if plan.wave is None else plan.wave.words(),
         }
         for plan in run.plans
     ]

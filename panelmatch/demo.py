@@ -217,13 +217,8 @@ def nightly_cycle(out: Console, err: Console, as_of: date) -> None:
         cycle = panel_cycle(as_of)
         reports.print_cycle(out, cycle)
         for plan in cycle.contact.plans if cycle.contact else []:
-            if plan.wave is not None and plan.wave.needed is not None:
-                wave = plan.wave
-                out.print(
-                    f"    {plan.study_id}: wave of {wave.size:,} (still needed {wave.needed:,}, "
-                    f"expected yes rate {float(wave.rate):.0%}, {wave.awaiting:,} awaiting an "
-                    "answer)"
-                )
+            if plan.wave is not None:
+                out.print(f"    {plan.study_id}: {plan.wave.words()}")
 
 
 def how_to_review(out: Console) -> None:
