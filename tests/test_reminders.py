@@ -9,11 +9,13 @@ import json
 import multiprocessing
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from configuration.settings import ContactPolicy, Settings, load_settings
@@ -267,6 +269,50 @@ def test_a_reminder_planned_counts_against_the_next_one_to_the_same_volunteer() 
     # Each alone is due: its own invitation is what it reminds of, and not "recent contact".
     for one in due:
         assert len(plan_reminders([one], {"V1": [first, second]}, policy, NOW).remind) == 1
+
+
+_days_ago = st.integers(min_value=0, max_value=400).map(lambda days: NOW - timedelta(days=days))
+
+
+@given(
+    invitations=st.lists(
+        st.tuples(st.sampled_from(["V1", "V2"]), st.integers(min_value=10, max_value=59)),
+        max_size=6,
+    ),
+    earlier=st.lists(st.tuples(st.sampled_from(["V1", "V2"]), _days_ago), max_size=8),
+    min_days=st.integers(min_value=0, max_value=60),
+    max_per_window=st.integers(min_value=1, max_value=6),
+)
+def test_reminders_never_break_the_contact_policy(
+    invitations: list[tuple[str, int]],
+    earlier: list[tuple[str, datetime]],
+    min_days: int,
+    max_per_window: int,
+) -> None:
+    """Whatever came before: every reminder planned leaves each volunteer within the yearly
+    limit, counting it, and no two of their contacts but a reminder and its own invitation
+    closer than the days between."""
+    policy = ContactPolicy(min_days, max_per_window, 365)
+    due = [
+        Unanswered(number, RLS, volunteer_id, "email", NOW - timedelta(days=days),
+                   True, False, False, True, True)
+        for number, (volunteer_id, days) in enumerate(invitations)
+    ]  # fmt: skip
+    history: dict[str, list[datetime]] = {}
+    for volunteer_id, moment in [*earlier, *((u.volunteer_id, u.sent_at) for u in due)]:
+        history.setdefault(volunteer_id, []).append(moment)
+    plan = plan_reminders(due, history, policy, NOW)
+    assert len(plan.remind) + sum(map(len, plan.held_back.values())) == len(due)
+    for reminder in plan.remind:
+        contacts = [*history[reminder.volunteer_id]]
+        contacts.remove(reminder.sent_at)
+        assert all(moment <= NOW - timedelta(days=min_days) for moment in contacts)
+    for volunteer_id in {u.volunteer_id for u in plan.remind}:
+        planned = [u for u in plan.remind if u.volunteer_id == volunteer_id]
+        if min_days > 0:
+            assert len(planned) == 1  # a second would come at the same moment
+        in_window = [m for m in history[volunteer_id] if m > NOW - timedelta(days=365)]
+        assert len(in_window) + len(planned) <= max_per_window
 
 
 # --- what it says ------------------------------------------------------------------------------
