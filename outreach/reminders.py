@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from configuration.settings import ContactPolicy, OutreachSettings
 from outreach.channels import Channels, DeliveryError, SmsMessage
 from outreach.local_copies import record_copy_of
-from outreach.sender import Addressed, SendReport, compose, deliver, retry_at
+from outreach.sender import Addressed, SendReport, compose, deliver, record_failure
 from store import invitations, outbox, reminders, studies
 from store.answer_links import answer_link, token_hash
 from store.panel_store import PanelStore
@@ -174,7 +174,7 @@ def send_due_reminders(
                 continue
             deliver(channels, message)
         except DeliveryError as error:
-            _record_failure(store, claimed, error, settings, clock(), report)
+            record_failure(store, claimed, error, settings, clock(), report, reminders, "reminder ")
             continue
         with store.writing() as connection:
             held = reminders.mark_sent(connection, claimed, clock())
@@ -216,27 +216,3 @@ def _message(
         message["In-Reply-To"] = claimed.invitation_message_id
         message["References"] = claimed.invitation_message_id
     return message
-
-
-def _record_failure(
-    store: PanelStore,
-    claimed: ClaimedReminder,
-    error: DeliveryError,
-    settings: OutreachSettings,
-    now: datetime,
-    report: SendReport,
-) -> None:
-    said = f"attempt {claimed.attempts}: {error}"  # a DeliveryError holds no contact details
-    with store.writing() as connection:
-        again = retry_at(error, claimed.attempts, settings, now)
-        if again is not None:
-            held = reminders.retry_later(connection, claimed, said, again)
-            if held:
-                report.retrying += 1
-        else:
-            held = reminders.give_up(connection, claimed, said)
-            if held:
-                who = f"{claimed.study_id} {claimed.volunteer_id} {claimed.message_id}"
-                report.failed.append(f"reminder {who}: {said}")
-    if not held:
-        report.taken_over.append(claimed.message_id)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
@@ -32,6 +33,9 @@ from store import outbox, studies
 from store.answer_links import SentLink, answer_link
 from store.outbox import Claimed, Recipient
 from store.panel_store import PanelStore
+
+C = TypeVar("C", bound="DeliveryClaim")
+C_contra = TypeVar("C_contra", contravariant=True)
 
 #: What invitations say when a study has not written its own wording.
 DEFAULT_TITLE = "et forskningsprojekt"
@@ -97,7 +101,7 @@ def send_due(
                 continue
             deliver(channels, message)
         except DeliveryError as error:
-            _record_failure(store, claimed, error, settings, clock(), report)
+            record_failure(store, claimed, error, settings, clock(), report, outbox)
             continue
         with store.writing() as connection:
             now = clock()
@@ -185,25 +189,52 @@ def retry_at(
     return now + timedelta(seconds=settings.send_backoff_seconds * 2 ** (attempts - 1))
 
 
-def _record_failure(
+class DeliveryClaim(Protocol):
+    """What a claimed delivery (an invitation's, a reminder's) says of itself in a report."""
+
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def study_id(self) -> str: ...
+    @property
+    def volunteer_id(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+
+
+class DeliveryRecords(Protocol[C_contra]):
+    """How the store records a failed delivery of one kind (``store.outbox``,
+    ``store.reminders``): try again later, or give up; False when the claim was lost."""
+
+    def retry_later(
+        self, connection: Connection, claimed: C_contra, error: str, at: datetime
+    ) -> bool: ...
+    def give_up(self, connection: Connection, claimed: C_contra, error: str) -> bool: ...
+
+
+def record_failure(
     store: PanelStore,
-    claimed: Claimed,
+    claimed: C,
     error: DeliveryError,
     settings: OutreachSettings,
     now: datetime,
     report: SendReport,
+    records: DeliveryRecords[C],
+    kind: str = "",
 ) -> None:
+    """Record a failed delivery: queued again after a wait, or failed for good (reported
+    with ``kind`` before it, e.g. "reminder "); a lost claim is reported as taken over."""
     said = f"attempt {claimed.attempts}: {error}"  # a DeliveryError holds no contact details
     with store.writing() as connection:
         again = retry_at(error, claimed.attempts, settings, now)
         if again is not None:
-            held = outbox.retry_later(connection, claimed, said, again)
+            held = records.retry_later(connection, claimed, said, again)
             if held:
                 report.retrying += 1
         else:
-            held = outbox.give_up(connection, claimed, said)
+            held = records.give_up(connection, claimed, said)
             if held:
                 who = f"{claimed.study_id} {claimed.volunteer_id} {claimed.message_id}"
-                report.failed.append(f"{who}: {said}")
+                report.failed.append(f"{kind}{who}: {said}")
     if not held:
         report.taken_over.append(claimed.message_id)
