@@ -78,6 +78,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def opened(connection: Connection, token: str) -> tuple[AnsweringInvitation, Invited] | None:
+    """In a form's transaction: the invitation ``token`` leads to and what it said, its page
+    marked opened; None for a token that leads nowhere (after the same queries)."""
+    found = find_invitation(connection, token, now())
+    shown = invited(connection, found)
+    if found is None or shown is None:
+        return None
+    answers.mark_opened(connection, found.invitation_id, now())
+    return found, shown
+
+
 @router.get("/svar/{token}")
 def answer_page(request: Request, token: str, _: Limited) -> Response:
     store = store_of(request)
@@ -108,11 +119,9 @@ def answer(
     # On SQLite, in its turn among the writers: an ingest storing a big file lets it in
     # between two of its parts (``store.database.writer_turn``).
     with store.writer_turn(), store.writing() as connection:
-        found = find_invitation(connection, token, now())
-        shown = invited(connection, found)
-        if found is None or shown is None:
+        if (working := opened(connection, token)) is None:
             return neutral_page(request)
-        answers.mark_opened(connection, found.invitation_id, now())
+        found, shown = working
         if chosen is None or shown.answer is Answer.STOP:
             # No choice made, or nothing left to change: the page again, as it stands.
             asked = questions(connection, found, shown.standing)

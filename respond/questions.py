@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from respond.errors import FormRefused
-from respond.invited import Question, Questions, invited, questions
+from respond.invited import Question, Questions, questions
 from respond.pages import (
     FINAL,
     REFUSED,
@@ -26,13 +26,13 @@ from respond.pages import (
     form_tokens,
     neutral_page,
     now,
+    opened,
     page,
     store_of,
     thanks,
 )
 from schemas.study import AnswerOption
 from store import answers
-from store.answer_links import find_invitation
 from store.answers import Answer, AnswerIsFinal
 
 router = APIRouter()
@@ -62,11 +62,9 @@ def answer_questions(
         raise FormRefused
     store = store_of(request)
     with store.writer_turn(), store.writing() as connection:
-        found = find_invitation(connection, token, now())
-        shown = invited(connection, found)
-        if found is None or shown is None:
+        if (working := opened(connection, token)) is None:
             return neutral_page(request)
-        answers.mark_opened(connection, found.invitation_id, now())
+        found, shown = working
         asked = questions(connection, found, shown.standing)
         if asked is None:
             return page(request, token, shown, asked, notice=NOT_A_YES, status_code=REFUSED)
