@@ -25,7 +25,7 @@ from typer.core import TyperGroup
 from configuration.errors import UnexpectedError, as_panel_error
 from configuration.settings import SettingsError, load_settings
 from ingest import progress
-from panelmatch.console import err
+from panelmatch.console import err, out
 from schemas.danish_formats import today_in_denmark
 
 if TYPE_CHECKING:
@@ -149,3 +149,33 @@ def progress_bars(enabled: bool) -> Iterator[None]:
             yield
     finally:
         progress.set_reporter(None)
+
+
+#: How long uvicorn waits for a worker's health check before replacing it (see ``serve``).
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def serve(factory: str, host: str, port: int, workers: int, what: str) -> None:
+    """Serve the web app ``factory`` makes (``module:function``) on ``host``:``port`` with
+    ``workers`` processes, until Ctrl+C; a port that cannot be listened on is one line."""
+    import socket
+
+    import uvicorn  # deferred: uvicorn only for the commands that serve
+
+    open_store()  # migrated once, here, with one clear line if it cannot be opened
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # uvicorn would say so too, in a log line among others
+            probe.bind((host, port))
+        except OSError as error:
+            err.print(f"[red]error:[/] cannot listen on {host}:{port}: {error.strerror}")
+            raise typer.Exit(1) from None
+    out.print(f"{what} on http://{host}:{port}/ (Ctrl+C stops it)")
+    # No access log: an answer page's addresses hold volunteers' tokens, and who saw whom is
+    # logged by the apps themselves. A worker importing the app on a busy machine may hold
+    # the GIL for seconds: uvicorn's default 5 s health check then kills it and starts
+    # another, over and over, and the app never comes up; a minute still replaces a hung one.
+    uvicorn.run(
+        factory, factory=True, host=host, port=port, workers=workers,
+        log_level="warning", access_log=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )  # fmt: skip

@@ -3,7 +3,6 @@ from scripts, and the review web app."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from configuration.settings import load_settings
-from panelmatch.command_base import open_store
+from panelmatch.command_base import open_store, serve
 from panelmatch.console import err, out
 from schemas.act import Act
 from schemas.danish_formats import COPENHAGEN
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 users_app = typer.Typer(help="Who may use the review app.", no_args_is_help=True)
 
-#: How long uvicorn waits for a worker's health check before replacing it (see ``review``).
-WORKER_HEALTHCHECK_SECONDS = 60
 
 PasswordStdin = Annotated[
     bool,
@@ -308,23 +305,7 @@ def review(
     Coordinators log in with accounts from `panel users add`. Cookies are Secure: browsers
     keep them on localhost; anywhere else, serve it behind HTTPS.
     """
-    import uvicorn  # deferred: uvicorn only for this command
-
-    open_store()  # migrated once, here, with one clear line if it cannot be opened
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        try:  # uvicorn would say so too, in a log line among others
-            probe.bind((host, port))
-        except OSError as error:
-            _fail(f"cannot listen on {host}:{port}: {error.strerror}")
-    out.print(f"review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    # A worker importing the app on a busy machine may hold the GIL for seconds: uvicorn's
-    # default 5 s health check then kills it and starts another, over and over, and the app
-    # never comes up with several workers. A minute still replaces a hung worker.
-    uvicorn.run(
-        "review.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="warning", access_log=False,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-    )  # fmt: skip
+    serve("review.app:create_app", host, port, workers, "review app")
 
 
 def _act() -> Act:
